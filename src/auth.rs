@@ -1,0 +1,192 @@
+//! Platform authentication: a JWT bearer token, checked for signature,
+//! `exp`, `nbf`, `iss` and `aud` (all required), with permissions from the
+//! OAuth2 `scope` (space-separated) or `scp` (array) claim.
+//!
+//! The accepted algorithms follow the configured key, never the token's
+//! header, which closes the classic HS256-signed-with-the-RSA-public-key and
+//! `alg: none` confusions.
+
+mod jwks;
+mod scopes;
+
+use std::path::Path;
+use std::time::Duration;
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+pub use jwks::JwksCache;
+pub use scopes::{Admin, Authorized, IssueSessions, RevokeSessions, Scope};
+
+use crate::config::AuthSettings;
+use crate::error::ApiError;
+
+/// A PEM public key and the algorithms its type allows.
+pub struct PemKey {
+    key: DecodingKey,
+    algorithms: Vec<Algorithm>,
+}
+
+impl PemKey {
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if let Ok(key) = DecodingKey::from_rsa_pem(&pem) {
+            return Ok(Self { key, algorithms: vec![Algorithm::RS256] });
+        }
+        if let Ok(key) = DecodingKey::from_ec_pem(&pem) {
+            return Ok(Self { key, algorithms: vec![Algorithm::ES256] });
+        }
+        if let Ok(key) = DecodingKey::from_ed_pem(&pem) {
+            return Ok(Self { key, algorithms: vec![Algorithm::EdDSA] });
+        }
+        Err(format!("{} holds no RSA, EC (P-256) or Ed25519 public key in PEM form", path.display()))
+    }
+}
+
+enum KeySource {
+    Static { key: DecodingKey, algorithms: Vec<Algorithm> },
+    Jwks(JwksCache),
+}
+
+/// Verifies platform tokens with the one configured key source.
+pub struct Verifier {
+    source: KeySource,
+    issuer: String,
+    audience: String,
+    leeway: u64,
+}
+
+/// The verified caller.
+#[derive(Debug, Clone)]
+pub struct Claims {
+    pub sub: Option<String>,
+    pub scopes: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct RawClaims {
+    sub: Option<String>,
+    scope: Option<String>,
+    scp: Option<Vec<String>>,
+}
+
+impl Verifier {
+    pub fn from_settings(settings: &AuthSettings, http: reqwest::Client) -> Result<Self, String> {
+        let source = if let Some(secret) = &settings.hs256_secret {
+            let key = DecodingKey::from_secret(secret.expose_secret().as_bytes());
+            KeySource::Static { key, algorithms: vec![Algorithm::HS256] }
+        } else if let Some(path) = &settings.public_key_pem_file {
+            let PemKey { key, algorithms } = PemKey::load(path)?;
+            KeySource::Static { key, algorithms }
+        } else if let Some(url) = &settings.jwks_url {
+            let cooldown = Duration::from_secs(settings.jwks_refresh_cooldown_seconds);
+            KeySource::Jwks(JwksCache::new(url.clone(), http, cooldown))
+        } else {
+            return Err("no auth key source configured".into());
+        };
+        Ok(Self {
+            source,
+            issuer: settings.issuer.clone().unwrap_or_default(),
+            audience: settings.audience.clone().unwrap_or_default(),
+            leeway: settings.leeway_seconds,
+        })
+    }
+
+    fn validation(&self, algorithms: Vec<Algorithm>) -> Validation {
+        let mut validation = Validation::new(algorithms.first().copied().unwrap_or(Algorithm::HS256));
+        validation.algorithms = algorithms;
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud"]);
+        validation.validate_nbf = true;
+        validation.leeway = self.leeway;
+        validation
+    }
+
+    pub async fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| ApiError::Unauthorized("malformed token"))?;
+        let data = match &self.source {
+            KeySource::Static { key, algorithms } => {
+                jsonwebtoken::decode::<RawClaims>(token, key, &self.validation(algorithms.clone()))
+            }
+            KeySource::Jwks(cache) => {
+                let kid = header.kid.as_deref().ok_or(ApiError::Unauthorized("token has no `kid`"))?;
+                let (key, algorithm) =
+                    cache.key(kid).await.ok_or(ApiError::Unauthorized("token signed by an unknown key"))?;
+                jsonwebtoken::decode::<RawClaims>(token, &key, &self.validation(vec![algorithm]))
+            }
+        }
+        .map_err(|e| ApiError::Unauthorized(reason(e.kind())))?;
+        let RawClaims { sub, scope, scp } = data.claims;
+        let mut scopes: Vec<String> = scope.unwrap_or_default().split_whitespace().map(str::to_owned).collect();
+        scopes.extend(scp.unwrap_or_default());
+        Ok(Claims { sub, scopes })
+    }
+}
+
+fn reason(kind: &ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::ExpiredSignature => "token expired",
+        ErrorKind::ImmatureSignature => "token not yet valid (nbf)",
+        ErrorKind::InvalidAudience => "token audience not accepted",
+        ErrorKind::InvalidIssuer => "token issuer not accepted",
+        ErrorKind::MissingRequiredClaim(_) => "token lacks a required claim (exp, nbf, iss, aud)",
+        ErrorKind::InvalidSignature => "token signature is invalid",
+        ErrorKind::InvalidAlgorithm => "token algorithm not accepted",
+        _ => "malformed token",
+    }
+}
+
+/// Pulls `Authorization: Bearer …` and verifies it.
+async fn claims_from_parts(parts: &Parts, verifier: &Verifier) -> Result<Claims, ApiError> {
+    let header = parts.headers.get(AUTHORIZATION).ok_or(ApiError::Unauthorized("missing bearer token"))?;
+    let value = header.to_str().map_err(|_| ApiError::Unauthorized("malformed Authorization header"))?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .ok_or(ApiError::Unauthorized("Authorization must use the Bearer scheme"))?;
+    verifier.verify(token.trim()).await
+}
+
+impl FromRequestParts<crate::state::AppState> for Claims {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &crate::state::AppState) -> Result<Self, Self::Rejection> {
+        claims_from_parts(parts, &state.verifier).await
+    }
+}
+
+#[derive(Serialize)]
+struct MintedClaims<'a> {
+    iss: &'a str,
+    aud: &'a str,
+    sub: &'a str,
+    scope: &'a str,
+    iat: u64,
+    nbf: u64,
+    exp: u64,
+}
+
+/// Mints an HS256 platform token (CLI `token`, local use and the demo).
+pub fn mint_token(settings: &AuthSettings, sub: &str, scope: &str, ttl: Duration) -> Result<SecretString, String> {
+    let secret = settings.hs256_secret.as_ref().ok_or("`token` needs auth.hs256_secret (or its _FILE)")?;
+    let now = jsonwebtoken::get_current_timestamp();
+    let claims = MintedClaims {
+        iss: settings.issuer.as_deref().unwrap_or_default(),
+        aud: settings.audience.as_deref().unwrap_or_default(),
+        sub,
+        scope,
+        iat: now,
+        nbf: now,
+        exp: now + ttl.as_secs(),
+    };
+    let key = EncodingKey::from_secret(secret.expose_secret().as_bytes());
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key)
+        .map(SecretString::from)
+        .map_err(|e| format!("cannot sign token: {e}"))
+}

@@ -1,0 +1,153 @@
+//! The only code that talks to AWS. Handlers see three small traits —
+//! [`Sts`], [`Iam`], [`Federation`] — so they can be exercised without a
+//! network, while [`sts`], [`iam`] and [`federation`] hold the real clients.
+
+pub mod federation;
+pub mod iam;
+pub mod sts;
+
+use std::fmt;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use secrecy::SecretString;
+
+use crate::domain::{Partition, RoleSessionName, SessionDuration};
+
+/// What kind of upstream failure happened; decides the HTTP answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamErrorKind {
+    Throttled,
+    AccessDenied,
+    NotFound,
+    Timeout,
+    Unavailable,
+    Other,
+}
+
+/// A failed call to STS, IAM or the federation endpoint.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{service}:{operation} failed ({}): {summary}", code.as_deref().unwrap_or("no error code"))]
+pub struct UpstreamError {
+    pub service: &'static str,
+    pub operation: &'static str,
+    pub kind: UpstreamErrorKind,
+    pub code: Option<String>,
+    pub summary: String,
+}
+
+impl UpstreamError {
+    pub fn new(service: &'static str, operation: &'static str, kind: UpstreamErrorKind, summary: impl Into<String>) -> Self {
+        Self { service, operation, kind, code: None, summary: summary.into() }
+    }
+
+    /// Classifies an SDK error by transport outcome and AWS error code.
+    pub fn from_sdk<E, R>(service: &'static str, operation: &'static str, err: SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: fmt::Debug,
+    {
+        let code = err.code().map(str::to_owned);
+        let (kind, summary) = match &err {
+            SdkError::TimeoutError(_) => (UpstreamErrorKind::Timeout, "timed out".to_owned()),
+            SdkError::DispatchFailure(d) if d.is_timeout() => {
+                (UpstreamErrorKind::Timeout, "timed out".to_owned())
+            }
+            SdkError::DispatchFailure(_) => {
+                (UpstreamErrorKind::Unavailable, "could not reach the endpoint".to_owned())
+            }
+            _ => (
+                kind_of_code(code.as_deref()),
+                err.message().unwrap_or("unexpected response").to_owned(),
+            ),
+        };
+        Self { service, operation, kind, code, summary }
+    }
+}
+
+fn kind_of_code(code: Option<&str>) -> UpstreamErrorKind {
+    match code.unwrap_or_default() {
+        "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequestsException"
+        | "RequestThrottled" | "RequestThrottledException" => UpstreamErrorKind::Throttled,
+        "AccessDenied" | "AccessDeniedException" | "InvalidClientTokenId" | "SignatureDoesNotMatch"
+        | "ExpiredToken" | "UnrecognizedClientException" => UpstreamErrorKind::AccessDenied,
+        "NoSuchEntity" => UpstreamErrorKind::NotFound,
+        _ => UpstreamErrorKind::Other,
+    }
+}
+
+/// The broker's own principal, from sts:GetCallerIdentity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerIdentity {
+    pub account: String,
+    pub arn: String,
+    pub partition: Partition,
+}
+
+impl CallerIdentity {
+    /// True when the broker itself runs on role credentials (an assumed-role
+    /// ARN, as on EC2, ECS, EKS or after `aws sts assume-role`); assuming a
+    /// profile role from there is role chaining, which AWS caps at one hour.
+    pub fn is_role_session(&self) -> bool {
+        self.arn.contains(":assumed-role/")
+    }
+}
+
+/// A set of temporary credentials; secrets stay redacted in `Debug`.
+#[derive(Debug, Clone)]
+pub struct TemporaryCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: SecretString,
+    pub session_token: SecretString,
+    pub expiration: SystemTime,
+}
+
+/// What AssumeRole returned.
+#[derive(Debug, Clone)]
+pub struct IssuedCredentials {
+    pub credentials: TemporaryCredentials,
+    pub assumed_role_arn: String,
+}
+
+/// An AssumeRole call as the broker makes it: SourceIdentity is always the
+/// role session name, so CloudTrail ties every action to the learner.
+#[derive(Debug, Clone)]
+pub struct AssumeRoleInput {
+    pub role_arn: String,
+    pub session_name: RoleSessionName,
+    pub duration: SessionDuration,
+    pub tags: Vec<(String, String)>,
+}
+
+/// An IAM role as the session path needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleInfo {
+    pub arn: String,
+    pub role_id: String,
+    pub max_session_seconds: u32,
+}
+
+#[async_trait]
+pub trait Sts: Send + Sync {
+    async fn caller_identity(&self) -> Result<CallerIdentity, UpstreamError>;
+    async fn assume_role(&self, input: &AssumeRoleInput) -> Result<IssuedCredentials, UpstreamError>;
+}
+
+#[async_trait]
+pub trait Iam: Send + Sync {
+    /// `Ok(None)` when the role does not exist.
+    async fn get_role(&self, role_name: &str) -> Result<Option<RoleInfo>, UpstreamError>;
+}
+
+#[async_trait]
+pub trait Federation: Send + Sync {
+    /// `Action=getSigninToken` for `credentials` at `endpoint`.
+    async fn signin_token(
+        &self,
+        endpoint: &str,
+        credentials: &TemporaryCredentials,
+        session_duration: Option<u32>,
+    ) -> Result<SecretString, UpstreamError>;
+}

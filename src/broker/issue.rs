@@ -1,0 +1,167 @@
+//! Issuing a learner session: AssumeRole, then a console sign-in token.
+
+use std::time::SystemTime;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::Broker;
+use crate::aws::federation::{SIGNIN_TOKEN_LIFETIME, login_url};
+use crate::aws::{AssumeRoleInput, IssuedCredentials, TemporaryCredentials, UpstreamErrorKind};
+use crate::config::Settings;
+use crate::domain::{Destination, Region, RoleSessionName, SessionDuration, SessionId, SessionKey};
+use crate::error::ApiError;
+
+/// The body of `POST /sessions`, as sent.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssueSessionBody {
+    pub session_id: String,
+    pub profile: Option<String>,
+    pub duration_seconds: Option<u32>,
+    pub region: Option<String>,
+    pub destination: Option<String>,
+}
+
+/// A fully validated session request; building one makes no AWS call.
+#[derive(Debug, Clone)]
+pub struct SessionRequest {
+    pub session_id: SessionId,
+    pub profile: String,
+    pub requested_seconds: Option<u32>,
+    pub region: Region,
+    pub destination: Destination,
+}
+
+impl SessionRequest {
+    pub fn validate(body: IssueSessionBody, settings: &Settings) -> Result<Self, ApiError> {
+        let session_id =
+            SessionId::parse(&body.session_id).map_err(|m| ApiError::invalid("invalid_session_id", m))?;
+        let profile = match body.profile {
+            Some(name) if settings.profiles.contains_key(&name) => name,
+            Some(name) => return Err(ApiError::UnknownProfile(name)),
+            None => settings
+                .default_profile()
+                .map(str::to_owned)
+                .ok_or_else(|| ApiError::Internal("no default profile".into()))?,
+        };
+        let requested_seconds = body
+            .duration_seconds
+            .map(SessionDuration::validate_requested)
+            .transpose()
+            .map_err(|m| ApiError::invalid("invalid_duration", m))?;
+        let region = match body.region {
+            Some(raw) => Region::parse(&raw).map_err(|m| ApiError::invalid("invalid_region", m))?,
+            None => Region::parse(&settings.aws.region).map_err(ApiError::Internal)?,
+        };
+        // The broker's credentials belong to the partition of aws.region; a
+        // console in another partition could never accept them.
+        let home_partition = Region::parse(&settings.aws.region).map_err(ApiError::Internal)?.partition();
+        if region.partition() != home_partition {
+            return Err(ApiError::invalid(
+                "invalid_region",
+                format!("region `{region}` is outside the broker's partition `{home_partition}`"),
+            ));
+        }
+        let destination = match body.destination {
+            Some(raw) => Destination::parse(&raw, region.partition())
+                .map_err(|m| ApiError::invalid("invalid_destination", m))?,
+            None => Destination::home(&region),
+        };
+        Ok(Self { session_id, profile, requested_seconds, region, destination })
+    }
+}
+
+/// Everything a response about an issued session can show.
+#[derive(Debug)]
+pub struct IssuedSession {
+    pub session_id: SessionId,
+    pub profile: String,
+    pub role_arn: String,
+    pub role_session_name: RoleSessionName,
+    pub assumed_role_arn: String,
+    pub region: Region,
+    pub credentials: TemporaryCredentials,
+    pub console_url: SecretString,
+    pub console_url_expires_at: SystemTime,
+}
+
+impl Broker {
+    pub async fn issue_session(&self, req: &SessionRequest, caller: Option<&str>) -> Result<IssuedSession, ApiError> {
+        let profile = self
+            .settings
+            .profiles
+            .get(&req.profile)
+            .ok_or_else(|| ApiError::UnknownProfile(req.profile.clone()))?;
+        let identity = self.identity().await?;
+        let role = self.role(&req.profile, &profile.role_name(&req.profile)).await?;
+        let chained = identity.is_role_session();
+        let requested = req.requested_seconds.unwrap_or(profile.default_session_seconds);
+        let duration =
+            SessionDuration::clamp(requested, profile.max_session_seconds, role.max_session_seconds, chained);
+        let session_name = RoleSessionName::for_session(&req.session_id);
+        let input = AssumeRoleInput {
+            role_arn: role.arn.clone(),
+            tags: vec![
+                ("sandbox-session".into(), session_name.tag_value()),
+                ("sandbox-profile".into(), req.profile.clone()),
+                ("sandbox-key".into(), SessionKey::of(&req.session_id).as_str().to_owned()),
+            ],
+            session_name,
+            duration,
+        };
+        let issued = self.assume_role_with_retry(&input).await?;
+
+        let endpoint = self.federation_endpoint(&identity);
+        // AWS rejects SessionDuration for credentials obtained by role chaining.
+        let console_seconds = (!chained).then(|| duration.seconds());
+        let token = self.upstreams.federation.signin_token(&endpoint, &issued.credentials, console_seconds).await?;
+        let console_url = login_url(&endpoint, &self.settings.console.issuer, &req.destination, &token)
+            .map_err(|e| ApiError::Internal(format!("federation endpoint URL: {e}")))?;
+        let console_url_expires_at = (self.clock.now() + SIGNIN_TOKEN_LIFETIME).min(issued.credentials.expiration);
+
+        tracing::info!(
+            target: "sandbox_broker::audit",
+            event = "session_issued",
+            session_id = %req.session_id,
+            profile = %req.profile,
+            role_session_name = %input.session_name,
+            access_key_id = %issued.credentials.access_key_id,
+            expiration = %crate::clock::rfc3339(issued.credentials.expiration),
+            duration_seconds = duration.seconds(),
+            role_chained = chained,
+            caller = caller.unwrap_or("-"),
+        );
+        Ok(IssuedSession {
+            session_id: req.session_id.clone(),
+            profile: req.profile.clone(),
+            role_arn: role.arn,
+            role_session_name: input.session_name,
+            assumed_role_arn: issued.assumed_role_arn,
+            region: req.region.clone(),
+            credentials: issued.credentials,
+            console_url,
+            console_url_expires_at,
+        })
+    }
+
+    /// AssumeRole, retrying AccessDenied on a short capped schedule: a role
+    /// created or re-trusted seconds ago may not be assumable yet because
+    /// IAM changes propagate eventually. Throttling is retried by the SDK's
+    /// standard retry mode; validation errors are never retried.
+    async fn assume_role_with_retry(&self, input: &AssumeRoleInput) -> Result<IssuedCredentials, ApiError> {
+        let mut waits = self.denied_backoff.iter();
+        loop {
+            match self.upstreams.sts.assume_role(input).await {
+                Err(err) if err.kind == UpstreamErrorKind::AccessDenied => match waits.next() {
+                    Some(wait) => {
+                        tracing::debug!(role_arn = %input.role_arn, ?wait, "AssumeRole denied; retrying");
+                        tokio::time::sleep(*wait).await;
+                    }
+                    None => return Err(err.into()),
+                },
+                other => return other.map_err(Into::into),
+            }
+        }
+    }
+}

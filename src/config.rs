@@ -1,0 +1,199 @@
+//! Layered configuration.
+//!
+//! Precedence, lowest first: built-in defaults, the one TOML file named by
+//! `--config`, then environment variables `SANDBOX_BROKER__SECTION__KEY`
+//! (double underscore between levels). Secrets may instead be read from the
+//! file named by `…_file` (e.g. `SANDBOX_BROKER__AUTH__HS256_SECRET_FILE`), as
+//! orchestrators mount them. [`load`] returns every problem at once, each
+//! naming its key, so `check-config` can report them together.
+
+mod check;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+pub use check::{ConfigError, Problem};
+
+/// Environment variable prefix; levels are separated by `__`.
+pub const ENV_PREFIX: &str = "SANDBOX_BROKER__";
+
+#[derive(Debug, Deserialize)]
+pub struct Settings {
+    #[serde(default)]
+    pub server: ServerSettings,
+    #[serde(default)]
+    pub auth: AuthSettings,
+    #[serde(default)]
+    pub aws: AwsSettings,
+    #[serde(default)]
+    pub trust: TrustSettings,
+    #[serde(default)]
+    pub console: ConsoleSettings,
+    #[serde(default)]
+    pub profiles: BTreeMap<String, ProfileSettings>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+pub struct ServerSettings {
+    pub listen: String,
+    pub public_url: String,
+    pub request_timeout_ms: u64,
+    pub max_body_bytes: usize,
+    pub max_concurrency: usize,
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            listen: "0.0.0.0:8080".into(),
+            public_url: "http://localhost:8080".into(),
+            request_timeout_ms: 15_000,
+            max_body_bytes: 16 * 1024,
+            max_concurrency: 256,
+            shutdown_grace_seconds: 20,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+pub struct AuthSettings {
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    pub leeway_seconds: u64,
+    pub hs256_secret: Option<SecretString>,
+    pub hs256_secret_file: Option<PathBuf>,
+    pub public_key_pem_file: Option<PathBuf>,
+    pub jwks_url: Option<String>,
+    /// Minimum time between two JWKS refreshes triggered by unknown `kid`s.
+    pub jwks_refresh_cooldown_seconds: u64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            audience: None,
+            leeway_seconds: 30,
+            hs256_secret: None,
+            hs256_secret_file: None,
+            public_key_pem_file: None,
+            jwks_url: None,
+            jwks_refresh_cooldown_seconds: 30,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+pub struct AwsSettings {
+    pub region: String,
+    pub endpoint_url: Option<String>,
+    pub federation_endpoint: Option<String>,
+    /// Per-attempt budget of one upstream call (STS, IAM, federation).
+    pub call_timeout_ms: u64,
+    /// How long the broker's own identity (GetCallerIdentity) and role
+    /// lookups (GetRole) are cached.
+    pub identity_cache_seconds: u64,
+}
+
+impl Default for AwsSettings {
+    fn default() -> Self {
+        Self {
+            region: "us-east-1".into(),
+            endpoint_url: None,
+            federation_endpoint: None,
+            call_timeout_ms: 5_000,
+            identity_cache_seconds: 60,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct TrustSettings {
+    pub principal_arn: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+pub struct ConsoleSettings {
+    pub issuer: String,
+    pub ticket_secret: Option<SecretString>,
+    pub ticket_secret_file: Option<PathBuf>,
+}
+
+impl Default for ConsoleSettings {
+    fn default() -> Self {
+        Self { issuer: "sandbox-broker".into(), ticket_secret: None, ticket_secret_file: None }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ProfileSettings {
+    /// IAM role name; defaults to `sandbox-<profile>`.
+    pub role_name: Option<String>,
+    /// Policy template path, relative to the config file's directory;
+    /// defaults to `policies/<profile>.json`.
+    pub access_policy: Option<PathBuf>,
+    #[serde(default)]
+    pub managed_policy_arns: Vec<String>,
+    pub permissions_boundary_arn: Option<String>,
+    #[serde(default = "default_max_session_seconds")]
+    pub max_session_seconds: u32,
+    #[serde(default = "default_session_seconds")]
+    pub default_session_seconds: u32,
+    #[serde(default)]
+    pub default: bool,
+    /// The policy template's text, read by [`load`].
+    #[serde(skip)]
+    pub policy_template: String,
+}
+
+fn default_max_session_seconds() -> u32 {
+    43_200
+}
+
+fn default_session_seconds() -> u32 {
+    3_600
+}
+
+impl ProfileSettings {
+    pub fn role_name(&self, profile: &str) -> String {
+        self.role_name.clone().unwrap_or_else(|| format!("sandbox-{profile}"))
+    }
+}
+
+impl Settings {
+    /// The profile used when a request names none: the one marked
+    /// `default = true`, or the only one.
+    pub fn default_profile(&self) -> Option<&str> {
+        let marked = self.profiles.iter().find(|(_, p)| p.default).map(|(name, _)| name.as_str());
+        marked.or_else(|| match self.profiles.len() {
+            1 => self.profiles.keys().next().map(String::as_str),
+            _ => None,
+        })
+    }
+}
+
+/// Loads, resolves and validates the configuration; `path` is the one TOML
+/// file (absent means defaults and environment only).
+pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
+    let mut figment = Figment::new();
+    if let Some(path) = path {
+        if !path.is_file() {
+            return Err(ConfigError::single("--config", format!("no such file: {}", path.display())));
+        }
+        figment = figment.merge(Toml::file(path));
+    }
+    figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__"));
+    let base_dir = path.and_then(Path::parent).unwrap_or_else(|| Path::new("."));
+    check::extract_and_validate(&figment, base_dir)
+}

@@ -1,0 +1,12 @@
+//! Validated newtypes. Everything a request carries is parsed into one of
+//! these before any AWS call is made, so an invalid value can never reach STS.
+
+mod destination;
+mod duration;
+mod region;
+mod session;
+
+pub use destination::Destination;
+pub use duration::{MAX_SESSION_SECONDS, MIN_SESSION_SECONDS, ROLE_CHAINING_MAX_SECONDS, SessionDuration};
+pub use region::{Partition, Region};
+pub use session::{RoleSessionName, SessionId, SessionKey, is_valid_role_name};

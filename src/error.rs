@@ -1,0 +1,189 @@
+//! The one error type of the HTTP API and its mapping to status + JSON.
+//!
+//! Every failure a client can see goes through [`ApiError::into_response`], so
+//! the body always has the shape `{"error": {"code": "…", "message": "…"}}`.
+//! Messages are written here or come from validation; upstream messages are
+//! summarised, never forwarded with credentials in them.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use crate::aws::{UpstreamError, UpstreamErrorKind};
+
+/// Everything the API can answer with instead of success.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("this token lacks the `{0}` scope")]
+    InsufficientScope(&'static str),
+    #[error("{message}")]
+    InvalidField { code: &'static str, message: String },
+    #[error("request body is not valid JSON: {0}")]
+    MalformedJson(String),
+    #[error("expected `Content-Type: application/json`")]
+    UnsupportedMediaType,
+    #[error("request body is too large")]
+    PayloadTooLarge,
+    #[error("invalid query string: {0}")]
+    InvalidQuery(String),
+    #[error("profile `{0}` is not configured")]
+    UnknownProfile(String),
+    #[error("the role of profile `{0}` does not exist; run `sandbox-broker bootstrap`")]
+    ProfileNotProvisioned(String),
+    #[error("session `{0}` has been revoked")]
+    SessionRevoked(String),
+    #[error("{0}")]
+    NotReady(String),
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A 422 for one request field, with a stable machine-readable code.
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        Self::InvalidField { code, message: message.into() }
+    }
+
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::InsufficientScope(_) => (StatusCode::FORBIDDEN, "insufficient_scope"),
+            Self::InvalidField { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
+            Self::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
+            Self::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::InvalidQuery(_) => (StatusCode::BAD_REQUEST, "invalid_query"),
+            Self::UnknownProfile(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unknown_profile"),
+            Self::ProfileNotProvisioned(_) => (StatusCode::CONFLICT, "profile_not_provisioned"),
+            Self::SessionRevoked(_) => (StatusCode::CONFLICT, "session_revoked"),
+            Self::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
+            Self::Upstream(err) => match err.kind {
+                UpstreamErrorKind::Throttled => {
+                    (StatusCode::SERVICE_UNAVAILABLE, "upstream_throttled")
+                }
+                UpstreamErrorKind::AccessDenied => (StatusCode::BAD_GATEWAY, "upstream_access_denied"),
+                UpstreamErrorKind::Timeout => (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout"),
+                UpstreamErrorKind::NotFound
+                | UpstreamErrorKind::Unavailable
+                | UpstreamErrorKind::Other => (StatusCode::BAD_GATEWAY, "upstream_error"),
+            },
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            // Internal details go to the log, not to the client.
+            Self::Internal(_) => "internal error".to_owned(),
+            Self::Upstream(err) if err.kind == UpstreamErrorKind::AccessDenied => format!(
+                "{err}; the broker's principal lacks a permission or the role does not trust it \
+                 (run `sandbox-broker bootstrap` and attach the reported broker_policy)"
+            ),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// Builds the uniform error body; also used by middleware for errors that
+/// never reach a handler (timeouts, body limits, load shedding).
+pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = json!({ "error": { "code": code, "message": message } });
+    let mut response = (status, axum::Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        match &self {
+            Self::Internal(detail) => tracing::error!(%detail, "internal error"),
+            Self::Upstream(err) => tracing::warn!(error = %err, code, "upstream call failed"),
+            _ => tracing::debug!(code, message = %self, "request rejected"),
+        }
+        let mut response = error_response(status, code, &self.public_message());
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Self::InsufficientScope(_) = self {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"insufficient_scope\""),
+            );
+        }
+        if matches!(&self, Self::Upstream(e) if e.kind == UpstreamErrorKind::Throttled) {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+        }
+        response
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        let text = rejection.body_text();
+        match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType,
+            StatusCode::UNPROCESSABLE_ENTITY if text.contains("unknown field") => {
+                Self::invalid("unknown_field", text)
+            }
+            StatusCode::UNPROCESSABLE_ENTITY => Self::invalid("invalid_body", text),
+            _ => Self::MalformedJson(text),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::InvalidQuery(rejection.body_text())
+    }
+}
+
+/// `axum::Json` with rejections mapped into [`ApiError`].
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::Json(value) = axum::Json::<T>::from_request(req, state).await?;
+        Ok(Self(value))
+    }
+}
+
+/// `axum::extract::Query` with rejections mapped into [`ApiError`].
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let axum::extract::Query(value) =
+            axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+        Ok(Self(value))
+    }
+}

@@ -1,0 +1,39 @@
+//! sandbox-broker: a custom identity broker for hands-on AWS training.
+//!
+//! A training platform calls `POST /sessions` with its own JWT; the broker
+//! assumes a per-challenge IAM role with STS, mints a console sign-in token at
+//! the AWS federation endpoint and hands back temporary keys in the format the
+//! learner's tool wants, plus a one-click console link.
+//!
+//! # Layout
+//!
+//! - [`config`]: layered configuration (built-in defaults, one TOML file,
+//!   `SANDBOX_BROKER__…` environment variables, `…_FILE` secrets) and the
+//!   validation behind `check-config`.
+//! - [`telemetry`]: tracing subscriber (text or JSON logs).
+//! - [`startup`]: [`startup::Application`] binds the listener, wires the state
+//!   and owns the tower middleware stack.
+//! - [`state`]: the one [`state::AppState`] shared by every handler.
+//! - [`error`]: the one [`error::ApiError`] and the JSON extractor whose
+//!   rejections use the same `{"error": {"code", "message"}}` shape.
+//! - [`auth`]: platform JWT verification (HS256 secret, PEM public key or JWKS)
+//!   and the [`auth::Claims`] extractor with scope checks.
+//! - [`routes`]: one module per resource, each exposing `router()`.
+//! - [`broker`]: the use cases (issue a session) composed from the AWS traits.
+//! - [`aws`]: the only code that talks to AWS — STS, IAM and the console
+//!   federation endpoint, each behind a small trait.
+//! - [`domain`]: validated newtypes (session id, role session name, durations,
+//!   regions and partitions, console destinations).
+//! - [`clock`]: an injectable clock for expiry logic.
+
+pub mod auth;
+pub mod aws;
+pub mod broker;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,127 @@
+//! The representations of an issued session, chosen with `?format=`. They
+//! cover the original script's three outputs (json, write, link) plus the
+//! two ways shells and the AWS CLI consume credentials directly.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::broker::IssuedSession;
+use crate::clock::rfc3339;
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutputFormat {
+    #[default]
+    Json,
+    CredentialsFile,
+    Env,
+    CredentialProcess,
+    Link,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormatQuery {
+    #[serde(default)]
+    pub format: OutputFormat,
+    pub profile_name: Option<String>,
+}
+
+impl FormatQuery {
+    /// `profile_name` becomes an INI section header, so it is restricted to
+    /// characters that cannot break out of `[…]` or start a new line.
+    pub fn validate(self) -> Result<Self, ApiError> {
+        if let Some(name) = &self.profile_name {
+            let ok = (1..=64).contains(&name.len())
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.@+=,".contains(c));
+            if !ok {
+                return Err(ApiError::InvalidQuery("profile_name must be 1-64 characters of [A-Za-z0-9_.@+=,-]".into()));
+            }
+        }
+        Ok(self)
+    }
+}
+
+pub fn render(session: &IssuedSession, query: &FormatQuery) -> Response {
+    let (content_type, body) = match query.format {
+        OutputFormat::Json => ("application/json", json_body(session).to_string()),
+        OutputFormat::CredentialsFile => ("text/plain; charset=utf-8", credentials_file(session, query)),
+        OutputFormat::Env => ("text/plain; charset=utf-8", env_exports(session)),
+        OutputFormat::CredentialProcess => ("application/json", credential_process(session).to_string()),
+        OutputFormat::Link => ("text/plain; charset=utf-8", format!("{}\n", session.console_url.expose_secret())),
+    };
+    let mut response = (StatusCode::CREATED, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // Credentials and sign-in links must never sit in a shared or browser cache.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+fn json_body(s: &IssuedSession) -> serde_json::Value {
+    let c = &s.credentials;
+    json!({
+        "session_id": s.session_id.as_str(),
+        "profile": s.profile,
+        "role_arn": s.role_arn,
+        "role_session_name": s.role_session_name.as_str(),
+        "assumed_role_arn": s.assumed_role_arn,
+        "region": s.region.as_str(),
+        "credentials": {
+            "access_key_id": c.access_key_id,
+            "secret_access_key": c.secret_access_key.expose_secret(),
+            "session_token": c.session_token.expose_secret(),
+            "expiration": rfc3339(c.expiration),
+        },
+        "console": {
+            "url": s.console_url.expose_secret(),
+            "url_expires_at": rfc3339(s.console_url_expires_at),
+        },
+    })
+}
+
+fn credentials_file(s: &IssuedSession, query: &FormatQuery) -> String {
+    let c = &s.credentials;
+    let name = query.profile_name.as_deref().unwrap_or(s.role_session_name.as_str());
+    format!(
+        "[{name}]\naws_access_key_id = {}\naws_secret_access_key = {}\naws_session_token = {}\n",
+        c.access_key_id,
+        c.secret_access_key.expose_secret(),
+        c.session_token.expose_secret(),
+    )
+}
+
+fn env_exports(s: &IssuedSession) -> String {
+    let c = &s.credentials;
+    // AWS_DEFAULT_REGION too: AWS CLI v1 and older SDKs read only that one.
+    let vars = [
+        ("AWS_ACCESS_KEY_ID", c.access_key_id.as_str()),
+        ("AWS_SECRET_ACCESS_KEY", c.secret_access_key.expose_secret()),
+        ("AWS_SESSION_TOKEN", c.session_token.expose_secret()),
+        ("AWS_REGION", s.region.as_str()),
+        ("AWS_DEFAULT_REGION", s.region.as_str()),
+    ];
+    vars.iter()
+        .map(|(name, value)| {
+            let quoted = shlex::try_quote(value).map(|q| q.into_owned()).unwrap_or_default();
+            format!("export {name}={quoted}\n")
+        })
+        .collect()
+}
+
+/// The document the AWS CLI's `credential_process` expects (Version 1).
+fn credential_process(s: &IssuedSession) -> serde_json::Value {
+    let c = &s.credentials;
+    json!({
+        "Version": 1,
+        "AccessKeyId": c.access_key_id,
+        "SecretAccessKey": c.secret_access_key.expose_secret(),
+        "SessionToken": c.session_token.expose_secret(),
+        "Expiration": rfc3339(c.expiration),
+    })
+}

@@ -1,0 +1,173 @@
+//! Wiring: AWS clients, state, the middleware stack, the listener and
+//! graceful shutdown. [`Application::build`] binds the listener (port 0
+//! allowed) so tests can spawn the real app and read its port.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use crate::auth::Verifier;
+use crate::aws::federation::HttpFederation;
+use crate::aws::iam::SdkIam;
+use crate::aws::sts::SdkSts;
+use crate::broker::{Broker, Upstreams};
+use crate::clock::{Clock, SystemClock};
+use crate::config::Settings;
+use crate::state::{AppState, Draining};
+
+mod middleware;
+
+pub struct Application {
+    listener: TcpListener,
+    port: u16,
+    router: Router,
+    grace: Duration,
+    draining: Arc<Draining>,
+}
+
+/// Loads the AWS SDK configuration from the environment's default chain
+/// (env vars, profile, web identity, ECS/EC2 metadata) for `aws.region`.
+pub async fn load_sdk_config(settings: &Settings) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(aws_config::Region::new(settings.aws.region.clone()))
+        .load()
+        .await
+}
+
+/// An HTTP client with the upstream call budget; it never follows
+/// redirects, so a federation endpoint cannot bounce credentials elsewhere.
+pub fn http_client(settings: &Settings) -> anyhow::Result<reqwest::Client> {
+    let budget = Duration::from_millis(settings.aws.call_timeout_ms);
+    reqwest::Client::builder()
+        .timeout(budget)
+        .connect_timeout(budget.min(Duration::from_secs(3)))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("sandbox-broker/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .context("building the HTTP client")
+}
+
+impl Upstreams {
+    /// Real STS, IAM and federation clients. Throttling is retried by the
+    /// SDK's standard mode (3 attempts with jittered backoff); each attempt
+    /// is bounded by `aws.call_timeout_ms`.
+    pub fn from_sdk_config(settings: &Settings, sdk: &SdkConfig) -> anyhow::Result<Self> {
+        let attempt = Duration::from_millis(settings.aws.call_timeout_ms);
+        let timeouts = TimeoutConfig::builder()
+            .operation_attempt_timeout(attempt)
+            .operation_timeout(attempt * 3)
+            .build();
+        let retry = RetryConfig::standard().with_max_attempts(3);
+        let endpoint = settings.aws.endpoint_url.clone();
+        let mut sts = aws_sdk_sts::config::Builder::from(sdk).timeout_config(timeouts.clone()).retry_config(retry.clone());
+        sts.set_endpoint_url(endpoint.clone());
+        let mut iam = aws_sdk_iam::config::Builder::from(sdk).timeout_config(timeouts).retry_config(retry);
+        iam.set_endpoint_url(endpoint);
+        let (sts, iam) = (sts.build(), iam.build());
+        Ok(Self {
+            sts: Arc::new(SdkSts::new(aws_sdk_sts::Client::from_conf(sts))),
+            iam: Arc::new(SdkIam::new(aws_sdk_iam::Client::from_conf(iam))),
+            federation: Arc::new(HttpFederation::new(http_client(settings)?)),
+        })
+    }
+}
+
+impl Application {
+    /// Builds the app with AWS clients from the environment.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let sdk = load_sdk_config(&settings).await;
+        let upstreams = Upstreams::from_sdk_config(&settings, &sdk)?;
+        Self::build_with(settings, upstreams, Arc::new(SystemClock)).await
+    }
+
+    /// Builds the app around given upstreams and clock.
+    pub async fn build_with(settings: Settings, upstreams: Upstreams, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let settings = Arc::new(settings);
+        let verifier = Verifier::from_settings(&settings.auth, http_client(&settings)?).map_err(anyhow::Error::msg)?;
+        let broker = Broker::new(settings.clone(), upstreams, clock);
+        Self::build_with_broker(settings, verifier, broker).await
+    }
+
+    pub async fn build_with_broker(settings: Arc<Settings>, verifier: Verifier, broker: Broker) -> anyhow::Result<Self> {
+        let draining = Arc::new(Draining::default());
+        let state = AppState {
+            settings: settings.clone(),
+            verifier: Arc::new(verifier),
+            broker: Arc::new(broker),
+            draining: draining.clone(),
+        };
+        let router = middleware::stack(crate::routes::api(), crate::routes::operations(), &settings, state);
+        let listener = TcpListener::bind(&settings.server.listen)
+            .await
+            .with_context(|| format!("binding {}", settings.server.listen))?;
+        let port = listener.local_addr()?.port();
+        let grace = Duration::from_secs(settings.server.shutdown_grace_seconds);
+        Ok(Self { listener, port, router, grace, draining })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then drains.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `signal` resolves; then `/readyz` answers 503, no new
+    /// connections are accepted and in-flight requests get
+    /// `server.shutdown_grace_seconds` to finish.
+    pub async fn run_until(self, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let Self { listener, router, grace, draining, .. } = self;
+        let stopping = Arc::new(Notify::new());
+        let notify = stopping.clone();
+        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+            signal.await;
+            draining.start();
+            tracing::info!("shutdown requested; draining in-flight requests");
+            notify.notify_one();
+        });
+        let deadline = async move {
+            stopping.notified().await;
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            result = serve => result,
+            () = deadline => {
+                tracing::warn!(grace_seconds = grace.as_secs(), "grace period over; abandoning requests still running");
+                Ok(())
+            }
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
