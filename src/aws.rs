@@ -39,12 +39,27 @@ pub struct UpstreamError {
 }
 
 impl UpstreamError {
-    pub fn new(service: &'static str, operation: &'static str, kind: UpstreamErrorKind, summary: impl Into<String>) -> Self {
-        Self { service, operation, kind, code: None, summary: summary.into() }
+    pub fn new(
+        service: &'static str,
+        operation: &'static str,
+        kind: UpstreamErrorKind,
+        summary: impl Into<String>,
+    ) -> Self {
+        Self {
+            service,
+            operation,
+            kind,
+            code: None,
+            summary: summary.into(),
+        }
     }
 
     /// Classifies an SDK error by transport outcome and AWS error code.
-    pub fn from_sdk<E, R>(service: &'static str, operation: &'static str, err: SdkError<E, R>) -> Self
+    pub fn from_sdk<E, R>(
+        service: &'static str,
+        operation: &'static str,
+        err: SdkError<E, R>,
+    ) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: fmt::Debug,
@@ -55,24 +70,39 @@ impl UpstreamError {
             SdkError::DispatchFailure(d) if d.is_timeout() => {
                 (UpstreamErrorKind::Timeout, "timed out".to_owned())
             }
-            SdkError::DispatchFailure(_) => {
-                (UpstreamErrorKind::Unavailable, "could not reach the endpoint".to_owned())
-            }
+            SdkError::DispatchFailure(_) => (
+                UpstreamErrorKind::Unavailable,
+                "could not reach the endpoint".to_owned(),
+            ),
             _ => (
                 kind_of_code(code.as_deref()),
                 err.message().unwrap_or("unexpected response").to_owned(),
             ),
         };
-        Self { service, operation, kind, code, summary }
+        Self {
+            service,
+            operation,
+            kind,
+            code,
+            summary,
+        }
     }
 }
 
 fn kind_of_code(code: Option<&str>) -> UpstreamErrorKind {
     match code.unwrap_or_default() {
-        "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequestsException"
-        | "RequestThrottled" | "RequestThrottledException" => UpstreamErrorKind::Throttled,
-        "AccessDenied" | "AccessDeniedException" | "InvalidClientTokenId" | "SignatureDoesNotMatch"
-        | "ExpiredToken" | "UnrecognizedClientException" => UpstreamErrorKind::AccessDenied,
+        "Throttling"
+        | "ThrottlingException"
+        | "RequestLimitExceeded"
+        | "TooManyRequestsException"
+        | "RequestThrottled"
+        | "RequestThrottledException" => UpstreamErrorKind::Throttled,
+        "AccessDenied"
+        | "AccessDeniedException"
+        | "InvalidClientTokenId"
+        | "SignatureDoesNotMatch"
+        | "ExpiredToken"
+        | "UnrecognizedClientException" => UpstreamErrorKind::AccessDenied,
         "NoSuchEntity" => UpstreamErrorKind::NotFound,
         _ => UpstreamErrorKind::Other,
     }
@@ -132,7 +162,10 @@ pub struct RoleInfo {
 #[async_trait]
 pub trait Sts: Send + Sync {
     async fn caller_identity(&self) -> Result<CallerIdentity, UpstreamError>;
-    async fn assume_role(&self, input: &AssumeRoleInput) -> Result<IssuedCredentials, UpstreamError>;
+    async fn assume_role(
+        &self,
+        input: &AssumeRoleInput,
+    ) -> Result<IssuedCredentials, UpstreamError>;
 }
 
 #[async_trait]

@@ -46,7 +46,10 @@ impl Broker {
             clock,
             identity: TtlCache::new(ttl),
             roles: TtlCache::new(ttl),
-            denied_backoff: DEFAULT_DENIED_BACKOFF_MS.iter().map(|ms| Duration::from_millis(*ms)).collect(),
+            denied_backoff: DEFAULT_DENIED_BACKOFF_MS
+                .iter()
+                .map(|ms| Duration::from_millis(*ms))
+                .collect(),
         }
     }
 
@@ -63,7 +66,10 @@ impl Broker {
     /// The broker's own principal, cached for `aws.identity_cache_seconds`.
     pub async fn identity(&self) -> Result<CallerIdentity, ApiError> {
         let sts = &self.upstreams.sts;
-        Ok(self.identity.get_or_load("self", || sts.caller_identity()).await?)
+        Ok(self
+            .identity
+            .get_or_load("self", || sts.caller_identity())
+            .await?)
     }
 
     /// The profile's role; `profile_not_provisioned` when IAM has no such role.

@@ -132,7 +132,11 @@ pub struct ConsoleSettings {
 
 impl Default for ConsoleSettings {
     fn default() -> Self {
-        Self { issuer: "sandbox-broker".into(), ticket_secret: None, ticket_secret_file: None }
+        Self {
+            issuer: "sandbox-broker".into(),
+            ticket_secret: None,
+            ticket_secret_file: None,
+        }
     }
 }
 
@@ -167,7 +171,9 @@ fn default_session_seconds() -> u32 {
 
 impl ProfileSettings {
     pub fn role_name(&self, profile: &str) -> String {
-        self.role_name.clone().unwrap_or_else(|| format!("sandbox-{profile}"))
+        self.role_name
+            .clone()
+            .unwrap_or_else(|| format!("sandbox-{profile}"))
     }
 }
 
@@ -175,7 +181,11 @@ impl Settings {
     /// The profile used when a request names none: the one marked
     /// `default = true`, or the only one.
     pub fn default_profile(&self) -> Option<&str> {
-        let marked = self.profiles.iter().find(|(_, p)| p.default).map(|(name, _)| name.as_str());
+        let marked = self
+            .profiles
+            .iter()
+            .find(|(_, p)| p.default)
+            .map(|(name, _)| name.as_str());
         marked.or_else(|| match self.profiles.len() {
             1 => self.profiles.keys().next().map(String::as_str),
             _ => None,
@@ -189,11 +199,16 @@ pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
     let mut figment = Figment::new();
     if let Some(path) = path {
         if !path.is_file() {
-            return Err(ConfigError::single("--config", format!("no such file: {}", path.display())));
+            return Err(ConfigError::single(
+                "--config",
+                format!("no such file: {}", path.display()),
+            ));
         }
         figment = figment.merge(Toml::file(path));
     }
     figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__"));
-    let base_dir = path.and_then(Path::parent).unwrap_or_else(|| Path::new("."));
+    let base_dir = path
+        .and_then(Path::parent)
+        .unwrap_or_else(|| Path::new("."));
     check::extract_and_validate(&figment, base_dir)
 }

@@ -7,6 +7,8 @@ mod region;
 mod session;
 
 pub use destination::Destination;
-pub use duration::{MAX_SESSION_SECONDS, MIN_SESSION_SECONDS, ROLE_CHAINING_MAX_SECONDS, SessionDuration};
+pub use duration::{
+    MAX_SESSION_SECONDS, MIN_SESSION_SECONDS, ROLE_CHAINING_MAX_SECONDS, SessionDuration,
+};
 pub use region::{Partition, Region};
 pub use session::{RoleSessionName, SessionId, SessionKey, is_valid_role_name};

@@ -48,7 +48,10 @@ pub enum ApiError {
 impl ApiError {
     /// A 422 for one request field, with a stable machine-readable code.
     pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
-        Self::InvalidField { code, message: message.into() }
+        Self::InvalidField {
+            code,
+            message: message.into(),
+        }
     }
 
     fn status_and_code(&self) -> (StatusCode, &'static str) {
@@ -70,7 +73,9 @@ impl ApiError {
                 UpstreamErrorKind::Throttled => {
                     (StatusCode::SERVICE_UNAVAILABLE, "upstream_throttled")
                 }
-                UpstreamErrorKind::AccessDenied => (StatusCode::BAD_GATEWAY, "upstream_access_denied"),
+                UpstreamErrorKind::AccessDenied => {
+                    (StatusCode::BAD_GATEWAY, "upstream_access_denied")
+                }
                 UpstreamErrorKind::Timeout => (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout"),
                 UpstreamErrorKind::NotFound
                 | UpstreamErrorKind::Unavailable
@@ -125,7 +130,9 @@ impl IntoResponse for ApiError {
             );
         }
         if matches!(&self, Self::Upstream(e) if e.kind == UpstreamErrorKind::Throttled) {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
         }
         response
     }

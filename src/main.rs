@@ -9,10 +9,19 @@ use sandbox_broker::{auth, config, startup::Application, telemetry};
 use secrecy::ExposeSecret;
 
 #[derive(Parser)]
-#[command(name = "sandbox-broker", version, about = "Temporary AWS keys and console links for learners")]
+#[command(
+    name = "sandbox-broker",
+    version,
+    about = "Temporary AWS keys and console links for learners"
+)]
 struct Cli {
     /// The one TOML configuration file.
-    #[arg(long, global = true, env = "SANDBOX_BROKER_CONFIG", default_value = "config/default.toml")]
+    #[arg(
+        long,
+        global = true,
+        env = "SANDBOX_BROKER_CONFIG",
+        default_value = "config/default.toml"
+    )]
     config: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -52,23 +61,28 @@ fn main() -> ExitCode {
             println!("configuration OK: {} profile(s)", settings.profiles.len());
             ExitCode::SUCCESS
         }
-        Command::Token { scope, ttl, sub } => match auth::mint_token(&settings.auth, &sub, &scope, Duration::from_secs(ttl)) {
-            Ok(token) => {
-                println!("{}", token.expose_secret());
-                ExitCode::SUCCESS
+        Command::Token { scope, ttl, sub } => {
+            match auth::mint_token(&settings.auth, &sub, &scope, Duration::from_secs(ttl)) {
+                Ok(token) => {
+                    println!("{}", token.expose_secret());
+                    ExitCode::SUCCESS
+                }
+                Err(err) => {
+                    eprintln!("{err}");
+                    ExitCode::from(2)
+                }
             }
-            Err(err) => {
-                eprintln!("{err}");
-                ExitCode::from(2)
-            }
-        },
+        }
         Command::Serve => serve(settings),
     }
 }
 
 fn serve(settings: config::Settings) -> ExitCode {
     telemetry::init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("cannot start the async runtime: {err}");

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use aws_config::{BehaviorVersion, SdkConfig};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
@@ -67,9 +67,13 @@ impl Upstreams {
             .build();
         let retry = RetryConfig::standard().with_max_attempts(3);
         let endpoint = settings.aws.endpoint_url.clone();
-        let mut sts = aws_sdk_sts::config::Builder::from(sdk).timeout_config(timeouts.clone()).retry_config(retry.clone());
+        let mut sts = aws_sdk_sts::config::Builder::from(sdk)
+            .timeout_config(timeouts.clone())
+            .retry_config(retry.clone());
         sts.set_endpoint_url(endpoint.clone());
-        let mut iam = aws_sdk_iam::config::Builder::from(sdk).timeout_config(timeouts).retry_config(retry);
+        let mut iam = aws_sdk_iam::config::Builder::from(sdk)
+            .timeout_config(timeouts)
+            .retry_config(retry);
         iam.set_endpoint_url(endpoint);
         let (sts, iam) = (sts.build(), iam.build());
         Ok(Self {
@@ -89,14 +93,23 @@ impl Application {
     }
 
     /// Builds the app around given upstreams and clock.
-    pub async fn build_with(settings: Settings, upstreams: Upstreams, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+    pub async fn build_with(
+        settings: Settings,
+        upstreams: Upstreams,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
-        let verifier = Verifier::from_settings(&settings.auth, http_client(&settings)?).map_err(anyhow::Error::msg)?;
+        let verifier = Verifier::from_settings(&settings.auth, http_client(&settings)?)
+            .map_err(anyhow::Error::msg)?;
         let broker = Broker::new(settings.clone(), upstreams, clock);
         Self::build_with_broker(settings, verifier, broker).await
     }
 
-    pub async fn build_with_broker(settings: Arc<Settings>, verifier: Verifier, broker: Broker) -> anyhow::Result<Self> {
+    pub async fn build_with_broker(
+        settings: Arc<Settings>,
+        verifier: Verifier,
+        broker: Broker,
+    ) -> anyhow::Result<Self> {
         let draining = Arc::new(Draining::default());
         let state = AppState {
             settings: settings.clone(),
@@ -104,13 +117,24 @@ impl Application {
             broker: Arc::new(broker),
             draining: draining.clone(),
         };
-        let router = middleware::stack(crate::routes::api(), crate::routes::operations(), &settings, state);
+        let router = middleware::stack(
+            crate::routes::api(),
+            crate::routes::operations(),
+            &settings,
+            state,
+        );
         let listener = TcpListener::bind(&settings.server.listen)
             .await
             .with_context(|| format!("binding {}", settings.server.listen))?;
         let port = listener.local_addr()?.port();
         let grace = Duration::from_secs(settings.server.shutdown_grace_seconds);
-        Ok(Self { listener, port, router, grace, draining })
+        Ok(Self {
+            listener,
+            port,
+            router,
+            grace,
+            draining,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -125,8 +149,17 @@ impl Application {
     /// Serves until `signal` resolves; then `/readyz` answers 503, no new
     /// connections are accepted and in-flight requests get
     /// `server.shutdown_grace_seconds` to finish.
-    pub async fn run_until(self, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let Self { listener, router, grace, draining, .. } = self;
+    pub async fn run_until(
+        self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let Self {
+            listener,
+            router,
+            grace,
+            draining,
+            ..
+        } = self;
         let stopping = Arc::new(Notify::new());
         let notify = stopping.clone();
         let serve = axum::serve(listener, router).with_graceful_shutdown(async move {

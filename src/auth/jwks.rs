@@ -21,7 +21,13 @@ pub struct JwksCache {
 
 impl JwksCache {
     pub fn new(url: String, http: reqwest::Client, cooldown: Duration) -> Self {
-        Self { url, http, cooldown, keys: RwLock::new(HashMap::new()), last_refresh: Mutex::new(None) }
+        Self {
+            url,
+            http,
+            cooldown,
+            keys: RwLock::new(HashMap::new()),
+            last_refresh: Mutex::new(None),
+        }
     }
 
     /// The key for `kid`, fetching the JWKS if it is unknown and the cooldown allows.
@@ -60,7 +66,9 @@ impl JwksCache {
             .map_err(|e| e.to_string())?;
         let mut keys = HashMap::new();
         for jwk in &set.keys {
-            let Some(kid) = jwk.common.key_id.clone() else { continue };
+            let Some(kid) = jwk.common.key_id.clone() else {
+                continue;
+            };
             let algorithm = match (&jwk.algorithm, jwk.common.key_algorithm) {
                 (_, Some(alg)) => match Algorithm::try_from(alg) {
                     Ok(alg) => alg,
@@ -72,7 +80,10 @@ impl JwksCache {
                 _ => continue,
             };
             // Symmetric keys in a public JWKS would let anyone forge tokens.
-            if matches!(algorithm, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
+            if matches!(
+                algorithm,
+                Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
+            ) {
                 continue;
             }
             if let Ok(key) = DecodingKey::from_jwk(jwk) {

@@ -38,7 +38,10 @@ struct SigninTokenResponse {
 
 /// The form fields of `Action=getSigninToken`. `SessionDuration` is only sent
 /// when given: AWS rejects it for credentials obtained by role chaining.
-pub fn signin_token_form(credentials: &TemporaryCredentials, session_duration: Option<u32>) -> Vec<(&'static str, SecretString)> {
+pub fn signin_token_form(
+    credentials: &TemporaryCredentials,
+    session_duration: Option<u32>,
+) -> Vec<(&'static str, SecretString)> {
     let session = serde_json::json!({
         "sessionId": credentials.access_key_id,
         "sessionKey": credentials.secret_access_key.expose_secret(),
@@ -53,9 +56,22 @@ pub fn signin_token_form(credentials: &TemporaryCredentials, session_duration: O
 }
 
 fn transport_error(err: &reqwest::Error) -> UpstreamError {
-    let kind = if err.is_timeout() { UpstreamErrorKind::Timeout } else { UpstreamErrorKind::Unavailable };
+    let kind = if err.is_timeout() {
+        UpstreamErrorKind::Timeout
+    } else {
+        UpstreamErrorKind::Unavailable
+    };
     // reqwest's Display may include the URL but never the form body.
-    UpstreamError::new(SERVICE, OP, kind, if err.is_timeout() { "timed out" } else { "could not reach the endpoint" })
+    UpstreamError::new(
+        SERVICE,
+        OP,
+        kind,
+        if err.is_timeout() {
+            "timed out"
+        } else {
+            "could not reach the endpoint"
+        },
+    )
 }
 
 #[async_trait]
@@ -67,9 +83,16 @@ impl Federation for HttpFederation {
         session_duration: Option<u32>,
     ) -> Result<SecretString, UpstreamError> {
         let form = signin_token_form(credentials, session_duration);
-        let exposed: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.expose_secret())).collect();
+        let exposed: Vec<(&str, &str)> =
+            form.iter().map(|(k, v)| (*k, v.expose_secret())).collect();
         // A form POST keeps the credentials out of URLs and access logs.
-        let response = self.client.post(endpoint).form(&exposed).send().await.map_err(|e| transport_error(&e))?;
+        let response = self
+            .client
+            .post(endpoint)
+            .form(&exposed)
+            .send()
+            .await
+            .map_err(|e| transport_error(&e))?;
         let status = response.status();
         if !status.is_success() {
             let kind = match status.as_u16() {
@@ -77,13 +100,23 @@ impl Federation for HttpFederation {
                 401 | 403 => UpstreamErrorKind::AccessDenied,
                 _ => UpstreamErrorKind::Other,
             };
-            return Err(UpstreamError::new(SERVICE, OP, kind, format!("HTTP {status}")));
+            return Err(UpstreamError::new(
+                SERVICE,
+                OP,
+                kind,
+                format!("HTTP {status}"),
+            ));
         }
         let body: SigninTokenResponse = response.json().await.map_err(|e| {
             if e.is_timeout() {
                 transport_error(&e)
             } else {
-                UpstreamError::new(SERVICE, OP, UpstreamErrorKind::Other, "response is not a SigninToken document")
+                UpstreamError::new(
+                    SERVICE,
+                    OP,
+                    UpstreamErrorKind::Other,
+                    "response is not a SigninToken document",
+                )
             }
         })?;
         Ok(SecretString::from(body.signin_token))
@@ -91,7 +124,12 @@ impl Federation for HttpFederation {
 }
 
 /// `Action=login` URL that signs the browser in and lands on `destination`.
-pub fn login_url(endpoint: &str, issuer: &str, destination: &Destination, token: &SecretString) -> Result<SecretString, url::ParseError> {
+pub fn login_url(
+    endpoint: &str,
+    issuer: &str,
+    destination: &Destination,
+    token: &SecretString,
+) -> Result<SecretString, url::ParseError> {
     let mut url = Url::parse(endpoint)?;
     url.query_pairs_mut()
         .clear()
@@ -118,23 +156,47 @@ mod tests {
 
     #[test]
     fn session_duration_only_when_given() {
-        let keys = |d| signin_token_form(&creds(), d).iter().map(|(k, _)| *k).collect::<Vec<_>>();
+        let keys = |d| {
+            signin_token_form(&creds(), d)
+                .iter()
+                .map(|(k, _)| *k)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(keys(Some(3600)), ["Action", "SessionDuration", "Session"]);
         assert_eq!(keys(None), ["Action", "Session"]);
         let session = &signin_token_form(&creds(), None)[1].1;
         let parsed: serde_json::Value = serde_json::from_str(session.expose_secret()).unwrap();
-        assert_eq!(parsed, serde_json::json!({"sessionId": "ASIA1", "sessionKey": "sk", "sessionToken": "st"}));
+        assert_eq!(
+            parsed,
+            serde_json::json!({"sessionId": "ASIA1", "sessionKey": "sk", "sessionToken": "st"})
+        );
     }
 
     #[test]
     fn login_url_carries_issuer_destination_and_token() {
-        let dest = Destination::parse("https://console.aws.amazon.com/s3/home?a=b&c=d", crate::domain::Partition::Aws).unwrap();
-        let url = login_url("https://signin.aws.amazon.com/federation", "My Platform", &dest, &SecretString::from("tok+en")).unwrap();
+        let dest = Destination::parse(
+            "https://console.aws.amazon.com/s3/home?a=b&c=d",
+            crate::domain::Partition::Aws,
+        )
+        .unwrap();
+        let url = login_url(
+            "https://signin.aws.amazon.com/federation",
+            "My Platform",
+            &dest,
+            &SecretString::from("tok+en"),
+        )
+        .unwrap();
         let parsed = Url::parse(url.expose_secret()).unwrap();
         let pairs: Vec<(String, String)> = parsed.query_pairs().into_owned().collect();
         assert_eq!(pairs[0], ("Action".into(), "login".into()));
         assert_eq!(pairs[1], ("Issuer".into(), "My Platform".into()));
-        assert_eq!(pairs[2], ("Destination".into(), "https://console.aws.amazon.com/s3/home?a=b&c=d".into()));
+        assert_eq!(
+            pairs[2],
+            (
+                "Destination".into(),
+                "https://console.aws.amazon.com/s3/home?a=b&c=d".into()
+            )
+        );
         assert_eq!(pairs[3], ("SigninToken".into(), "tok+en".into()));
     }
 }

@@ -23,14 +23,30 @@ impl Iam for SdkIam {
             Ok(out) => out,
             Err(err) => {
                 let err = UpstreamError::from_sdk(SERVICE, "GetRole", err);
-                return if err.kind == UpstreamErrorKind::NotFound { Ok(None) } else { Err(err) };
+                return if err.kind == UpstreamErrorKind::NotFound {
+                    Ok(None)
+                } else {
+                    Err(err)
+                };
             }
         };
         let Some(role) = out.role() else {
-            return Err(UpstreamError::new(SERVICE, "GetRole", UpstreamErrorKind::Other, "response lacks Role"));
+            return Err(UpstreamError::new(
+                SERVICE,
+                "GetRole",
+                UpstreamErrorKind::Other,
+                "response lacks Role",
+            ));
         };
         // IAM reports MaxSessionDuration for every role; 3600 is its default.
-        let max = role.max_session_duration().and_then(|s| u32::try_from(s).ok()).unwrap_or(3_600);
-        Ok(Some(RoleInfo { arn: role.arn().to_owned(), role_id: role.role_id().to_owned(), max_session_seconds: max }))
+        let max = role
+            .max_session_duration()
+            .and_then(|s| u32::try_from(s).ok())
+            .unwrap_or(3_600);
+        Ok(Some(RoleInfo {
+            arn: role.arn().to_owned(),
+            role_id: role.role_id().to_owned(),
+            max_session_seconds: max,
+        }))
     }
 }

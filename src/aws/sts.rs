@@ -6,7 +6,10 @@ use async_trait::async_trait;
 use aws_sdk_sts::types::Tag;
 use secrecy::SecretString;
 
-use super::{AssumeRoleInput, CallerIdentity, IssuedCredentials, Sts, TemporaryCredentials, UpstreamError, UpstreamErrorKind};
+use super::{
+    AssumeRoleInput, CallerIdentity, IssuedCredentials, Sts, TemporaryCredentials, UpstreamError,
+    UpstreamErrorKind,
+};
 use crate::domain::Partition;
 
 const SERVICE: &str = "sts";
@@ -22,7 +25,12 @@ impl SdkSts {
 }
 
 fn malformed(operation: &'static str, what: &str) -> UpstreamError {
-    UpstreamError::new(SERVICE, operation, UpstreamErrorKind::Other, format!("response lacks {what}"))
+    UpstreamError::new(
+        SERVICE,
+        operation,
+        UpstreamErrorKind::Other,
+        format!("response lacks {what}"),
+    )
 }
 
 #[async_trait]
@@ -36,19 +44,32 @@ impl Sts for SdkSts {
             .await
             .map_err(|e| UpstreamError::from_sdk(SERVICE, OP, e))?;
         let arn = out.arn().ok_or_else(|| malformed(OP, "Arn"))?.to_owned();
-        let account = out.account().ok_or_else(|| malformed(OP, "Account"))?.to_owned();
-        let partition = Partition::from_arn(&arn).ok_or_else(|| malformed(OP, "a known partition"))?;
-        Ok(CallerIdentity { account, arn, partition })
+        let account = out
+            .account()
+            .ok_or_else(|| malformed(OP, "Account"))?
+            .to_owned();
+        let partition =
+            Partition::from_arn(&arn).ok_or_else(|| malformed(OP, "a known partition"))?;
+        Ok(CallerIdentity {
+            account,
+            arn,
+            partition,
+        })
     }
 
-    async fn assume_role(&self, input: &AssumeRoleInput) -> Result<IssuedCredentials, UpstreamError> {
+    async fn assume_role(
+        &self,
+        input: &AssumeRoleInput,
+    ) -> Result<IssuedCredentials, UpstreamError> {
         const OP: &str = "AssumeRole";
         let tags = input
             .tags
             .iter()
             .map(|(key, value)| Tag::builder().key(key).value(value).build())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| UpstreamError::new(SERVICE, OP, UpstreamErrorKind::Other, e.to_string()))?;
+            .map_err(|e| {
+                UpstreamError::new(SERVICE, OP, UpstreamErrorKind::Other, e.to_string())
+            })?;
         let out = self
             .client
             .assume_role()
@@ -60,9 +81,11 @@ impl Sts for SdkSts {
             .send()
             .await
             .map_err(|e| UpstreamError::from_sdk(SERVICE, OP, e))?;
-        let creds = out.credentials().ok_or_else(|| malformed(OP, "Credentials"))?;
-        let expiration =
-            SystemTime::try_from(*creds.expiration()).map_err(|_| malformed(OP, "a valid Expiration"))?;
+        let creds = out
+            .credentials()
+            .ok_or_else(|| malformed(OP, "Credentials"))?;
+        let expiration = SystemTime::try_from(*creds.expiration())
+            .map_err(|_| malformed(OP, "a valid Expiration"))?;
         let assumed_role_arn = out
             .assumed_role_user()
             .map(|u| u.arn().to_owned())
@@ -130,12 +153,18 @@ mod tests {
             role_arn: "arn:aws:iam::123456789012:role/sandbox-s3".into(),
             session_name: RoleSessionName::for_session(&SessionId::parse("learner-1").unwrap()),
             duration: SessionDuration::clamp(1800, 43_200, 43_200, false),
-            tags: vec![("sandbox-session".into(), "learner-1".into()), ("sandbox-profile".into(), "s3".into())],
+            tags: vec![
+                ("sandbox-session".into(), "learner-1".into()),
+                ("sandbox-profile".into(), "s3".into()),
+            ],
         };
         let issued = sts.assume_role(&input).await.unwrap();
         assert_eq!(rule.num_calls(), 1);
         assert_eq!(issued.credentials.access_key_id, "ASIAEXAMPLE");
-        assert_eq!(issued.assumed_role_arn, "arn:aws:sts::123456789012:assumed-role/sandbox-s3/learner");
+        assert_eq!(
+            issued.assumed_role_arn,
+            "arn:aws:sts::123456789012:assumed-role/sandbox-s3/learner"
+        );
     }
 
     #[tokio::test]
@@ -143,7 +172,12 @@ mod tests {
         use aws_sdk_sts::operation::assume_role::AssumeRoleError;
         use aws_smithy_types::error::ErrorMetadata;
         let rule = mock!(Client::assume_role).then_error(|| {
-            AssumeRoleError::generic(ErrorMetadata::builder().code("Throttling").message("Rate exceeded").build())
+            AssumeRoleError::generic(
+                ErrorMetadata::builder()
+                    .code("Throttling")
+                    .message("Rate exceeded")
+                    .build(),
+            )
         });
         let sts = SdkSts::new(mock_client!(aws_sdk_sts, [&rule]));
         let input = AssumeRoleInput {

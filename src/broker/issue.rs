@@ -35,8 +35,8 @@ pub struct SessionRequest {
 
 impl SessionRequest {
     pub fn validate(body: IssueSessionBody, settings: &Settings) -> Result<Self, ApiError> {
-        let session_id =
-            SessionId::parse(&body.session_id).map_err(|m| ApiError::invalid("invalid_session_id", m))?;
+        let session_id = SessionId::parse(&body.session_id)
+            .map_err(|m| ApiError::invalid("invalid_session_id", m))?;
         let profile = match body.profile {
             Some(name) if settings.profiles.contains_key(&name) => name,
             Some(name) => return Err(ApiError::UnknownProfile(name)),
@@ -56,7 +56,9 @@ impl SessionRequest {
         };
         // The broker's credentials belong to the partition of aws.region; a
         // console in another partition could never accept them.
-        let home_partition = Region::parse(&settings.aws.region).map_err(ApiError::Internal)?.partition();
+        let home_partition = Region::parse(&settings.aws.region)
+            .map_err(ApiError::Internal)?
+            .partition();
         if region.partition() != home_partition {
             return Err(ApiError::invalid(
                 "invalid_region",
@@ -68,7 +70,13 @@ impl SessionRequest {
                 .map_err(|m| ApiError::invalid("invalid_destination", m))?,
             None => Destination::home(&region),
         };
-        Ok(Self { session_id, profile, requested_seconds, region, destination })
+        Ok(Self {
+            session_id,
+            profile,
+            requested_seconds,
+            region,
+            destination,
+        })
     }
 }
 
@@ -87,25 +95,40 @@ pub struct IssuedSession {
 }
 
 impl Broker {
-    pub async fn issue_session(&self, req: &SessionRequest, caller: Option<&str>) -> Result<IssuedSession, ApiError> {
+    pub async fn issue_session(
+        &self,
+        req: &SessionRequest,
+        caller: Option<&str>,
+    ) -> Result<IssuedSession, ApiError> {
         let profile = self
             .settings
             .profiles
             .get(&req.profile)
             .ok_or_else(|| ApiError::UnknownProfile(req.profile.clone()))?;
         let identity = self.identity().await?;
-        let role = self.role(&req.profile, &profile.role_name(&req.profile)).await?;
+        let role = self
+            .role(&req.profile, &profile.role_name(&req.profile))
+            .await?;
         let chained = identity.is_role_session();
-        let requested = req.requested_seconds.unwrap_or(profile.default_session_seconds);
-        let duration =
-            SessionDuration::clamp(requested, profile.max_session_seconds, role.max_session_seconds, chained);
+        let requested = req
+            .requested_seconds
+            .unwrap_or(profile.default_session_seconds);
+        let duration = SessionDuration::clamp(
+            requested,
+            profile.max_session_seconds,
+            role.max_session_seconds,
+            chained,
+        );
         let session_name = RoleSessionName::for_session(&req.session_id);
         let input = AssumeRoleInput {
             role_arn: role.arn.clone(),
             tags: vec![
                 ("sandbox-session".into(), session_name.tag_value()),
                 ("sandbox-profile".into(), req.profile.clone()),
-                ("sandbox-key".into(), SessionKey::of(&req.session_id).as_str().to_owned()),
+                (
+                    "sandbox-key".into(),
+                    SessionKey::of(&req.session_id).as_str().to_owned(),
+                ),
             ],
             session_name,
             duration,
@@ -115,10 +138,20 @@ impl Broker {
         let endpoint = self.federation_endpoint(&identity);
         // AWS rejects SessionDuration for credentials obtained by role chaining.
         let console_seconds = (!chained).then(|| duration.seconds());
-        let token = self.upstreams.federation.signin_token(&endpoint, &issued.credentials, console_seconds).await?;
-        let console_url = login_url(&endpoint, &self.settings.console.issuer, &req.destination, &token)
-            .map_err(|e| ApiError::Internal(format!("federation endpoint URL: {e}")))?;
-        let console_url_expires_at = (self.clock.now() + SIGNIN_TOKEN_LIFETIME).min(issued.credentials.expiration);
+        let token = self
+            .upstreams
+            .federation
+            .signin_token(&endpoint, &issued.credentials, console_seconds)
+            .await?;
+        let console_url = login_url(
+            &endpoint,
+            &self.settings.console.issuer,
+            &req.destination,
+            &token,
+        )
+        .map_err(|e| ApiError::Internal(format!("federation endpoint URL: {e}")))?;
+        let console_url_expires_at =
+            (self.clock.now() + SIGNIN_TOKEN_LIFETIME).min(issued.credentials.expiration);
 
         tracing::info!(
             target: "sandbox_broker::audit",
@@ -149,7 +182,10 @@ impl Broker {
     /// created or re-trusted seconds ago may not be assumable yet because
     /// IAM changes propagate eventually. Throttling is retried by the SDK's
     /// standard retry mode; validation errors are never retried.
-    async fn assume_role_with_retry(&self, input: &AssumeRoleInput) -> Result<IssuedCredentials, ApiError> {
+    async fn assume_role_with_retry(
+        &self,
+        input: &AssumeRoleInput,
+    ) -> Result<IssuedCredentials, ApiError> {
         let mut waits = self.denied_backoff.iter();
         loop {
             match self.upstreams.sts.assume_role(input).await {

@@ -33,7 +33,10 @@ impl Destination {
         let url = Url::parse(raw).map_err(|_| err())?;
         let host = url.host_str().ok_or_else(err)?;
         let domain = partition.console_domain();
-        let host_ok = host == domain || host.strip_suffix(domain).is_some_and(|sub| sub.ends_with('.'));
+        let host_ok = host == domain
+            || host
+                .strip_suffix(domain)
+                .is_some_and(|sub| sub.ends_with('.'));
         if url.scheme() != "https"
             || !host_ok
             || url.port().is_some()
@@ -86,7 +89,10 @@ mod tests {
     #[test]
     fn home_is_regional_and_valid() {
         let home = Destination::home(&Region::parse("cn-north-1").unwrap());
-        assert_eq!(home.as_str(), "https://cn-north-1.console.amazonaws.cn/console/home?region=cn-north-1");
+        assert_eq!(
+            home.as_str(),
+            "https://cn-north-1.console.amazonaws.cn/console/home?region=cn-north-1"
+        );
         assert!(Destination::parse(home.as_str(), Partition::AwsCn).is_ok());
     }
 }

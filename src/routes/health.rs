@@ -30,11 +30,10 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>
     if state.draining.is_draining() {
         return Err(ApiError::NotReady("shutting down".into()));
     }
-    let identity = state
-        .broker
-        .identity()
-        .await
-        .map_err(|e| ApiError::NotReady(format!("broker AWS identity does not resolve: {e}")))?;
+    let identity =
+        state.broker.identity().await.map_err(|e| {
+            ApiError::NotReady(format!("broker AWS identity does not resolve: {e}"))
+        })?;
     Ok(Json(json!({
         "status": "ready",
         "broker_principal_arn": identity.arn,
@@ -43,5 +42,10 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>
 }
 
 async fn openapi() -> Response {
-    (StatusCode::OK, [(header::CONTENT_TYPE, "application/yaml")], OPENAPI).into_response()
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/yaml")],
+        OPENAPI,
+    )
+        .into_response()
 }

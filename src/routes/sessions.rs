@@ -2,10 +2,10 @@
 
 mod formats;
 
+use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::post;
-use axum::Router;
 
 use crate::auth::{Authorized, IssueSessions};
 use crate::broker::SessionRequest;
@@ -28,6 +28,9 @@ async fn issue_session(
 ) -> Result<Response, ApiError> {
     let query = query.validate()?;
     let request = SessionRequest::validate(body, &state.settings)?;
-    let session = state.broker.issue_session(&request, auth.claims.sub.as_deref()).await?;
+    let session = state
+        .broker
+        .issue_session(&request, auth.claims.sub.as_deref())
+        .await?;
     Ok(formats::render(&session, &query))
 }

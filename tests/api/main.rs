@@ -1,1 +1,14 @@
+//! The one integration test binary: the real broker over real HTTP against
+//! moto and a fake federation endpoint.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod auth;
+mod cli;
+mod federation;
+mod formats;
+mod helpers;
+mod operations;
+mod sessions;
+mod upstream_errors;
+mod validation;

@@ -1,0 +1,383 @@
+//! Platform token checks: the negative matrix, and each key source.
+
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::SystemTime;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+
+use crate::helpers::{AUDIENCE, ISSUER, TestApp, TestOptions, merge_claims, mint};
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A body that fails validation, so an accepted token ends in 422 without
+/// any AWS call.
+fn invalid_body() -> Value {
+    json!({"session_id": ""})
+}
+
+async fn post_with(app: &TestApp, authorization: Option<String>) -> reqwest::Response {
+    let mut request = app
+        .http
+        .post(format!("{}/sessions", app.base))
+        .json(&invalid_body());
+    if let Some(value) = authorization {
+        request = request.header("authorization", value);
+    }
+    request.send().await.unwrap()
+}
+
+async fn assert_unauthorized(app: &TestApp, authorization: Option<String>, case: &str) {
+    let response = post_with(app, authorization).await;
+    assert_eq!(response.status(), 401, "{case}");
+    assert!(
+        response.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer"),
+        "{case}"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unauthorized", "{case}");
+}
+
+async fn assert_accepted(app: &TestApp, token: String, case: &str) {
+    let response = post_with(app, Some(format!("Bearer {token}"))).await;
+    assert_eq!(response.status(), 422, "{case}: token should pass auth");
+}
+
+fn sign(claims: &Value, algorithm: Algorithm, key: &EncodingKey, kid: Option<&str>) -> String {
+    let mut header = Header::new(algorithm);
+    header.kid = kid.map(str::to_owned);
+    jsonwebtoken::encode(&header, claims, key).unwrap()
+}
+
+fn claims(overrides: Value) -> Value {
+    let mut claims = json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "p", "nbf": now(), "exp": now() + 600,
+        "scope": "sessions:issue"});
+    merge_claims(&mut claims, overrides);
+    claims
+}
+
+#[tokio::test]
+async fn hs256_negative_matrix() {
+    let app = TestApp::spawn().await;
+    let issue = json!({"scope": "sessions:issue"});
+    // Overrides keep their nulls so `mint` removes those claims.
+    let with = |extra: Value| {
+        let mut overrides = issue.clone();
+        overrides
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        mint(overrides)
+    };
+    let other_key = EncodingKey::from_secret(b"another-secret-another-secret-another-secret");
+    let unsigned = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(claims(json!({})).to_string())
+    );
+    let cases: Vec<(&str, Option<String>)> = vec![
+        ("no token", None),
+        ("not bearer", Some("Basic dXNlcjpwYXNz".into())),
+        ("malformed", Some("Bearer not.a.jwt".into())),
+        ("empty bearer", Some("Bearer ".into())),
+        (
+            "wrong signature",
+            Some(format!(
+                "Bearer {}",
+                sign(&claims(json!({})), Algorithm::HS256, &other_key, None)
+            )),
+        ),
+        ("alg none", Some(format!("Bearer {unsigned}"))),
+        (
+            "expired beyond leeway",
+            Some(format!("Bearer {}", with(json!({"exp": now() - 120})))),
+        ),
+        (
+            "future nbf",
+            Some(format!("Bearer {}", with(json!({"nbf": now() + 300})))),
+        ),
+        (
+            "missing exp",
+            Some(format!("Bearer {}", with(json!({"exp": null})))),
+        ),
+        (
+            "missing nbf",
+            Some(format!("Bearer {}", with(json!({"nbf": null})))),
+        ),
+        (
+            "missing aud",
+            Some(format!("Bearer {}", with(json!({"aud": null})))),
+        ),
+        (
+            "missing iss",
+            Some(format!("Bearer {}", with(json!({"iss": null})))),
+        ),
+        (
+            "wrong aud",
+            Some(format!("Bearer {}", with(json!({"aud": "someone-else"})))),
+        ),
+        (
+            "wrong iss",
+            Some(format!(
+                "Bearer {}",
+                with(json!({"iss": "https://evil.test"}))
+            )),
+        ),
+        (
+            "string exp",
+            Some(format!(
+                "Bearer {}",
+                with(json!({"exp": (now() + 600).to_string()}))
+            )),
+        ),
+    ];
+    for (case, authorization) in cases {
+        assert_unauthorized(&app, authorization, case).await;
+    }
+    assert_accepted(
+        &app,
+        with(json!({"exp": now() - 10})),
+        "expired within leeway",
+    )
+    .await;
+    assert_accepted(
+        &app,
+        with(json!({"scope": null, "scp": ["other", "sessions:issue"]})),
+        "scp array",
+    )
+    .await;
+    assert_eq!(app.calls.get(), 0, "no AWS call for rejected requests");
+}
+
+#[tokio::test]
+async fn missing_scope_is_403() {
+    let app = TestApp::spawn().await;
+    for scope in [
+        json!({"scope": "sessions:revoke admin"}),
+        json!({"scope": null}),
+        json!({"scope": "sessions:issuex"}),
+    ] {
+        let response = post_with(&app, Some(format!("Bearer {}", mint(scope.clone())))).await;
+        assert_eq!(response.status(), 403, "{scope}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "insufficient_scope");
+    }
+    assert_eq!(app.calls.get(), 0);
+}
+
+/// Generates a key pair with openssl: (private PEM, public PEM, public DER).
+fn keypair(
+    dir: &std::path::Path,
+    name: &str,
+    genpkey_args: &[&str],
+) -> (Vec<u8>, std::path::PathBuf, Vec<u8>) {
+    let private = dir.join(format!("{name}.key"));
+    let public = dir.join(format!("{name}.pub.pem"));
+    let der = dir.join(format!("{name}.pub.der"));
+    let ok = |c: &mut Command| assert!(c.status().unwrap().success());
+    ok(Command::new("openssl")
+        .arg("genpkey")
+        .args(genpkey_args)
+        .arg("-out")
+        .arg(&private));
+    ok(Command::new("openssl")
+        .args(["pkey", "-pubout", "-in"])
+        .arg(&private)
+        .arg("-out")
+        .arg(&public));
+    ok(Command::new("openssl")
+        .args(["pkey", "-pubout", "-outform", "DER", "-in"])
+        .arg(&private)
+        .arg("-out")
+        .arg(&der));
+    (
+        std::fs::read(private).unwrap(),
+        public,
+        std::fs::read(der).unwrap(),
+    )
+}
+
+async fn pem_app(public: &std::path::Path) -> TestApp {
+    TestApp::spawn_with(TestOptions {
+        auth_source: format!("public_key_pem_file = \"{}\"", public.display()),
+        ..Default::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn rs256_public_key_and_algorithm_confusion() {
+    let dir = tempfile::tempdir().unwrap();
+    let (private, public, _) = keypair(
+        dir.path(),
+        "rsa",
+        &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+    );
+    let app = pem_app(&public).await;
+    let rsa = EncodingKey::from_rsa_pem(&private).unwrap();
+    assert_accepted(
+        &app,
+        sign(&claims(json!({})), Algorithm::RS256, &rsa, None),
+        "RS256",
+    )
+    .await;
+    // The classic confusion: HS256 keyed with the RSA public key's PEM text.
+    let confused = EncodingKey::from_secret(&std::fs::read(&public).unwrap());
+    let token = sign(&claims(json!({})), Algorithm::HS256, &confused, None);
+    assert_unauthorized(
+        &app,
+        Some(format!("Bearer {token}")),
+        "HS256 with RSA public key",
+    )
+    .await;
+    let expired = sign(
+        &claims(json!({"exp": now() - 120})),
+        Algorithm::RS256,
+        &rsa,
+        None,
+    );
+    assert_unauthorized(&app, Some(format!("Bearer {expired}")), "expired RS256").await;
+    assert_eq!(app.calls.get(), 0);
+}
+
+#[tokio::test]
+async fn es256_and_eddsa_public_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ec_private, ec_public, _) = keypair(
+        dir.path(),
+        "ec",
+        &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+    );
+    let app = pem_app(&ec_public).await;
+    let key = EncodingKey::from_ec_pem(&ec_private).unwrap();
+    assert_accepted(
+        &app,
+        sign(&claims(json!({})), Algorithm::ES256, &key, None),
+        "ES256",
+    )
+    .await;
+
+    let (ed_private, ed_public, _) = keypair(dir.path(), "ed", &["-algorithm", "ED25519"]);
+    let app = pem_app(&ed_public).await;
+    let key = EncodingKey::from_ed_pem(&ed_private).unwrap();
+    assert_accepted(
+        &app,
+        sign(&claims(json!({})), Algorithm::EdDSA, &key, None),
+        "EdDSA",
+    )
+    .await;
+    let es = EncodingKey::from_ec_pem(&ec_private).unwrap();
+    let wrong = sign(&claims(json!({})), Algorithm::ES256, &es, None);
+    assert_unauthorized(
+        &app,
+        Some(format!("Bearer {wrong}")),
+        "ES256 token for an Ed25519 key",
+    )
+    .await;
+}
+
+/// Serves a JWKS whose keys the test can change; counts fetches.
+async fn jwks_server(keys: Arc<std::sync::Mutex<Vec<Value>>>, hits: Arc<AtomicUsize>) -> String {
+    let app = axum::Router::new().route(
+        "/jwks.json",
+        axum::routing::get(move || {
+            let keys = keys.clone();
+            let hits = hits.clone();
+            async move {
+                hits.fetch_add(1, Ordering::SeqCst);
+                axum::Json(json!({ "keys": keys.lock().unwrap().clone() }))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://127.0.0.1:{port}/jwks.json")
+}
+
+fn ed_jwk(kid: &str, public_der: &[u8]) -> Value {
+    // An Ed25519 SubjectPublicKeyInfo ends with the 32-byte raw key.
+    let raw = &public_der[public_der.len() - 32..];
+    json!({"kty": "OKP", "crv": "Ed25519", "kid": kid, "alg": "EdDSA", "use": "sig", "x": URL_SAFE_NO_PAD.encode(raw)})
+}
+
+#[tokio::test]
+async fn jwks_keys_by_kid_with_refresh_and_cooldown() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k1_private, _, k1_der) = keypair(dir.path(), "k1", &["-algorithm", "ED25519"]);
+    let (k2_private, _, k2_der) = keypair(dir.path(), "k2", &["-algorithm", "ED25519"]);
+    let keys = Arc::new(std::sync::Mutex::new(vec![ed_jwk("k1", &k1_der)]));
+    let hits = Arc::new(AtomicUsize::new(0));
+    let url = jwks_server(keys.clone(), hits.clone()).await;
+    let k1 = EncodingKey::from_ed_pem(&k1_private).unwrap();
+    let k2 = EncodingKey::from_ed_pem(&k2_private).unwrap();
+
+    // Long cooldown: an unknown kid right after a refresh does not refetch.
+    let app = TestApp::spawn_with(TestOptions {
+        auth_source: format!("jwks_url = \"{url}\"\njwks_refresh_cooldown_seconds = 600"),
+        ..Default::default()
+    })
+    .await;
+    assert_accepted(
+        &app,
+        sign(&claims(json!({})), Algorithm::EdDSA, &k1, Some("k1")),
+        "kid k1",
+    )
+    .await;
+    assert_accepted(
+        &app,
+        sign(&claims(json!({})), Algorithm::EdDSA, &k1, Some("k1")),
+        "kid k1 cached",
+    )
+    .await;
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "cached by kid");
+    let forged = sign(&claims(json!({})), Algorithm::EdDSA, &k2, Some("k9"));
+    assert_unauthorized(&app, Some(format!("Bearer {forged}")), "unknown kid").await;
+    assert_unauthorized(&app, Some(format!("Bearer {forged}")), "unknown kid again").await;
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        1,
+        "cooldown holds refreshes back"
+    );
+    let no_kid = sign(&claims(json!({})), Algorithm::EdDSA, &k1, None);
+    assert_unauthorized(&app, Some(format!("Bearer {no_kid}")), "no kid").await;
+
+    // Rotation: a new kid appears and is fetched on first sight.
+    let app = TestApp::spawn_with(TestOptions {
+        auth_source: format!("jwks_url = \"{url}\"\njwks_refresh_cooldown_seconds = 0"),
+        ..Default::default()
+    })
+    .await;
+    assert_accepted(
+        &app,
+        sign(&claims(json!({})), Algorithm::EdDSA, &k1, Some("k1")),
+        "k1 before rotation",
+    )
+    .await;
+    keys.lock().unwrap().push(ed_jwk("k2", &k2_der));
+    assert_accepted(
+        &app,
+        sign(&claims(json!({})), Algorithm::EdDSA, &k2, Some("k2")),
+        "k2 after rotation",
+    )
+    .await;
+    let wrong_key = sign(&claims(json!({})), Algorithm::EdDSA, &k1, Some("k2"));
+    assert_unauthorized(
+        &app,
+        Some(format!("Bearer {wrong_key}")),
+        "k2 kid signed by k1",
+    )
+    .await;
+}

@@ -1,0 +1,286 @@
+//! The binary itself: configuration checks, the token command, and a log
+//! canary run proving no secret reaches the logs.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    FakeFederation, Moto, create_role, free_port, test_config_toml, unique, write_config,
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sandbox-broker");
+
+fn run(args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
+    let mut command = Command::new(BIN);
+    command.args(args).env_remove("SANDBOX_BROKER_CONFIG");
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    let out = command.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn shipped_configs_check_out() {
+    let local = crate::helpers::repo_path("config/local.toml");
+    let (code, stdout, stderr) = run(&["--config", local.to_str().unwrap(), "check-config"], &[]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    // default.toml deliberately lacks the deployment's secrets and identity.
+    let default = crate::helpers::repo_path("config/default.toml");
+    let (code, _, stderr) = run(
+        &["--config", default.to_str().unwrap(), "check-config"],
+        &[],
+    );
+    assert_ne!(code, 0);
+    for key in [
+        "auth.issuer",
+        "auth.audience",
+        "console.ticket_secret",
+        "no key source",
+    ] {
+        assert!(stderr.contains(key), "{key} missing from: {stderr}");
+    }
+    let secret_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        secret_file.path(),
+        "a-file-secret-that-is-long-enough-0123456789\n",
+    )
+    .unwrap();
+    let file = secret_file.path().to_str().unwrap();
+    let envs = [
+        ("SANDBOX_BROKER__AUTH__ISSUER", "https://platform.example"),
+        ("SANDBOX_BROKER__AUTH__AUDIENCE", "sandbox-broker"),
+        ("SANDBOX_BROKER__AUTH__HS256_SECRET_FILE", file),
+        ("SANDBOX_BROKER__CONSOLE__TICKET_SECRET_FILE", file),
+    ];
+    let (code, stdout, stderr) = run(
+        &["--config", default.to_str().unwrap(), "check-config"],
+        &envs,
+    );
+    assert_eq!(
+        code, 0,
+        "default.toml + environment is complete: {stdout}{stderr}"
+    );
+}
+
+#[test]
+fn check_config_reports_every_problem_with_its_key() {
+    let toml = r#"
+[server]
+listen = "not an address"
+bogus = 1
+[auth]
+issuer = "x"
+audience = "y"
+hs256_secret = "short"
+jwks_url = "https://example/jwks"
+[aws]
+region = "mars"
+[console]
+ticket_secret = "also-short"
+[profiles.a]
+max_session_seconds = 100
+access_policy = "policies/missing.json"
+[profiles.b]
+role_name = "bad name!"
+access_policy = "policies/s3.json"
+[extra]
+"#;
+    let (_dir, path) = write_config(toml);
+    let (code, _, stderr) = run(&["--config", path.to_str().unwrap(), "check-config"], &[]);
+    assert_eq!(code, 2);
+    for expected in [
+        "server.bogus: unknown key",
+        "extra: unknown section",
+        "server.listen",
+        "auth: several key sources",
+        "auth.hs256_secret: must be at least 32 bytes",
+        "console.ticket_secret: must be at least 32 bytes",
+        "aws.region",
+        "profiles.a.max_session_seconds",
+        "profiles.a.access_policy",
+        "profiles.b.role_name",
+        "profiles: several profiles and none has `default = true`",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing `{expected}` in:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn serve_refuses_invalid_config() {
+    let (_dir, path) = write_config("[auth]\nissuer = \"x\"\n");
+    let (code, _, stderr) = run(&["--config", path.to_str().unwrap(), "serve"], &[]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("invalid configuration"), "{stderr}");
+    let (code, _, stderr) = run(&["--config", "/nonexistent.toml", "serve"], &[]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("no such file"), "{stderr}");
+}
+
+#[test]
+fn env_overrides_the_file() {
+    let local = crate::helpers::repo_path("config/local.toml");
+    let (code, _, stderr) = run(
+        &["--config", local.to_str().unwrap(), "check-config"],
+        &[("SANDBOX_BROKER__AWS__REGION", "nowhere")],
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("aws.region"), "{stderr}");
+}
+
+struct Broker {
+    child: std::process::Child,
+    base: String,
+    /// stdout and stderr go to a file: a pipe nobody drains would block the
+    /// broker once trace-level logging fills it.
+    log: tempfile::NamedTempFile,
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn start_broker(config: &std::path::Path, envs: &[(&str, &str)]) -> Broker {
+    let port = free_port();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut command = Command::new(BIN);
+    command
+        .args(["--config", config.to_str().unwrap(), "serve"])
+        .env(
+            "SANDBOX_BROKER__SERVER__LISTEN",
+            format!("127.0.0.1:{port}"),
+        )
+        .stdout(Stdio::from(log.reopen().unwrap()))
+        .stderr(Stdio::from(log.reopen().unwrap()));
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    let child = command.spawn().unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "broker did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Broker { child, base, log }
+}
+
+#[tokio::test]
+async fn no_secret_reaches_the_logs() {
+    let moto = &Moto::shared().endpoint;
+    let federation = FakeFederation::start(moto, Duration::ZERO).await;
+    let roles = vec![("s3".to_owned(), unique("canary-role"))];
+    create_role(moto, &roles[0].1, 43_200).await;
+    let hs256 = "CANARY-hs256-secret-9f8e7d6c5b4a39281706f5e4d3c2b1a0";
+    let ticket = "CANARY-ticket-secret-0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+    let aws_secret = "CANARY-aws-secret-key-1234567890abcdef";
+    let auth = format!("hs256_secret = \"{hs256}\"");
+    let toml = test_config_toml(moto, &federation.endpoint(), &roles, &auth, "")
+        .replace(crate::helpers::TICKET_SECRET, ticket);
+    let (_dir, path) = write_config(&toml);
+    let mut broker = start_broker(
+        &path,
+        &[
+            ("LOG_FORMAT", "json"),
+            ("RUST_LOG", "trace"),
+            ("AWS_ACCESS_KEY_ID", "AKIACANARYBROKER0001"),
+            ("AWS_SECRET_ACCESS_KEY", aws_secret),
+            ("AWS_REGION", "eu-west-1"),
+        ],
+    );
+
+    let mint = |scope: &str| {
+        let (code, token, err) = run(
+            &[
+                "--config",
+                path.to_str().unwrap(),
+                "token",
+                "--scope",
+                scope,
+            ],
+            &[],
+        );
+        assert_eq!(code, 0, "{err}");
+        token.trim().to_owned()
+    };
+    let jwt = mint("sessions:issue");
+    let http = reqwest::Client::new();
+    let response = http
+        .post(format!("{}/sessions", broker.base))
+        .bearer_auth(&jwt)
+        .json(&json!({"session_id": "canary-learner"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    let console = url::Url::parse(body["console"]["url"].as_str().unwrap()).unwrap();
+    let signin_token = console
+        .query_pairs()
+        .find(|(k, _)| k == "SigninToken")
+        .unwrap()
+        .1
+        .into_owned();
+    // Failing paths log too: a forged token and a bad body.
+    let forged = format!("{}x", &jwt[..jwt.len() - 1]);
+    let _ = http
+        .post(format!("{}/sessions", broker.base))
+        .bearer_auth(&forged)
+        .json(&json!({}))
+        .send()
+        .await;
+    let _ = http
+        .post(format!("{}/sessions", broker.base))
+        .bearer_auth(&jwt)
+        .body("{")
+        .send()
+        .await;
+
+    let _ = broker.child.kill();
+    let _ = broker.child.wait();
+    let logs = std::fs::read_to_string(broker.log.path()).unwrap();
+    assert!(
+        logs.contains("session_issued"),
+        "audit event missing:\n{logs}"
+    );
+    assert!(
+        logs.contains(body["credentials"]["access_key_id"].as_str().unwrap()),
+        "audit names the key id"
+    );
+    let secrets = [
+        ("hs256 secret", hs256.to_owned()),
+        ("ticket secret", ticket.to_owned()),
+        ("broker AWS secret", aws_secret.to_owned()),
+        (
+            "learner secret key",
+            body["credentials"]["secret_access_key"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        ),
+        (
+            "learner session token",
+            body["credentials"]["session_token"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        ),
+        ("sign-in token", signin_token),
+        ("platform JWT", jwt.clone()),
+        ("JWT signature", jwt.rsplit('.').next().unwrap().to_owned()),
+    ];
+    for (name, secret) in secrets {
+        assert!(!logs.contains(&secret), "{name} leaked into the logs");
+    }
+}

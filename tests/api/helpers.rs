@@ -1,0 +1,474 @@
+//! The test harness: one moto server per test binary, a fake console
+//! federation endpoint per test, and `TestApp` running the real broker on
+//! port 0 against both.
+
+use std::net::TcpListener as StdListener;
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use async_trait::async_trait;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_credential_types::Credentials;
+use sandbox_broker::aws::{
+    AssumeRoleInput, CallerIdentity, Federation, Iam, IssuedCredentials, RoleInfo, Sts,
+    TemporaryCredentials, UpstreamError,
+};
+use sandbox_broker::broker::Upstreams;
+use sandbox_broker::clock::{Clock, SystemClock};
+use sandbox_broker::startup::Application;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+pub use crate::federation::FakeFederation;
+
+pub const HS256_SECRET: &str = "test-hs256-secret-0123456789abcdefghijklmnop";
+pub const TICKET_SECRET: &str = "test-ticket-secret-0123456789abcdefghijklmnop";
+pub const ISSUER: &str = "https://platform.test";
+pub const AUDIENCE: &str = "sandbox-broker";
+pub const REGION: &str = "eu-west-1";
+pub const ACCOUNT: &str = "123456789012";
+pub const ALL_SCOPES: &str = "sessions:issue sessions:revoke admin";
+
+pub fn repo_path(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// A tool from `.venv/bin`, or the one named by an environment variable.
+pub fn venv_tool(name: &str, env_override: &str) -> PathBuf {
+    std::env::var_os(env_override)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_path(&format!(".venv/bin/{name}")))
+}
+
+pub fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A moto server. It runs under a shell that kills it when our end of its
+/// stdin closes, i.e. when the test binary exits.
+pub struct Moto {
+    pub endpoint: String,
+    _child: Child,
+    _stdin: ChildStdin,
+}
+
+impl Moto {
+    pub fn start(extra_env: &[(&str, &str)]) -> Moto {
+        let moto = venv_tool("moto_server", "MOTO_SERVER");
+        assert!(
+            moto.exists(),
+            "{} missing: run scripts/test.sh (it creates .venv)",
+            moto.display()
+        );
+        let port = free_port();
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!(
+                "'{}' -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; read _; kill $m",
+                moto.display()
+            ))
+            .stdin(Stdio::piped());
+        for (k, v) in extra_env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("spawn moto");
+        let stdin = child.stdin.take().expect("moto stdin");
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "moto did not start on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Moto {
+            endpoint,
+            _child: child,
+            _stdin: stdin,
+        }
+    }
+
+    pub fn shared() -> &'static Moto {
+        static MOTO: OnceLock<Moto> = OnceLock::new();
+        MOTO.get_or_init(|| Moto::start(&[]))
+    }
+}
+
+pub fn sdk_config(
+    endpoint: &str,
+    access_key: &str,
+    secret: &str,
+    token: Option<&str>,
+) -> SdkConfig {
+    let creds = Credentials::new(access_key, secret, token.map(str::to_owned), None, "test");
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(creds))
+        .build()
+}
+
+/// The broker's own credentials in moto (an IAM user as far as moto knows).
+pub fn broker_sdk_config(endpoint: &str) -> SdkConfig {
+    sdk_config(endpoint, "AKIAIOSFODNN7EXAMPLE", "broker-secret-key", None)
+}
+
+pub fn iam_client(endpoint: &str) -> aws_sdk_iam::Client {
+    aws_sdk_iam::Client::new(&broker_sdk_config(endpoint))
+}
+
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// Creates a role in moto directly (bootstrap's job in production).
+pub async fn create_role(endpoint: &str, name: &str, max_session_seconds: i32) -> String {
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:root")}, "Action": "sts:AssumeRole"}]});
+    let out = iam_client(endpoint)
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(trust.to_string())
+        .max_session_duration(max_session_seconds)
+        .send()
+        .await
+        .expect("create role");
+    out.role().expect("role").arn().to_owned()
+}
+
+/// Counts every upstream call the broker makes, then forwards it.
+#[derive(Default)]
+pub struct CallCounter(AtomicUsize);
+
+impl CallCounter {
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+    fn hit(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+struct Counted<T: ?Sized> {
+    inner: Arc<T>,
+    counter: Arc<CallCounter>,
+}
+
+#[async_trait]
+impl Sts for Counted<dyn Sts> {
+    async fn caller_identity(&self) -> Result<CallerIdentity, UpstreamError> {
+        self.counter.hit();
+        self.inner.caller_identity().await
+    }
+    async fn assume_role(
+        &self,
+        input: &AssumeRoleInput,
+    ) -> Result<IssuedCredentials, UpstreamError> {
+        self.counter.hit();
+        self.inner.assume_role(input).await
+    }
+}
+
+#[async_trait]
+impl Iam for Counted<dyn Iam> {
+    async fn get_role(&self, role_name: &str) -> Result<Option<RoleInfo>, UpstreamError> {
+        self.counter.hit();
+        self.inner.get_role(role_name).await
+    }
+}
+
+#[async_trait]
+impl Federation for Counted<dyn Federation> {
+    async fn signin_token(
+        &self,
+        endpoint: &str,
+        credentials: &TemporaryCredentials,
+        session_duration: Option<u32>,
+    ) -> Result<SecretString, UpstreamError> {
+        self.counter.hit();
+        self.inner
+            .signin_token(endpoint, credentials, session_duration)
+            .await
+    }
+}
+
+fn counted(upstreams: Upstreams, counter: &Arc<CallCounter>) -> Upstreams {
+    Upstreams {
+        sts: Arc::new(Counted {
+            inner: upstreams.sts,
+            counter: counter.clone(),
+        }),
+        iam: Arc::new(Counted {
+            inner: upstreams.iam,
+            counter: counter.clone(),
+        }),
+        federation: Arc::new(Counted {
+            inner: upstreams.federation,
+            counter: counter.clone(),
+        }),
+    }
+}
+
+/// What a test wants different from the defaults.
+pub struct TestOptions {
+    /// AWS endpoint; default: the shared moto.
+    pub aws_endpoint: Option<String>,
+    /// The broker's own AWS SDK config; default: static keys for moto.
+    pub sdk: Option<SdkConfig>,
+    /// Extra TOML appended to the generated config (profiles, overrides).
+    pub extra_toml: String,
+    /// Max session duration of the roles created for the profiles.
+    pub role_max_session: i32,
+    /// Whether to create the profiles' roles in moto.
+    pub create_roles: bool,
+    pub clock: Arc<dyn Clock>,
+    pub federation_delay: Duration,
+    /// The `[auth]` key source line(s); default: the test HS256 secret.
+    pub auth_source: String,
+}
+
+impl Default for TestOptions {
+    fn default() -> Self {
+        Self {
+            aws_endpoint: None,
+            sdk: None,
+            extra_toml: String::new(),
+            role_max_session: 43_200,
+            create_roles: true,
+            clock: Arc::new(SystemClock),
+            federation_delay: Duration::ZERO,
+            auth_source: format!("hs256_secret = \"{HS256_SECRET}\""),
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub aws_endpoint: String,
+    pub federation: FakeFederation,
+    pub calls: Arc<CallCounter>,
+    /// Role name of each profile: `s3` (default) and `other`.
+    pub roles: Vec<(String, String)>,
+    /// Keeps the config directory alive as long as the app.
+    _config_dir: tempfile::TempDir,
+}
+
+/// The config TOML of a test app, with placeholders filled in.
+pub fn test_config_toml(
+    aws_endpoint: &str,
+    federation: &str,
+    roles: &[(String, String)],
+    auth_source: &str,
+    extra: &str,
+) -> String {
+    let mut toml = format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+public_url = "http://127.0.0.1"
+request_timeout_ms = 10000
+
+[auth]
+issuer = "{ISSUER}"
+audience = "{AUDIENCE}"
+{auth_source}
+
+[aws]
+region = "{REGION}"
+endpoint_url = "{aws_endpoint}"
+federation_endpoint = "{federation}"
+call_timeout_ms = 2000
+
+[console]
+issuer = "Test Platform"
+ticket_secret = "{TICKET_SECRET}"
+"#
+    );
+    for (profile, role) in roles {
+        let default = profile == "s3";
+        toml.push_str(&format!(
+            "\n[profiles.{profile}]\nrole_name = \"{role}\"\naccess_policy = \"policies/s3.json\"\ndefault = {default}\n"
+        ));
+    }
+    toml.push_str(extra);
+    toml
+}
+
+/// Writes a config dir (config.toml + the shipped policies) and loads it.
+pub fn write_config(toml: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("policies")).expect("mkdir");
+    for policy in ["s3.json", "s3-isolated.json"] {
+        std::fs::copy(
+            repo_path(&format!("config/policies/{policy}")),
+            dir.path().join("policies").join(policy),
+        )
+        .expect("copy policy");
+    }
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, toml).expect("write config");
+    (dir, path)
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(TestOptions::default()).await
+    }
+
+    pub async fn spawn_with(opts: TestOptions) -> TestApp {
+        let aws_endpoint = opts
+            .aws_endpoint
+            .clone()
+            .unwrap_or_else(|| Moto::shared().endpoint.clone());
+        let federation = FakeFederation::start(&aws_endpoint, opts.federation_delay).await;
+        let roles = vec![
+            ("s3".to_owned(), unique("sandbox-s3")),
+            ("other".to_owned(), unique("sandbox-other")),
+        ];
+        if opts.create_roles {
+            for (_, role) in &roles {
+                create_role(&aws_endpoint, role, opts.role_max_session).await;
+            }
+        }
+        let toml = test_config_toml(
+            &aws_endpoint,
+            &federation.endpoint(),
+            &roles,
+            &opts.auth_source,
+            &opts.extra_toml,
+        );
+        let (config_dir, path) = write_config(&toml);
+        let settings = sandbox_broker::config::load(Some(&path)).unwrap_or_else(|e| panic!("{e}"));
+        let sdk = opts.sdk.unwrap_or_else(|| broker_sdk_config(&aws_endpoint));
+        let calls = Arc::new(CallCounter::default());
+        let upstreams = counted(
+            Upstreams::from_sdk_config(&settings, &sdk).expect("upstreams"),
+            &calls,
+        );
+        let app = Application::build_with(settings, upstreams, opts.clock)
+            .await
+            .expect("build app");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until(std::future::pending()));
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        TestApp {
+            base,
+            http,
+            aws_endpoint,
+            federation,
+            calls,
+            roles,
+            _config_dir: config_dir,
+        }
+    }
+
+    pub fn role(&self, profile: &str) -> &str {
+        &self
+            .roles
+            .iter()
+            .find(|(p, _)| p == profile)
+            .expect("profile")
+            .1
+    }
+
+    pub fn token(&self, scope: &str) -> String {
+        mint(json!({ "scope": scope }))
+    }
+
+    pub async fn post_sessions(&self, query: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}/sessions{query}", self.base))
+            .bearer_auth(self.token(ALL_SCOPES))
+            .json(body)
+            .send()
+            .await
+            .expect("POST /sessions")
+    }
+
+    pub async fn issue(&self, body: &Value) -> Value {
+        let response = self.post_sessions("", body).await;
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        assert_eq!(status, 201, "{text}");
+        serde_json::from_str(&text).expect("json")
+    }
+}
+
+/// An HS256 platform token with sane defaults; `overrides` replaces or adds
+/// claims (a `null` value removes the claim).
+pub fn mint(overrides: Value) -> String {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("time")
+        .as_secs();
+    let mut claims = json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "platform-test", "iat": now, "nbf": now, "exp": now + 600});
+    merge_claims(&mut claims, overrides);
+    let key = jsonwebtoken::EncodingKey::from_secret(HS256_SECRET.as_bytes());
+    jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).expect("sign")
+}
+
+pub fn merge_claims(claims: &mut Value, overrides: Value) {
+    if let (Some(target), Value::Object(extra)) = (claims.as_object_mut(), overrides) {
+        for (k, v) in extra {
+            if v.is_null() {
+                target.remove(&k);
+            } else {
+                target.insert(k, v);
+            }
+        }
+    }
+}
+
+/// The (secret, token) moto recorded for an access key it issued.
+pub async fn moto_issued_triple(endpoint: &str, access_key_id: &str) -> Option<(String, String)> {
+    let data: Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    data["sts"]["AssumedRole"]
+        .as_array()?
+        .iter()
+        .find(|r| r["access_key_id"] == access_key_id)
+        .map(|r| {
+            (
+                r["secret_access_key"].as_str().unwrap_or("").to_owned(),
+                r["session_token"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+}
+
+/// GetCallerIdentity through the AWS SDK with a learner's credentials.
+pub async fn whoami(endpoint: &str, creds: &Value) -> Result<String, String> {
+    let conf = sdk_config(
+        endpoint,
+        creds["access_key_id"].as_str().unwrap_or(""),
+        creds["secret_access_key"].as_str().unwrap_or(""),
+        creds["session_token"].as_str(),
+    );
+    aws_sdk_sts::Client::new(&conf)
+        .get_caller_identity()
+        .send()
+        .await
+        .map(|out| out.arn().unwrap_or_default().to_owned())
+        .map_err(|e| format!("{e:?}"))
+}
