@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # THE run command: the AWS emulator (moto), a local federation endpoint, the
-# broker with config/local.toml, and a demo session. Ctrl-C stops it all.
+# broker with config/local.toml, bootstrap of the profiles' IAM roles, and a
+# demo session. Ctrl-C stops it all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/venv.sh
@@ -40,13 +41,8 @@ wait_for() {  # url
 }
 wait_for "http://127.0.0.1:$MOTO_PORT/moto-api/"
 
-echo "==> provisioning the profiles' roles in the emulator"
-aws_local() { .venv/bin/aws --endpoint-url "http://127.0.0.1:$MOTO_PORT" "$@"; }
-trust='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"]}]}'
-for role in sandbox-s3 sandbox-s3-isolated; do
-  aws_local iam create-role --role-name "$role" --assume-role-policy-document "$trust" \
-    --max-session-duration 43200 >/dev/null
-done
+echo "==> bootstrapping the profiles' roles (sandbox-broker bootstrap)"
+"$BIN" --config "$CONFIG" bootstrap | grep -E '"(resource|action)"' | paste - - | sed 's/[",]//g; s/  */ /g'
 
 echo "==> starting the broker on :$BROKER_PORT"
 "$BIN" --config "$CONFIG" serve >.dev/broker.log 2>&1 & pids+=($!)

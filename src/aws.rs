@@ -23,6 +23,7 @@ pub enum UpstreamErrorKind {
     AccessDenied,
     NotFound,
     Timeout,
+    Conflict,
     Unavailable,
     Other,
 }
@@ -104,6 +105,8 @@ fn kind_of_code(code: Option<&str>) -> UpstreamErrorKind {
         | "ExpiredToken"
         | "UnrecognizedClientException" => UpstreamErrorKind::AccessDenied,
         "NoSuchEntity" => UpstreamErrorKind::NotFound,
+        // IAM refuses overlapping writes to one entity; retrying later succeeds.
+        "ConcurrentModification" | "ConcurrentModificationException" => UpstreamErrorKind::Conflict,
         _ => UpstreamErrorKind::Other,
     }
 }
@@ -168,10 +171,68 @@ pub trait Sts: Send + Sync {
     ) -> Result<IssuedCredentials, UpstreamError>;
 }
 
+/// Everything bootstrap compares about a role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleDetails {
+    pub info: RoleInfo,
+    /// The trust policy as JSON text (already URL-decoded).
+    pub trust_policy: Option<String>,
+    pub permissions_boundary_arn: Option<String>,
+    pub tags: Vec<(String, String)>,
+}
+
+/// IAM operations on roles. Reads of absent things answer `Ok(None)`;
+/// deletes of absent things succeed (both make convergence idempotent).
 #[async_trait]
 pub trait Iam: Send + Sync {
-    /// `Ok(None)` when the role does not exist.
     async fn get_role(&self, role_name: &str) -> Result<Option<RoleInfo>, UpstreamError>;
+    async fn role_details(&self, role_name: &str) -> Result<Option<RoleDetails>, UpstreamError>;
+    async fn create_role(
+        &self,
+        role_name: &str,
+        trust_policy: &str,
+        max_session_seconds: u32,
+        tags: &[(String, String)],
+        permissions_boundary_arn: Option<&str>,
+    ) -> Result<RoleInfo, UpstreamError>;
+    async fn update_trust_policy(
+        &self,
+        role_name: &str,
+        document: &str,
+    ) -> Result<(), UpstreamError>;
+    async fn update_max_session(&self, role_name: &str, seconds: u32) -> Result<(), UpstreamError>;
+    async fn tag_role(
+        &self,
+        role_name: &str,
+        tags: &[(String, String)],
+    ) -> Result<(), UpstreamError>;
+    /// Puts the boundary, or deletes it when `arn` is `None`.
+    async fn set_permissions_boundary(
+        &self,
+        role_name: &str,
+        arn: Option<&str>,
+    ) -> Result<(), UpstreamError>;
+    async fn list_inline_policies(&self, role_name: &str) -> Result<Vec<String>, UpstreamError>;
+    async fn get_inline_policy(
+        &self,
+        role_name: &str,
+        policy_name: &str,
+    ) -> Result<Option<String>, UpstreamError>;
+    async fn put_inline_policy(
+        &self,
+        role_name: &str,
+        policy_name: &str,
+        document: &str,
+    ) -> Result<(), UpstreamError>;
+    async fn delete_inline_policy(
+        &self,
+        role_name: &str,
+        policy_name: &str,
+    ) -> Result<(), UpstreamError>;
+    async fn list_attached_policies(&self, role_name: &str) -> Result<Vec<String>, UpstreamError>;
+    async fn attach_policy(&self, role_name: &str, policy_arn: &str) -> Result<(), UpstreamError>;
+    async fn detach_policy(&self, role_name: &str, policy_arn: &str) -> Result<(), UpstreamError>;
+    async fn delete_role(&self, role_name: &str) -> Result<(), UpstreamError>;
 }
 
 #[async_trait]

@@ -3,6 +3,7 @@
 
 mod cache;
 pub mod issue;
+pub mod provision;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -212,3 +212,27 @@ pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
         .unwrap_or_else(|| Path::new("."));
     check::extract_and_validate(&figment, base_dir)
 }
+
+/// A minimal valid configuration for unit tests.
+#[cfg(test)]
+pub fn test_settings() -> Settings {
+    let profile = ProfileSettings {
+        role_name: Some("sandbox-s3".into()),
+        access_policy: None,
+        managed_policy_arns: vec![],
+        permissions_boundary_arn: None,
+        max_session_seconds: 43_200,
+        default_session_seconds: 3_600,
+        default: true,
+        policy_template: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#
+            .into(),
+    };
+    Settings {
+        server: ServerSettings::default(),
+        auth: AuthSettings::default(),
+        aws: AwsSettings::default(),
+        trust: TrustSettings::default(),
+        console: ConsoleSettings::default(),
+        profiles: [("s3".to_owned(), profile)].into_iter().collect(),
+    }
+}

@@ -3,6 +3,7 @@
 
 mod destination;
 mod duration;
+pub mod policy;
 mod region;
 mod session;
 

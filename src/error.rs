@@ -35,6 +35,10 @@ pub enum ApiError {
     UnknownProfile(String),
     #[error("the role of profile `{0}` does not exist; run `sandbox-broker bootstrap`")]
     ProfileNotProvisioned(String),
+    #[error(
+        "role `{0}` exists but is not tagged managed-by=sandbox-broker; tag it to adopt it, or choose another role_name"
+    )]
+    RoleNotManaged(String),
     #[error("session `{0}` has been revoked")]
     SessionRevoked(String),
     #[error("{0}")]
@@ -68,6 +72,7 @@ impl ApiError {
             Self::UnknownProfile(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unknown_profile"),
             Self::ProfileNotProvisioned(_) => (StatusCode::CONFLICT, "profile_not_provisioned"),
             Self::SessionRevoked(_) => (StatusCode::CONFLICT, "session_revoked"),
+            Self::RoleNotManaged(_) => (StatusCode::CONFLICT, "role_not_managed"),
             Self::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
             Self::Upstream(err) => match err.kind {
                 UpstreamErrorKind::Throttled => {
@@ -77,6 +82,9 @@ impl ApiError {
                     (StatusCode::BAD_GATEWAY, "upstream_access_denied")
                 }
                 UpstreamErrorKind::Timeout => (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout"),
+                UpstreamErrorKind::Conflict => {
+                    (StatusCode::SERVICE_UNAVAILABLE, "upstream_conflict")
+                }
                 UpstreamErrorKind::NotFound
                 | UpstreamErrorKind::Unavailable
                 | UpstreamErrorKind::Other => (StatusCode::BAD_GATEWAY, "upstream_error"),
@@ -109,32 +117,43 @@ pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response
     response
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The error response, optionally with one more field in the error
+    /// object (e.g. the changes a failed bootstrap completed).
+    pub fn into_response_with(self, extra: Option<(&str, serde_json::Value)>) -> Response {
         let (status, code) = self.status_and_code();
         match &self {
             Self::Internal(detail) => tracing::error!(%detail, "internal error"),
             Self::Upstream(err) => tracing::warn!(error = %err, code, "upstream call failed"),
             _ => tracing::debug!(code, message = %self, "request rejected"),
         }
-        let mut response = error_response(status, code, &self.public_message());
+        let mut error = json!({ "code": code, "message": self.public_message() });
+        if let (Some((key, value)), Some(object)) = (extra, error.as_object_mut()) {
+            object.insert(key.to_owned(), value);
+        }
+        let mut response = (status, axum::Json(json!({ "error": error }))).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         if let Self::InsufficientScope(_) = self {
-            response.headers_mut().insert(
+            headers.insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer error=\"insufficient_scope\""),
             );
         }
-        if matches!(&self, Self::Upstream(e) if e.kind == UpstreamErrorKind::Throttled) {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+        if matches!(&self, Self::Upstream(e) if matches!(e.kind, UpstreamErrorKind::Throttled | UpstreamErrorKind::Conflict))
+        {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
         }
         response
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.into_response_with(None)
     }
 }
 

@@ -5,7 +5,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use sandbox_broker::{auth, config, startup::Application, telemetry};
+use std::sync::Arc;
+
+use sandbox_broker::broker::{Broker, Upstreams};
+use sandbox_broker::clock::SystemClock;
+use sandbox_broker::startup::{self, Application};
+use sandbox_broker::{auth, config, telemetry};
 use secrecy::ExposeSecret;
 
 #[derive(Parser)]
@@ -33,6 +38,18 @@ enum Command {
     Serve,
     /// Validate the configuration and report every problem.
     CheckConfig,
+    /// Converge IAM to the configured profiles (like `terraform apply`).
+    Bootstrap {
+        /// Report what would change without changing anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Delete the profiles' roles tagged managed-by=sandbox-broker.
+    Teardown {
+        /// Report what would be deleted without deleting anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Mint an HS256 platform token from auth.hs256_secret (local use).
     Token {
         /// Space-separated scopes, e.g. "sessions:issue sessions:revoke".
@@ -74,20 +91,59 @@ fn main() -> ExitCode {
             }
         }
         Command::Serve => serve(settings),
+        Command::Bootstrap { dry_run } => provision(settings, false, dry_run),
+        Command::Teardown { dry_run } => provision(settings, true, dry_run),
     }
+}
+
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => Some(rt),
+        Err(err) => {
+            eprintln!("cannot start the async runtime: {err}");
+            None
+        }
+    }
+}
+
+/// Runs bootstrap (or teardown) without a server and prints the report.
+fn provision(settings: config::Settings, teardown: bool, dry_run: bool) -> ExitCode {
+    telemetry::init();
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
+    };
+    runtime.block_on(async {
+        let sdk = startup::load_sdk_config(&settings).await;
+        let upstreams = match Upstreams::from_sdk_config(&settings, &sdk) {
+            Ok(u) => u,
+            Err(err) => {
+                eprintln!("{err:#}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let broker = Broker::new(Arc::new(settings), upstreams, Arc::new(SystemClock));
+        let result = if teardown { broker.teardown(dry_run).await } else { broker.bootstrap(dry_run, None).await };
+        match result {
+            Ok(report) => {
+                println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                let completed = serde_json::to_string_pretty(&err.completed).unwrap_or_default();
+                eprintln!("error: {}\ncompleted before the failure (the next run repairs the rest):\n{completed}", err.source);
+                ExitCode::FAILURE
+            }
+        }
+    })
 }
 
 fn serve(settings: config::Settings) -> ExitCode {
     telemetry::init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(err) => {
-            eprintln!("cannot start the async runtime: {err}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
     };
     runtime.block_on(async {
         let app = match Application::build(settings).await {

@@ -3,6 +3,7 @@
 //! operational ones (`/healthz`, `/readyz`, `/openapi.yaml`) are kept outside
 //! load shedding so an orchestrator can still probe a busy broker.
 
+pub mod admin;
 pub mod health;
 pub mod sessions;
 
@@ -12,7 +13,9 @@ use crate::state::AppState;
 
 /// Routes that do the broker's work.
 pub fn api() -> Router<AppState> {
-    Router::new().merge(sessions::router())
+    Router::new()
+        .merge(sessions::router())
+        .merge(admin::router())
 }
 
 /// Probes and documentation.

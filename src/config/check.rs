@@ -8,6 +8,7 @@ use figment::value::{Dict, Value};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::Settings;
+use crate::domain::policy::{INLINE_POLICY_BUDGET, TemplateVars, minify, render};
 use crate::domain::{MAX_SESSION_SECONDS, MIN_SESSION_SECONDS, Region, is_valid_role_name};
 
 /// Secrets shorter than this are refused: HS256 and the ticket MAC need at
@@ -367,7 +368,29 @@ fn validate_profiles(s: &Settings, problems: &mut Problems) {
     }
 }
 
+/// Renders a template the way bootstrap will (a 12-digit account id has the
+/// same length as any real one) so unknown variables and IAM's size limit
+/// are caught at start-up, before any AWS call.
+fn check_policy_template(template: &str, region: &str) -> Result<(), String> {
+    let partition = Region::parse(region)
+        .map(|r| r.partition().id())
+        .unwrap_or("aws");
+    let vars = TemplateVars {
+        account_id: "000000000000",
+        partition,
+        region,
+    };
+    let size = minify(&render(template, &vars)?)?.len();
+    if size > INLINE_POLICY_BUDGET {
+        return Err(format!(
+            "rendered policy is {size} characters; IAM allows {INLINE_POLICY_BUDGET} across a role's inline policies"
+        ));
+    }
+    Ok(())
+}
+
 fn load_policies(s: &mut Settings, base_dir: &Path, problems: &mut Problems) {
+    let region = s.aws.region.clone();
     for (name, p) in &mut s.profiles {
         let relative = p
             .access_policy
@@ -376,7 +399,13 @@ fn load_policies(s: &mut Settings, base_dir: &Path, problems: &mut Problems) {
         let path = base_dir.join(relative);
         match std::fs::read_to_string(&path) {
             Ok(text) => match serde_json::from_str::<serde_json::Value>(&text) {
-                Ok(serde_json::Value::Object(_)) => p.policy_template = text,
+                Ok(serde_json::Value::Object(_)) => match check_policy_template(&text, &region) {
+                    Ok(()) => p.policy_template = text,
+                    Err(err) => problems.add(
+                        format!("profiles.{name}.access_policy"),
+                        format!("{}: {err}", path.display()),
+                    ),
+                },
                 Ok(_) => problems.add(
                     format!("profiles.{name}.access_policy"),
                     "policy must be a JSON object",

@@ -284,3 +284,91 @@ async fn no_secret_reaches_the_logs() {
         assert!(!logs.contains(&secret), "{name} leaked into the logs");
     }
 }
+
+#[test]
+fn bad_policy_files_are_refused_before_any_aws_call() {
+    let (dir, path) = write_config(&format!(
+        r#"
+[auth]
+issuer = "x"
+audience = "y"
+hs256_secret = "{secret}"
+[console]
+ticket_secret = "{secret}"
+[profiles.broken]
+access_policy = "policies/broken.json"
+default = true
+[profiles.huge]
+access_policy = "policies/huge.json"
+[profiles.typo]
+access_policy = "policies/typo.json"
+"#,
+        secret = crate::helpers::HS256_SECRET
+    ));
+    let policies = dir.path().join("policies");
+    std::fs::write(policies.join("broken.json"), r#"{"Statement": ["#).unwrap();
+    let statements: Vec<Value> = (0..200)
+        .map(|i| json!({"Sid": format!("S{i}"), "Effect": "Allow", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::bucket-{i}/*")}))
+        .collect();
+    std::fs::write(
+        policies.join("huge.json"),
+        json!({"Version": "2012-10-17", "Statement": statements}).to_string(),
+    )
+    .unwrap();
+    std::fs::write(policies.join("typo.json"), r#"{"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::${acount_id}-*"}]}"#).unwrap();
+    // No AWS endpoint is reachable from this config: any call would hang or fail differently.
+    let (code, _, stderr) = run(
+        &["--config", path.to_str().unwrap(), "bootstrap", "--dry-run"],
+        &[],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("profiles.broken.access_policy") && stderr.contains("not valid JSON"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("profiles.huge.access_policy") && stderr.contains("IAM allows 10240"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("profiles.typo.access_policy") && stderr.contains("acount_id"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn bootstrap_cli_reports_a_plan_as_json() {
+    let moto = &Moto::shared().endpoint;
+    let roles = vec![("s3".to_owned(), unique("cli-role"))];
+    let toml = test_config_toml(
+        moto,
+        "http://127.0.0.1:9/federation",
+        &roles,
+        &format!("hs256_secret = \"{}\"", crate::helpers::HS256_SECRET),
+        "",
+    );
+    let (_dir, path) = write_config(&toml);
+    let envs = [
+        ("AWS_ACCESS_KEY_ID", "AKIACLI"),
+        ("AWS_SECRET_ACCESS_KEY", "cli-secret"),
+        ("RUST_LOG", "warn"),
+    ];
+    let (code, stdout, stderr) = run(
+        &["--config", path.to_str().unwrap(), "bootstrap", "--dry-run"],
+        &envs,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["dry_run"], true);
+    assert_eq!(
+        report["changes"][0]["resource"],
+        format!("role/{}", roles[0].1)
+    );
+    assert_eq!(report["changes"][0]["action"], "create");
+    let (code, stdout, stderr) = run(&["--config", path.to_str().unwrap(), "bootstrap"], &envs);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("\"create\""));
+    let (code, stdout, _) = run(&["--config", path.to_str().unwrap(), "teardown"], &envs);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("\"delete\""));
+}

@@ -13,8 +13,8 @@ use async_trait::async_trait;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::Credentials;
 use sandbox_broker::aws::{
-    AssumeRoleInput, CallerIdentity, Federation, Iam, IssuedCredentials, RoleInfo, Sts,
-    TemporaryCredentials, UpstreamError,
+    AssumeRoleInput, CallerIdentity, Federation, Iam, IssuedCredentials, RoleDetails, RoleInfo,
+    Sts, TemporaryCredentials, UpstreamError,
 };
 use sandbox_broker::broker::Upstreams;
 use sandbox_broker::clock::{Clock, SystemClock};
@@ -150,16 +150,23 @@ pub async fn create_role(endpoint: &str, name: &str, max_session_seconds: i32) -
     out.role().expect("role").arn().to_owned()
 }
 
-/// Counts every upstream call the broker makes, then forwards it.
+/// Records every upstream call the broker makes, then forwards it.
 #[derive(Default)]
-pub struct CallCounter(AtomicUsize);
+pub struct CallCounter(std::sync::Mutex<Vec<&'static str>>);
 
 impl CallCounter {
     pub fn get(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
+        self.0.lock().unwrap().len()
     }
-    fn hit(&self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
+    /// Names of the calls so far, e.g. `iam.put_inline_policy`.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.0.lock().unwrap().clone()
+    }
+    pub fn reset(&self) {
+        self.0.lock().unwrap().clear();
+    }
+    fn hit(&self, name: &'static str) {
+        self.0.lock().unwrap().push(name);
     }
 }
 
@@ -168,42 +175,73 @@ struct Counted<T: ?Sized> {
     counter: Arc<CallCounter>,
 }
 
-#[async_trait]
-impl Sts for Counted<dyn Sts> {
-    async fn caller_identity(&self) -> Result<CallerIdentity, UpstreamError> {
-        self.counter.hit();
-        self.inner.caller_identity().await
-    }
-    async fn assume_role(
-        &self,
-        input: &AssumeRoleInput,
-    ) -> Result<IssuedCredentials, UpstreamError> {
-        self.counter.hit();
-        self.inner.assume_role(input).await
-    }
+/// Implements a trait for `Counted<dyn Trait>` by recording and forwarding.
+macro_rules! counted_impl {
+    ($trait:ident, $prefix:literal, $( fn $name:ident(&self $(, $arg:ident : $ty:ty)* $(,)?) -> $ret:ty; )*) => {
+        #[async_trait]
+        impl $trait for Counted<dyn $trait> {
+            $( async fn $name(&self $(, $arg: $ty)*) -> $ret {
+                self.counter.hit(concat!($prefix, ".", stringify!($name)));
+                self.inner.$name($($arg),*).await
+            } )*
+        }
+    };
 }
 
-#[async_trait]
-impl Iam for Counted<dyn Iam> {
-    async fn get_role(&self, role_name: &str) -> Result<Option<RoleInfo>, UpstreamError> {
-        self.counter.hit();
-        self.inner.get_role(role_name).await
-    }
+counted_impl! {
+    Sts, "sts",
+    fn caller_identity(&self) -> Result<CallerIdentity, UpstreamError>;
+    fn assume_role(&self, input: &AssumeRoleInput) -> Result<IssuedCredentials, UpstreamError>;
 }
 
-#[async_trait]
-impl Federation for Counted<dyn Federation> {
-    async fn signin_token(
+counted_impl! {
+    Federation, "federation",
+    fn signin_token(
         &self,
         endpoint: &str,
         credentials: &TemporaryCredentials,
         session_duration: Option<u32>,
-    ) -> Result<SecretString, UpstreamError> {
-        self.counter.hit();
-        self.inner
-            .signin_token(endpoint, credentials, session_duration)
-            .await
-    }
+    ) -> Result<SecretString, UpstreamError>;
+}
+
+counted_impl! {
+    Iam, "iam",
+    fn get_role(&self, role_name: &str) -> Result<Option<RoleInfo>, UpstreamError>;
+    fn role_details(&self, role_name: &str) -> Result<Option<RoleDetails>, UpstreamError>;
+    fn create_role(
+        &self,
+        role_name: &str,
+        trust_policy: &str,
+        max_session_seconds: u32,
+        tags: &[(String, String)],
+        permissions_boundary_arn: Option<&str>,
+    ) -> Result<RoleInfo, UpstreamError>;
+    fn update_trust_policy(&self, role_name: &str, document: &str) -> Result<(), UpstreamError>;
+    fn update_max_session(&self, role_name: &str, seconds: u32) -> Result<(), UpstreamError>;
+    fn tag_role(&self, role_name: &str, tags: &[(String, String)]) -> Result<(), UpstreamError>;
+    fn set_permissions_boundary(
+        &self,
+        role_name: &str,
+        arn: Option<&str>,
+    ) -> Result<(), UpstreamError>;
+    fn list_inline_policies(&self, role_name: &str) -> Result<Vec<String>, UpstreamError>;
+    fn get_inline_policy(
+        &self,
+        role_name: &str,
+        policy_name: &str,
+    ) -> Result<Option<String>, UpstreamError>;
+    fn put_inline_policy(
+        &self,
+        role_name: &str,
+        policy_name: &str,
+        document: &str,
+    ) -> Result<(), UpstreamError>;
+    fn delete_inline_policy(&self, role_name: &str, policy_name: &str)
+    -> Result<(), UpstreamError>;
+    fn list_attached_policies(&self, role_name: &str) -> Result<Vec<String>, UpstreamError>;
+    fn attach_policy(&self, role_name: &str, policy_arn: &str) -> Result<(), UpstreamError>;
+    fn detach_policy(&self, role_name: &str, policy_arn: &str) -> Result<(), UpstreamError>;
+    fn delete_role(&self, role_name: &str) -> Result<(), UpstreamError>;
 }
 
 fn counted(upstreams: Upstreams, counter: &Arc<CallCounter>) -> Upstreams {
@@ -239,6 +277,8 @@ pub struct TestOptions {
     pub federation_delay: Duration,
     /// The `[auth]` key source line(s); default: the test HS256 secret.
     pub auth_source: String,
+    /// (profile, role name) pairs; default: fresh unique names.
+    pub roles: Option<Vec<(String, String)>>,
 }
 
 impl Default for TestOptions {
@@ -252,6 +292,7 @@ impl Default for TestOptions {
             clock: Arc::new(SystemClock),
             federation_delay: Duration::ZERO,
             auth_source: format!("hs256_secret = \"{HS256_SECRET}\""),
+            roles: None,
         }
     }
 }
@@ -336,10 +377,12 @@ impl TestApp {
             .clone()
             .unwrap_or_else(|| Moto::shared().endpoint.clone());
         let federation = FakeFederation::start(&aws_endpoint, opts.federation_delay).await;
-        let roles = vec![
-            ("s3".to_owned(), unique("sandbox-s3")),
-            ("other".to_owned(), unique("sandbox-other")),
-        ];
+        let roles = opts.roles.clone().unwrap_or_else(|| {
+            vec![
+                ("s3".to_owned(), unique("sandbox-s3")),
+                ("other".to_owned(), unique("sandbox-other")),
+            ]
+        });
         if opts.create_roles {
             for (_, role) in &roles {
                 create_role(&aws_endpoint, role, opts.role_max_session).await;
@@ -378,6 +421,10 @@ impl TestApp {
             roles,
             _config_dir: config_dir,
         }
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self._config_dir.path().join("config.toml")
     }
 
     pub fn role(&self, profile: &str) -> &str {
@@ -471,4 +518,31 @@ pub async fn whoami(endpoint: &str, creds: &Value) -> Result<String, String> {
         .await
         .map(|out| out.arn().unwrap_or_default().to_owned())
         .map_err(|e| format!("{e:?}"))
+}
+
+impl TestApp {
+    /// Calls an admin route with an `admin` token; returns status and JSON.
+    pub async fn admin(&self, method: reqwest::Method, path_and_query: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .request(method, format!("{}{path_and_query}", self.base))
+            .bearer_auth(self.token("admin"))
+            .send()
+            .await
+            .expect("admin call");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+/// The actions of a bootstrap/teardown report.
+pub fn actions(report: &Value) -> Vec<String> {
+    report["changes"]
+        .as_array()
+        .map_or_else(Vec::new, |changes| {
+            changes
+                .iter()
+                .map(|c| c["action"].as_str().unwrap_or("?").to_owned())
+                .collect()
+        })
 }

@@ -3,8 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod admin;
 mod auth;
 mod cli;
+mod enforcement;
 mod federation;
 mod formats;
 mod helpers;

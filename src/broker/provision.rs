@@ -1,0 +1,283 @@
+//! Bootstrap, teardown and status: converging IAM to the configured
+//! profiles, like `terraform apply` / `destroy` / `plan`.
+
+pub mod desired;
+pub mod plan;
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use self::desired::{DesiredRole, broker_policy, desired_roles};
+use self::plan::{
+    Action, ActualRole, Change, Item, Step, is_managed, is_revocation_policy, plan_role,
+    plan_teardown,
+};
+use super::Broker;
+use crate::aws::{Iam, UpstreamError, UpstreamErrorKind};
+use crate::error::ApiError;
+
+/// Waits before retrying an IAM write refused with ConcurrentModification.
+const CONFLICT_BACKOFF_MS: [u64; 4] = [250, 500, 1_000, 2_000];
+
+#[derive(Debug, Serialize)]
+pub struct BootstrapReport {
+    pub dry_run: bool,
+    pub changes: Vec<Change>,
+    pub broker_principal_arn: String,
+    pub broker_policy: Value,
+}
+
+/// A run that failed part-way: what was done before the failure, so the
+/// operator knows the next run will repair the rest.
+#[derive(Debug, thiserror::Error)]
+#[error("{source}")]
+pub struct ProvisionError {
+    pub source: ApiError,
+    pub completed: Vec<Change>,
+}
+
+impl From<ApiError> for ProvisionError {
+    fn from(source: ApiError) -> Self {
+        Self {
+            source,
+            completed: Vec::new(),
+        }
+    }
+}
+
+impl From<UpstreamError> for ProvisionError {
+    fn from(err: UpstreamError) -> Self {
+        ApiError::from(err).into()
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProfileStatus {
+    pub profile: String,
+    pub role_name: String,
+    pub role_arn: Option<String>,
+    /// `provisioned`, `missing`, `drifted` or `unmanaged`.
+    pub state: &'static str,
+    pub drift: Vec<Change>,
+}
+
+async fn actual_role(
+    iam: &dyn Iam,
+    role: &str,
+) -> Result<Option<(ActualRole, Vec<String>)>, UpstreamError> {
+    let Some(details) = iam.role_details(role).await? else {
+        return Ok(None);
+    };
+    let mut inline = std::collections::BTreeMap::new();
+    let mut revocations = Vec::new();
+    for name in iam.list_inline_policies(role).await? {
+        if is_revocation_policy(&name) {
+            revocations.push(name);
+        } else if let Some(doc) = iam.get_inline_policy(role, &name).await? {
+            inline.insert(name, doc);
+        }
+    }
+    let attached = iam.list_attached_policies(role).await?;
+    Ok(Some((
+        ActualRole {
+            details,
+            inline,
+            attached,
+        },
+        revocations,
+    )))
+}
+
+async fn apply(iam: &dyn Iam, step: &Step) -> Result<(), UpstreamError> {
+    match step {
+        Step::CreateRole(d) => iam
+            .create_role(
+                &d.role_name,
+                &d.trust_policy,
+                d.max_session_seconds,
+                &d.tags,
+                d.permissions_boundary_arn.as_deref(),
+            )
+            .await
+            .map(drop),
+        Step::UpdateTrust { role, document } => iam.update_trust_policy(role, document).await,
+        Step::UpdateMaxSession { role, seconds } => iam.update_max_session(role, *seconds).await,
+        Step::TagRole { role, tags } => iam.tag_role(role, tags).await,
+        Step::SetBoundary { role, arn } => iam.set_permissions_boundary(role, arn.as_deref()).await,
+        Step::PutInline {
+            role,
+            name,
+            document,
+        } => iam.put_inline_policy(role, name, document).await,
+        Step::DeleteInline { role, name } => iam.delete_inline_policy(role, name).await,
+        Step::Attach { role, arn } => iam.attach_policy(role, arn).await,
+        Step::Detach { role, arn } => iam.detach_policy(role, arn).await,
+        Step::DeleteRole { role } => iam.delete_role(role).await,
+    }
+}
+
+/// One write, retried while IAM reports ConcurrentModification. Throttling
+/// is already retried by the SDK's standard mode.
+async fn apply_with_retry(iam: &dyn Iam, step: &Step) -> Result<(), UpstreamError> {
+    let mut waits = CONFLICT_BACKOFF_MS.iter();
+    loop {
+        match apply(iam, step).await {
+            Err(e) if e.kind == UpstreamErrorKind::Conflict => match waits.next() {
+                Some(ms) => tokio::time::sleep(Duration::from_millis(*ms)).await,
+                None => return Err(e),
+            },
+            other => return other,
+        }
+    }
+}
+
+impl Broker {
+    fn desired(
+        &self,
+        identity: &crate::aws::CallerIdentity,
+        only: Option<&str>,
+    ) -> Result<Vec<DesiredRole>, ApiError> {
+        let all = desired_roles(&self.settings, identity)
+            .map_err(|m| ApiError::invalid("invalid_policy", m))?;
+        Ok(all
+            .into_iter()
+            .filter(|d| only.is_none_or(|n| n == d.profile))
+            .collect())
+    }
+
+    /// Runs `items`' writes in order (unless `dry_run`); on failure reports
+    /// the changes completed so far.
+    async fn execute(
+        &self,
+        items: Vec<Item>,
+        dry_run: bool,
+        done: &mut Vec<Change>,
+    ) -> Result<(), ProvisionError> {
+        let iam = self.upstreams.iam.as_ref();
+        for Item { change, step } in items {
+            if let (Some(step), false) = (&step, dry_run)
+                && let Err(err) = apply_with_retry(iam, step).await
+            {
+                return Err(ProvisionError {
+                    source: err.into(),
+                    completed: std::mem::take(done),
+                });
+            }
+            done.push(change);
+        }
+        Ok(())
+    }
+
+    /// Converges every profile (or `only` one) to the configuration.
+    pub async fn bootstrap(
+        &self,
+        dry_run: bool,
+        only: Option<&str>,
+    ) -> Result<BootstrapReport, ProvisionError> {
+        // Checked before any AWS call: bad input changes nothing.
+        if let Some(name) = only.filter(|name| !self.settings.profiles.contains_key(*name)) {
+            return Err(ApiError::UnknownProfile(name.to_owned()).into());
+        }
+        let identity = self.identity().await?;
+        let desired = self.desired(&identity, only)?;
+        let mut changes = Vec::new();
+        for want in &desired {
+            let have = actual_role(self.upstreams.iam.as_ref(), &want.role_name).await?;
+            if let Some((have, _)) = &have
+                && !is_managed(&have.details)
+            {
+                return Err(ProvisionError {
+                    source: ApiError::RoleNotManaged(want.role_name.clone()),
+                    completed: changes,
+                });
+            }
+            let items = plan_role(want, have.as_ref().map(|(h, _)| h));
+            self.execute(items, dry_run, &mut changes).await?;
+            self.roles.invalidate(&want.role_name);
+        }
+        let all = self.desired(&identity, None)?;
+        Ok(BootstrapReport {
+            dry_run,
+            changes,
+            broker_principal_arn: identity.arn.clone(),
+            broker_policy: broker_policy(&all, &identity),
+        })
+    }
+
+    /// Deletes the profiles' roles that carry the managed-by tag; any other
+    /// role is reported and left alone, whatever its name.
+    pub async fn teardown(&self, dry_run: bool) -> Result<BootstrapReport, ProvisionError> {
+        let identity = self.identity().await?;
+        let desired = self.desired(&identity, None)?;
+        let mut changes = Vec::new();
+        for want in &desired {
+            let role = &want.role_name;
+            match actual_role(self.upstreams.iam.as_ref(), role).await? {
+                None => changes.push(Change {
+                    resource: format!("role/{role}"),
+                    action: Action::Unchanged,
+                    detail: "absent".into(),
+                }),
+                Some((have, _)) if !is_managed(&have.details) => changes.push(Change {
+                    resource: format!("role/{role}"),
+                    action: Action::Unchanged,
+                    detail: "not tagged managed-by=sandbox-broker; left alone".into(),
+                }),
+                Some((have, revocations)) => {
+                    self.execute(
+                        plan_teardown(role, &have, &revocations),
+                        dry_run,
+                        &mut changes,
+                    )
+                    .await?;
+                    self.roles.invalidate(role);
+                }
+            }
+        }
+        Ok(BootstrapReport {
+            dry_run,
+            changes,
+            broker_principal_arn: identity.arn.clone(),
+            broker_policy: broker_policy(&desired, &identity),
+        })
+    }
+
+    /// Each profile's role: provisioned, missing, drifted (with what
+    /// differs) or unmanaged. Reads only.
+    pub async fn profile_statuses(&self) -> Result<Vec<ProfileStatus>, ApiError> {
+        let identity = self.identity().await?;
+        let mut statuses = Vec::new();
+        for want in self.desired(&identity, None)? {
+            let have = actual_role(self.upstreams.iam.as_ref(), &want.role_name).await?;
+            let (state, drift) = match &have {
+                None => ("missing", Vec::new()),
+                Some((h, _)) if !is_managed(&h.details) => ("unmanaged", Vec::new()),
+                Some((h, _)) => {
+                    let drift: Vec<Change> = plan_role(&want, Some(h))
+                        .into_iter()
+                        .map(|i| i.change)
+                        .filter(|c| c.action != Action::Unchanged)
+                        .collect();
+                    (
+                        if drift.is_empty() {
+                            "provisioned"
+                        } else {
+                            "drifted"
+                        },
+                        drift,
+                    )
+                }
+            };
+            statuses.push(ProfileStatus {
+                profile: want.profile.clone(),
+                role_arn: have.map(|(h, _)| h.details.info.arn),
+                role_name: want.role_name,
+                state,
+                drift,
+            });
+        }
+        Ok(statuses)
+    }
+}

@@ -1,0 +1,174 @@
+//! What bootstrap provisions for each profile (DESIGN §3), and the identity
+//! policy the broker's own principal needs to do all of it.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+
+use crate::aws::CallerIdentity;
+use crate::config::Settings;
+use crate::domain::policy::{TemplateVars, minify, render};
+
+/// Tag marking roles this broker owns; teardown deletes nothing without it.
+pub const MANAGED_BY: (&str, &str) = ("managed-by", "sandbox-broker");
+/// Name of the inline access policy on each profile role.
+pub const ACCESS_POLICY_NAME: &str = "sandbox-broker-access";
+/// Prefix of the broker-managed revocation policies, which bootstrap keeps.
+pub const REVOCATION_POLICY_PREFIX: &str = "sandbox-broker-revocations";
+/// IAM's lower bound for a role's MaxSessionDuration.
+const ROLE_MIN_MAX_SESSION: u32 = 3_600;
+
+/// The converged state of one profile's role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredRole {
+    pub profile: String,
+    pub role_name: String,
+    pub trust_policy: String,
+    pub max_session_seconds: u32,
+    pub tags: Vec<(String, String)>,
+    pub permissions_boundary_arn: Option<String>,
+    pub access_policy: String,
+    pub managed_policy_arns: BTreeSet<String>,
+}
+
+/// The principal the roles trust: `trust.principal_arn`, or the broker's
+/// own. An assumed-role session ARN maps to its role's ARN, because trust
+/// policies name roles, not sessions (a role with a path needs the override:
+/// the session ARN does not carry the path).
+pub fn trust_principal(settings: &Settings, identity: &CallerIdentity) -> String {
+    if let Some(arn) = &settings.trust.principal_arn {
+        return arn.clone();
+    }
+    let partition = identity.partition.id();
+    match identity.arn.split_once(":assumed-role/") {
+        Some((_, rest)) => {
+            let role = rest.split('/').next().unwrap_or_default();
+            format!("arn:{partition}:iam::{}:role/{role}", identity.account)
+        }
+        None => identity.arn.clone(),
+    }
+}
+
+pub fn trust_policy(principal: &str) -> String {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "SandboxBrokerAssumes",
+            "Effect": "Allow",
+            "Principal": { "AWS": principal },
+            "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"],
+        }],
+    })
+    .to_string()
+}
+
+pub fn desired_roles(
+    settings: &Settings,
+    identity: &CallerIdentity,
+) -> Result<Vec<DesiredRole>, String> {
+    let principal = trust_principal(settings, identity);
+    let vars = TemplateVars {
+        account_id: &identity.account,
+        partition: identity.partition.id(),
+        region: &settings.aws.region,
+    };
+    settings
+        .profiles
+        .iter()
+        .map(|(name, profile)| {
+            let access_policy = render(&profile.policy_template, &vars)
+                .and_then(|doc| minify(&doc))
+                .map_err(|e| format!("profiles.{name}.access_policy: {e}"))?;
+            Ok(DesiredRole {
+                profile: name.clone(),
+                role_name: profile.role_name(name),
+                trust_policy: trust_policy(&principal),
+                max_session_seconds: profile.max_session_seconds.max(ROLE_MIN_MAX_SESSION),
+                tags: vec![
+                    (MANAGED_BY.0.into(), MANAGED_BY.1.into()),
+                    ("sandbox-profile".into(), name.clone()),
+                ],
+                permissions_boundary_arn: profile.permissions_boundary_arn.clone(),
+                access_policy,
+                managed_policy_arns: profile.managed_policy_arns.iter().cloned().collect(),
+            })
+        })
+        .collect()
+}
+
+/// The identity policy the broker's principal needs: assume the profile
+/// roles (with tags and source identity), and manage exactly those roles.
+/// Attaching managed policies is limited to the configured ones, so the
+/// broker cannot grant itself or learners anything else.
+pub fn broker_policy(desired: &[DesiredRole], identity: &CallerIdentity) -> Value {
+    let partition = identity.partition.id();
+    let role_arns: Vec<String> = desired
+        .iter()
+        .map(|d| {
+            format!(
+                "arn:{partition}:iam::{}:role/{}",
+                identity.account, d.role_name
+            )
+        })
+        .collect();
+    let mut statements = vec![
+        json!({"Sid": "AssumeProfileRoles", "Effect": "Allow",
+               "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"], "Resource": role_arns}),
+        json!({"Sid": "KnowOwnIdentity", "Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}),
+        json!({"Sid": "ManageProfileRoles", "Effect": "Allow", "Action": [
+            "iam:GetRole", "iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy",
+            "iam:TagRole", "iam:ListRoleTags", "iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary",
+            "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
+            "iam:ListAttachedRolePolicies", "iam:DetachRolePolicy"], "Resource": role_arns}),
+    ];
+    let attachable: BTreeSet<&String> = desired
+        .iter()
+        .flat_map(|d| &d.managed_policy_arns)
+        .collect();
+    if !attachable.is_empty() {
+        statements.push(json!({"Sid": "AttachConfiguredPolicies", "Effect": "Allow", "Action": "iam:AttachRolePolicy",
+            "Resource": role_arns, "Condition": {"ArnEquals": {"iam:PolicyARN": attachable}}}));
+    }
+    json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Partition;
+
+    fn identity(arn: &str) -> CallerIdentity {
+        CallerIdentity {
+            account: "123456789012".into(),
+            arn: arn.into(),
+            partition: Partition::Aws,
+        }
+    }
+
+    #[test]
+    fn assumed_role_sessions_map_to_their_role() {
+        let settings = crate::config::test_settings();
+        let id = identity("arn:aws:sts::123456789012:assumed-role/broker-role/i-0abc");
+        assert_eq!(
+            trust_principal(&settings, &id),
+            "arn:aws:iam::123456789012:role/broker-role"
+        );
+        let user = identity("arn:aws:iam::123456789012:user/broker");
+        assert_eq!(
+            trust_principal(&settings, &user),
+            "arn:aws:iam::123456789012:user/broker"
+        );
+    }
+
+    #[test]
+    fn role_max_session_respects_iam_floor() {
+        let mut settings = crate::config::test_settings();
+        if let Some(p) = settings.profiles.get_mut("s3") {
+            p.max_session_seconds = 900;
+        }
+        let desired =
+            desired_roles(&settings, &identity("arn:aws:iam::123456789012:user/b")).unwrap();
+        assert_eq!(desired[0].max_session_seconds, 3_600);
+        assert!(desired[0].access_policy.contains("s3:*"));
+    }
+}

@@ -1,0 +1,433 @@
+//! Diffing a profile's desired role against what IAM holds. Pure: the
+//! result lists every resource with its action, and the write steps that
+//! converge it. Comparing parsed, normalised documents (not text) is what
+//! makes a second run report everything `unchanged` with no write call.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::desired::{ACCESS_POLICY_NAME, DesiredRole, MANAGED_BY, REVOCATION_POLICY_PREFIX};
+use crate::aws::RoleDetails;
+use crate::domain::policy::same_document;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Update,
+    Unchanged,
+    Delete,
+}
+
+/// One line of a bootstrap or teardown report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub resource: String,
+    pub action: Action,
+    pub detail: String,
+}
+
+/// One IAM write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    CreateRole(DesiredRole),
+    UpdateTrust {
+        role: String,
+        document: String,
+    },
+    UpdateMaxSession {
+        role: String,
+        seconds: u32,
+    },
+    TagRole {
+        role: String,
+        tags: Vec<(String, String)>,
+    },
+    SetBoundary {
+        role: String,
+        arn: Option<String>,
+    },
+    PutInline {
+        role: String,
+        name: String,
+        document: String,
+    },
+    DeleteInline {
+        role: String,
+        name: String,
+    },
+    Attach {
+        role: String,
+        arn: String,
+    },
+    Detach {
+        role: String,
+        arn: String,
+    },
+    DeleteRole {
+        role: String,
+    },
+}
+
+/// A change and the write (if any) that makes it.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub change: Change,
+    pub step: Option<Step>,
+}
+
+/// What IAM holds for one role.
+#[derive(Debug, Clone)]
+pub struct ActualRole {
+    pub details: RoleDetails,
+    /// Inline policies other than the revocation ones: name → document.
+    pub inline: BTreeMap<String, String>,
+    pub attached: Vec<String>,
+}
+
+pub fn is_managed(details: &RoleDetails) -> bool {
+    details
+        .tags
+        .iter()
+        .any(|(k, v)| k == MANAGED_BY.0 && v == MANAGED_BY.1)
+}
+
+pub fn is_revocation_policy(name: &str) -> bool {
+    name.starts_with(REVOCATION_POLICY_PREFIX)
+}
+
+fn item(resource: String, action: Action, detail: impl Into<String>, step: Option<Step>) -> Item {
+    Item {
+        change: Change {
+            resource,
+            action,
+            detail: detail.into(),
+        },
+        step,
+    }
+}
+
+/// Converges one role. The caller has checked that an existing role is managed.
+pub fn plan_role(want: &DesiredRole, have: Option<&ActualRole>) -> Vec<Item> {
+    let role = &want.role_name;
+    let res = format!("role/{role}");
+    let policy_res = format!("role/{role}/policy/{ACCESS_POLICY_NAME}");
+    let Some(have) = have else {
+        let mut items = vec![item(
+            res,
+            Action::Create,
+            format!(
+                "max session {}s, trusts the broker",
+                want.max_session_seconds
+            ),
+            Some(Step::CreateRole(want.clone())),
+        )];
+        items.push(item(
+            policy_res,
+            Action::Create,
+            "inline access policy",
+            Some(put_access(want)),
+        ));
+        for arn in &want.managed_policy_arns {
+            let step = Step::Attach {
+                role: role.clone(),
+                arn: arn.clone(),
+            };
+            items.push(item(
+                format!("role/{role}/attached/{arn}"),
+                Action::Create,
+                "attach",
+                Some(step),
+            ));
+        }
+        return items;
+    };
+
+    let mut items = Vec::new();
+    let mut role_updates = Vec::new();
+    if !have
+        .details
+        .trust_policy
+        .as_deref()
+        .is_some_and(|t| same_document(t, &want.trust_policy))
+    {
+        role_updates.push((
+            "trust policy",
+            Step::UpdateTrust {
+                role: role.clone(),
+                document: want.trust_policy.clone(),
+            },
+        ));
+    }
+    if have.details.info.max_session_seconds != want.max_session_seconds {
+        let step = Step::UpdateMaxSession {
+            role: role.clone(),
+            seconds: want.max_session_seconds,
+        };
+        role_updates.push(("max session duration", step));
+    }
+    let missing_tags: Vec<_> = want
+        .tags
+        .iter()
+        .filter(|t| !have.details.tags.contains(t))
+        .cloned()
+        .collect();
+    if !missing_tags.is_empty() {
+        role_updates.push((
+            "tags",
+            Step::TagRole {
+                role: role.clone(),
+                tags: missing_tags,
+            },
+        ));
+    }
+    if have.details.permissions_boundary_arn != want.permissions_boundary_arn {
+        let step = Step::SetBoundary {
+            role: role.clone(),
+            arn: want.permissions_boundary_arn.clone(),
+        };
+        role_updates.push(("permissions boundary", step));
+    }
+    if role_updates.is_empty() {
+        items.push(item(res.clone(), Action::Unchanged, "", None));
+    }
+    for (what, step) in role_updates {
+        items.push(item(
+            res.clone(),
+            Action::Update,
+            format!("{what} differs"),
+            Some(step),
+        ));
+    }
+
+    match have.inline.get(ACCESS_POLICY_NAME) {
+        Some(doc) if same_document(doc, &want.access_policy) => {
+            items.push(item(policy_res, Action::Unchanged, "", None))
+        }
+        Some(_) => items.push(item(
+            policy_res,
+            Action::Update,
+            "document differs",
+            Some(put_access(want)),
+        )),
+        None => items.push(item(
+            policy_res,
+            Action::Create,
+            "inline access policy",
+            Some(put_access(want)),
+        )),
+    }
+    for name in have
+        .inline
+        .keys()
+        .filter(|n| *n != ACCESS_POLICY_NAME && !is_revocation_policy(n))
+    {
+        let step = Step::DeleteInline {
+            role: role.clone(),
+            name: name.clone(),
+        };
+        items.push(item(
+            format!("role/{role}/policy/{name}"),
+            Action::Delete,
+            "not configured",
+            Some(step),
+        ));
+    }
+    for arn in &want.managed_policy_arns {
+        let res = format!("role/{role}/attached/{arn}");
+        if have.attached.contains(arn) {
+            items.push(item(res.clone(), Action::Unchanged, "", None));
+        } else {
+            items.push(item(
+                res,
+                Action::Create,
+                "attach",
+                Some(Step::Attach {
+                    role: role.clone(),
+                    arn: arn.clone(),
+                }),
+            ));
+        }
+    }
+    for arn in have
+        .attached
+        .iter()
+        .filter(|a| !want.managed_policy_arns.contains(*a))
+    {
+        let step = Step::Detach {
+            role: role.clone(),
+            arn: arn.clone(),
+        };
+        items.push(item(
+            format!("role/{role}/attached/{arn}"),
+            Action::Delete,
+            "not configured",
+            Some(step),
+        ));
+    }
+    items
+}
+
+fn put_access(want: &DesiredRole) -> Step {
+    Step::PutInline {
+        role: want.role_name.clone(),
+        name: ACCESS_POLICY_NAME.into(),
+        document: want.access_policy.clone(),
+    }
+}
+
+/// Removes a managed role: inline policies (revocations included) and
+/// attachments first, because IAM refuses to delete a role that has them.
+pub fn plan_teardown(role: &str, have: &ActualRole, revocation_policies: &[String]) -> Vec<Item> {
+    let mut items = Vec::new();
+    for name in have.inline.keys().chain(revocation_policies) {
+        let step = Step::DeleteInline {
+            role: role.to_owned(),
+            name: name.clone(),
+        };
+        items.push(item(
+            format!("role/{role}/policy/{name}"),
+            Action::Delete,
+            "inline policy",
+            Some(step),
+        ));
+    }
+    for arn in &have.attached {
+        let step = Step::Detach {
+            role: role.to_owned(),
+            arn: arn.clone(),
+        };
+        items.push(item(
+            format!("role/{role}/attached/{arn}"),
+            Action::Delete,
+            "detach",
+            Some(step),
+        ));
+    }
+    items.push(item(
+        format!("role/{role}"),
+        Action::Delete,
+        "role",
+        Some(Step::DeleteRole {
+            role: role.to_owned(),
+        }),
+    ));
+    items
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::RoleInfo;
+
+    fn want() -> DesiredRole {
+        DesiredRole {
+            profile: "s3".into(),
+            role_name: "sandbox-s3".into(),
+            trust_policy: r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::1:user/b"},"Action":["sts:AssumeRole"]}]}"#.into(),
+            max_session_seconds: 43_200,
+            tags: vec![("managed-by".into(), "sandbox-broker".into()), ("sandbox-profile".into(), "s3".into())],
+            permissions_boundary_arn: None,
+            access_policy: r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#.into(),
+            managed_policy_arns: ["arn:aws:iam::aws:policy/ReadOnlyAccess".to_owned()].into(),
+        }
+    }
+
+    fn converged() -> ActualRole {
+        let w = want();
+        ActualRole {
+            details: RoleDetails {
+                info: RoleInfo {
+                    arn: "arn:aws:iam::1:role/sandbox-s3".into(),
+                    role_id: "AROA".into(),
+                    max_session_seconds: 43_200,
+                },
+                trust_policy: Some(
+                    w.trust_policy
+                        .replace("[\"sts:AssumeRole\"]", "\"sts:AssumeRole\""),
+                ),
+                permissions_boundary_arn: None,
+                tags: [w.tags.clone(), vec![("owner".into(), "ops".into())]].concat(),
+            },
+            inline: [(ACCESS_POLICY_NAME.to_owned(), w.access_policy.clone())].into(),
+            attached: w.managed_policy_arns.iter().cloned().collect(),
+        }
+    }
+
+    fn writes(items: &[Item]) -> usize {
+        items.iter().filter(|i| i.step.is_some()).count()
+    }
+
+    #[test]
+    fn absent_role_is_created_with_policy_and_attachments() {
+        let items = plan_role(&want(), None);
+        let actions: Vec<_> = items.iter().map(|i| i.change.action).collect();
+        assert_eq!(actions, [Action::Create; 3]);
+        assert_eq!(writes(&items), 3);
+    }
+
+    #[test]
+    fn converged_role_is_all_unchanged_with_no_writes() {
+        let items = plan_role(&want(), Some(&converged()));
+        assert!(
+            items.iter().all(|i| i.change.action == Action::Unchanged),
+            "{items:?}"
+        );
+        assert_eq!(writes(&items), 0);
+    }
+
+    #[test]
+    fn drift_is_repaired_item_by_item() {
+        let mut have = converged();
+        have.details.info.max_session_seconds = 3_600;
+        have.inline.insert(
+            ACCESS_POLICY_NAME.into(),
+            r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#.into(),
+        );
+        have.inline.insert("hand-made".into(), "{}".into());
+        have.inline
+            .insert(format!("{REVOCATION_POLICY_PREFIX}-r1"), "{}".into());
+        have.attached
+            .push("arn:aws:iam::aws:policy/AdministratorAccess".into());
+        let items = plan_role(&want(), Some(&have));
+        let steps: Vec<_> = items.iter().filter_map(|i| i.step.clone()).collect();
+        assert!(steps.contains(&Step::UpdateMaxSession {
+            role: "sandbox-s3".into(),
+            seconds: 43_200
+        }));
+        assert!(steps.iter().any(|s| matches!(s, Step::PutInline { .. })));
+        assert!(steps.contains(&Step::DeleteInline {
+            role: "sandbox-s3".into(),
+            name: "hand-made".into()
+        }));
+        assert!(steps.contains(&Step::Detach {
+            role: "sandbox-s3".into(),
+            arn: "arn:aws:iam::aws:policy/AdministratorAccess".into()
+        }));
+        assert!(
+            !steps.iter().any(
+                |s| matches!(s, Step::DeleteInline { name, .. } if is_revocation_policy(name))
+            )
+        );
+        assert_eq!(steps.len(), 4);
+    }
+
+    #[test]
+    fn teardown_empties_the_role_before_deleting_it() {
+        let items = plan_teardown(
+            "sandbox-s3",
+            &converged(),
+            &[format!("{REVOCATION_POLICY_PREFIX}-r1")],
+        );
+        let last = items.last().unwrap();
+        assert_eq!(
+            last.step,
+            Some(Step::DeleteRole {
+                role: "sandbox-s3".into()
+            })
+        );
+        assert_eq!(items.len(), 4);
+        assert!(items.iter().all(|i| i.change.action == Action::Delete));
+    }
+}

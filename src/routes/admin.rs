@@ -1,0 +1,88 @@
+//! Admin routes (scope `admin`): converge IAM, tear it down, report status.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::{Admin, Authorized};
+use crate::broker::provision::ProvisionError;
+use crate::broker::provision::desired::trust_principal;
+use crate::error::{ApiError, ApiQuery};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/bootstrap", post(bootstrap).delete(teardown))
+        .route("/admin/status", get(status))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BootstrapQuery {
+    #[serde(default)]
+    dry_run: bool,
+    /// Converge one profile only.
+    profile: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TeardownQuery {
+    #[serde(default)]
+    dry_run: bool,
+}
+
+impl IntoResponse for ProvisionError {
+    fn into_response(self) -> Response {
+        let completed = serde_json::to_value(&self.completed).unwrap_or_default();
+        self.source
+            .into_response_with(Some(("completed", completed)))
+    }
+}
+
+async fn bootstrap(
+    State(state): State<AppState>,
+    auth: Authorized<Admin>,
+    ApiQuery(query): ApiQuery<BootstrapQuery>,
+) -> Result<Response, ProvisionError> {
+    let report = state
+        .broker
+        .bootstrap(query.dry_run, query.profile.as_deref())
+        .await?;
+    audit("bootstrap", query.dry_run, &auth, report.changes.len());
+    Ok(Json(report).into_response())
+}
+
+async fn teardown(
+    State(state): State<AppState>,
+    auth: Authorized<Admin>,
+    ApiQuery(query): ApiQuery<TeardownQuery>,
+) -> Result<Response, ProvisionError> {
+    let report = state.broker.teardown(query.dry_run).await?;
+    audit("teardown", query.dry_run, &auth, report.changes.len());
+    Ok(Json(report).into_response())
+}
+
+fn audit(event: &str, dry_run: bool, auth: &Authorized<Admin>, changes: usize) {
+    tracing::info!(target: "sandbox_broker::audit", event, dry_run, changes, caller = auth.claims.sub.as_deref().unwrap_or("-"));
+}
+
+async fn status(
+    State(state): State<AppState>,
+    _auth: Authorized<Admin>,
+) -> Result<Response, ApiError> {
+    let identity = state.broker.identity().await?;
+    let profiles = state.broker.profile_statuses().await?;
+    Ok(Json(json!({
+        "broker_principal_arn": identity.arn,
+        "account": identity.account,
+        "partition": identity.partition.id(),
+        "role_chained": identity.is_role_session(),
+        "trust_principal_arn": trust_principal(&state.settings, &identity),
+        "profiles": profiles,
+    }))
+    .into_response())
+}
