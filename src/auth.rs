@@ -34,38 +34,22 @@ pub struct PemKey {
 
 impl PemKey {
     pub fn load(path: &Path) -> Result<Self, String> {
-        let pem =
-            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         if let Ok(key) = DecodingKey::from_rsa_pem(&pem) {
-            return Ok(Self {
-                key,
-                algorithms: vec![Algorithm::RS256],
-            });
+            return Ok(Self { key, algorithms: vec![Algorithm::RS256] });
         }
         if let Ok(key) = DecodingKey::from_ec_pem(&pem) {
-            return Ok(Self {
-                key,
-                algorithms: vec![Algorithm::ES256],
-            });
+            return Ok(Self { key, algorithms: vec![Algorithm::ES256] });
         }
         if let Ok(key) = DecodingKey::from_ed_pem(&pem) {
-            return Ok(Self {
-                key,
-                algorithms: vec![Algorithm::EdDSA],
-            });
+            return Ok(Self { key, algorithms: vec![Algorithm::EdDSA] });
         }
-        Err(format!(
-            "{} holds no RSA, EC (P-256) or Ed25519 public key in PEM form",
-            path.display()
-        ))
+        Err(format!("{} holds no RSA, EC (P-256) or Ed25519 public key in PEM form", path.display()))
     }
 }
 
 enum KeySource {
-    Static {
-        key: DecodingKey,
-        algorithms: Vec<Algorithm>,
-    },
+    Static { key: DecodingKey, algorithms: Vec<Algorithm> },
     Jwks(JwksCache),
 }
 
@@ -95,10 +79,7 @@ impl Verifier {
     pub fn from_settings(settings: &AuthSettings, http: reqwest::Client) -> Result<Self, String> {
         let source = if let Some(secret) = &settings.hs256_secret {
             let key = DecodingKey::from_secret(secret.expose_secret().as_bytes());
-            KeySource::Static {
-                key,
-                algorithms: vec![Algorithm::HS256],
-            }
+            KeySource::Static { key, algorithms: vec![Algorithm::HS256] }
         } else if let Some(path) = &settings.public_key_pem_file {
             let PemKey { key, algorithms } = PemKey::load(path)?;
             KeySource::Static { key, algorithms }
@@ -117,8 +98,7 @@ impl Verifier {
     }
 
     fn validation(&self, algorithms: Vec<Algorithm>) -> Validation {
-        let mut validation =
-            Validation::new(algorithms.first().copied().unwrap_or(Algorithm::HS256));
+        let mut validation = Validation::new(algorithms.first().copied().unwrap_or(Algorithm::HS256));
         validation.algorithms = algorithms;
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
@@ -129,31 +109,21 @@ impl Verifier {
     }
 
     pub async fn verify(&self, token: &str) -> Result<Claims, ApiError> {
-        let header = jsonwebtoken::decode_header(token)
-            .map_err(|_| ApiError::Unauthorized("malformed token"))?;
+        let header = jsonwebtoken::decode_header(token).map_err(|_| ApiError::Unauthorized("malformed token"))?;
         let data = match &self.source {
             KeySource::Static { key, algorithms } => {
                 jsonwebtoken::decode::<RawClaims>(token, key, &self.validation(algorithms.clone()))
             }
             KeySource::Jwks(cache) => {
-                let kid = header
-                    .kid
-                    .as_deref()
-                    .ok_or(ApiError::Unauthorized("token has no `kid`"))?;
-                let (key, algorithm) = cache
-                    .key(kid)
-                    .await
-                    .ok_or(ApiError::Unauthorized("token signed by an unknown key"))?;
+                let kid = header.kid.as_deref().ok_or(ApiError::Unauthorized("token has no `kid`"))?;
+                let (key, algorithm) =
+                    cache.key(kid).await.ok_or(ApiError::Unauthorized("token signed by an unknown key"))?;
                 jsonwebtoken::decode::<RawClaims>(token, &key, &self.validation(vec![algorithm]))
             }
         }
         .map_err(|e| ApiError::Unauthorized(reason(e.kind())))?;
         let RawClaims { sub, scope, scp } = data.claims;
-        let mut scopes: Vec<String> = scope
-            .unwrap_or_default()
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect();
+        let mut scopes: Vec<String> = scope.unwrap_or_default().split_whitespace().map(str::to_owned).collect();
         scopes.extend(scp.unwrap_or_default());
         Ok(Claims { sub, scopes })
     }
@@ -174,29 +144,19 @@ fn reason(kind: &ErrorKind) -> &'static str {
 
 /// Pulls `Authorization: Bearer …` and verifies it.
 async fn claims_from_parts(parts: &Parts, verifier: &Verifier) -> Result<Claims, ApiError> {
-    let header = parts
-        .headers
-        .get(AUTHORIZATION)
-        .ok_or(ApiError::Unauthorized("missing bearer token"))?;
-    let value = header
-        .to_str()
-        .map_err(|_| ApiError::Unauthorized("malformed Authorization header"))?;
+    let header = parts.headers.get(AUTHORIZATION).ok_or(ApiError::Unauthorized("missing bearer token"))?;
+    let value = header.to_str().map_err(|_| ApiError::Unauthorized("malformed Authorization header"))?;
     let token = value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
-        .ok_or(ApiError::Unauthorized(
-            "Authorization must use the Bearer scheme",
-        ))?;
+        .ok_or(ApiError::Unauthorized("Authorization must use the Bearer scheme"))?;
     verifier.verify(token.trim()).await
 }
 
 impl FromRequestParts<crate::state::AppState> for Claims {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &crate::state::AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &crate::state::AppState) -> Result<Self, Self::Rejection> {
         claims_from_parts(parts, &state.verifier).await
     }
 }
@@ -213,16 +173,8 @@ struct MintedClaims<'a> {
 }
 
 /// Mints an HS256 platform token (CLI `token`, local use and the demo).
-pub fn mint_token(
-    settings: &AuthSettings,
-    sub: &str,
-    scope: &str,
-    ttl: Duration,
-) -> Result<SecretString, String> {
-    let secret = settings
-        .hs256_secret
-        .as_ref()
-        .ok_or("`token` needs auth.hs256_secret (or its _FILE)")?;
+pub fn mint_token(settings: &AuthSettings, sub: &str, scope: &str, ttl: Duration) -> Result<SecretString, String> {
+    let secret = settings.hs256_secret.as_ref().ok_or("`token` needs auth.hs256_secret (or its _FILE)")?;
     let now = jsonwebtoken::get_current_timestamp();
     let claims = MintedClaims {
         iss: settings.issuer.as_deref().unwrap_or_default(),

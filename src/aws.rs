@@ -46,21 +46,11 @@ impl UpstreamError {
         kind: UpstreamErrorKind,
         summary: impl Into<String>,
     ) -> Self {
-        Self {
-            service,
-            operation,
-            kind,
-            code: None,
-            summary: summary.into(),
-        }
+        Self { service, operation, kind, code: None, summary: summary.into() }
     }
 
     /// Classifies an SDK error by transport outcome and AWS error code.
-    pub fn from_sdk<E, R>(
-        service: &'static str,
-        operation: &'static str,
-        err: SdkError<E, R>,
-    ) -> Self
+    pub fn from_sdk<E, R>(service: &'static str, operation: &'static str, err: SdkError<E, R>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: fmt::Debug,
@@ -68,25 +58,11 @@ impl UpstreamError {
         let code = err.code().map(str::to_owned);
         let (kind, summary) = match &err {
             SdkError::TimeoutError(_) => (UpstreamErrorKind::Timeout, "timed out".to_owned()),
-            SdkError::DispatchFailure(d) if d.is_timeout() => {
-                (UpstreamErrorKind::Timeout, "timed out".to_owned())
-            }
-            SdkError::DispatchFailure(_) => (
-                UpstreamErrorKind::Unavailable,
-                "could not reach the endpoint".to_owned(),
-            ),
-            _ => (
-                kind_of_code(code.as_deref()),
-                err.message().unwrap_or("unexpected response").to_owned(),
-            ),
+            SdkError::DispatchFailure(d) if d.is_timeout() => (UpstreamErrorKind::Timeout, "timed out".to_owned()),
+            SdkError::DispatchFailure(_) => (UpstreamErrorKind::Unavailable, "could not reach the endpoint".to_owned()),
+            _ => (kind_of_code(code.as_deref()), err.message().unwrap_or("unexpected response").to_owned()),
         };
-        Self {
-            service,
-            operation,
-            kind,
-            code,
-            summary,
-        }
+        Self { service, operation, kind, code, summary }
     }
 }
 
@@ -165,10 +141,7 @@ pub struct RoleInfo {
 #[async_trait]
 pub trait Sts: Send + Sync {
     async fn caller_identity(&self) -> Result<CallerIdentity, UpstreamError>;
-    async fn assume_role(
-        &self,
-        input: &AssumeRoleInput,
-    ) -> Result<IssuedCredentials, UpstreamError>;
+    async fn assume_role(&self, input: &AssumeRoleInput) -> Result<IssuedCredentials, UpstreamError>;
 }
 
 /// Everything bootstrap compares about a role.
@@ -195,40 +168,15 @@ pub trait Iam: Send + Sync {
         tags: &[(String, String)],
         permissions_boundary_arn: Option<&str>,
     ) -> Result<RoleInfo, UpstreamError>;
-    async fn update_trust_policy(
-        &self,
-        role_name: &str,
-        document: &str,
-    ) -> Result<(), UpstreamError>;
+    async fn update_trust_policy(&self, role_name: &str, document: &str) -> Result<(), UpstreamError>;
     async fn update_max_session(&self, role_name: &str, seconds: u32) -> Result<(), UpstreamError>;
-    async fn tag_role(
-        &self,
-        role_name: &str,
-        tags: &[(String, String)],
-    ) -> Result<(), UpstreamError>;
+    async fn tag_role(&self, role_name: &str, tags: &[(String, String)]) -> Result<(), UpstreamError>;
     /// Puts the boundary, or deletes it when `arn` is `None`.
-    async fn set_permissions_boundary(
-        &self,
-        role_name: &str,
-        arn: Option<&str>,
-    ) -> Result<(), UpstreamError>;
+    async fn set_permissions_boundary(&self, role_name: &str, arn: Option<&str>) -> Result<(), UpstreamError>;
     async fn list_inline_policies(&self, role_name: &str) -> Result<Vec<String>, UpstreamError>;
-    async fn get_inline_policy(
-        &self,
-        role_name: &str,
-        policy_name: &str,
-    ) -> Result<Option<String>, UpstreamError>;
-    async fn put_inline_policy(
-        &self,
-        role_name: &str,
-        policy_name: &str,
-        document: &str,
-    ) -> Result<(), UpstreamError>;
-    async fn delete_inline_policy(
-        &self,
-        role_name: &str,
-        policy_name: &str,
-    ) -> Result<(), UpstreamError>;
+    async fn get_inline_policy(&self, role_name: &str, policy_name: &str) -> Result<Option<String>, UpstreamError>;
+    async fn put_inline_policy(&self, role_name: &str, policy_name: &str, document: &str) -> Result<(), UpstreamError>;
+    async fn delete_inline_policy(&self, role_name: &str, policy_name: &str) -> Result<(), UpstreamError>;
     async fn list_attached_policies(&self, role_name: &str) -> Result<Vec<String>, UpstreamError>;
     async fn attach_policy(&self, role_name: &str, policy_arn: &str) -> Result<(), UpstreamError>;
     async fn detach_policy(&self, role_name: &str, policy_arn: &str) -> Result<(), UpstreamError>;

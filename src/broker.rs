@@ -3,7 +3,9 @@
 
 mod cache;
 pub mod issue;
+mod launch;
 pub mod provision;
+pub mod revocation;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +16,7 @@ pub use issue::{IssuedSession, SessionRequest};
 use crate::aws::{CallerIdentity, Federation, Iam, RoleInfo, Sts, UpstreamErrorKind};
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::domain::ticket::TicketSigner;
 use crate::error::ApiError;
 
 /// The AWS-facing services the broker needs, injectable for tests.
@@ -32,6 +35,8 @@ pub struct Broker {
     roles: TtlCache<RoleInfo>,
     /// Waits between AssumeRole attempts that IAM denied (see `issue`).
     denied_backoff: Vec<Duration>,
+    revocations: revocation::Revocations,
+    tickets: TicketSigner,
 }
 
 /// New roles can be denied for seconds after creation (IAM is eventually
@@ -39,38 +44,31 @@ pub struct Broker {
 pub const DEFAULT_DENIED_BACKOFF_MS: [u64; 4] = [200, 400, 800, 1_600];
 
 impl Broker {
-    pub fn new(settings: Arc<Settings>, upstreams: Upstreams, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(settings: Arc<Settings>, upstreams: Upstreams, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let ttl = Duration::from_secs(settings.aws.identity_cache_seconds);
-        Self {
+        let ticket_secret = settings
+            .console
+            .ticket_secret
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("console.ticket_secret is required"))?;
+        let tickets = TicketSigner::new(ticket_secret).map_err(anyhow::Error::msg)?;
+        let revocations = revocation::Revocations::new(&settings.server.replica_id());
+        Ok(Self {
             settings,
             upstreams,
             clock,
             identity: TtlCache::new(ttl),
             roles: TtlCache::new(ttl),
-            denied_backoff: DEFAULT_DENIED_BACKOFF_MS
-                .iter()
-                .map(|ms| Duration::from_millis(*ms))
-                .collect(),
-        }
-    }
-
-    /// Replaces the AccessDenied retry schedule (tests use a short one).
-    pub fn with_denied_backoff(mut self, backoff: Vec<Duration>) -> Self {
-        self.denied_backoff = backoff;
-        self
-    }
-
-    pub fn settings(&self) -> &Settings {
-        &self.settings
+            denied_backoff: DEFAULT_DENIED_BACKOFF_MS.iter().map(|ms| Duration::from_millis(*ms)).collect(),
+            revocations,
+            tickets,
+        })
     }
 
     /// The broker's own principal, cached for `aws.identity_cache_seconds`.
     pub async fn identity(&self) -> Result<CallerIdentity, ApiError> {
         let sts = &self.upstreams.sts;
-        Ok(self
-            .identity
-            .get_or_load("self", || sts.caller_identity())
-            .await?)
+        Ok(self.identity.get_or_load("self", || sts.caller_identity()).await?)
     }
 
     /// The profile's role; `profile_not_provisioned` when IAM has no such role.

@@ -27,9 +27,7 @@ pub struct ManualClock {
 
 impl ManualClock {
     pub fn new(start: SystemTime) -> Self {
-        Self {
-            now: Mutex::new(start),
-        }
+        Self { now: Mutex::new(start) }
     }
 
     pub fn advance(&self, by: Duration) {
@@ -41,20 +39,14 @@ impl ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> SystemTime {
-        self.now
-            .lock()
-            .map(|now| *now)
-            .unwrap_or_else(|poisoned| *poisoned.into_inner())
+        self.now.lock().map(|now| *now).unwrap_or_else(|poisoned| *poisoned.into_inner())
     }
 }
 
 /// RFC 3339 UTC timestamp with whole seconds, e.g. `2026-11-23T20:14:59Z`.
 pub fn rfc3339(at: SystemTime) -> String {
     use aws_smithy_types::date_time::{DateTime, Format};
-    let secs = at
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let secs = at.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     DateTime::from_secs(i64::try_from(secs).unwrap_or(i64::MAX))
         .fmt(Format::DateTime)
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
@@ -74,9 +66,6 @@ mod tests {
     fn manual_clock_moves_only_when_told() {
         let clock = ManualClock::new(SystemTime::UNIX_EPOCH);
         clock.advance(Duration::from_secs(1200));
-        assert_eq!(
-            clock.now(),
-            SystemTime::UNIX_EPOCH + Duration::from_secs(1200)
-        );
+        assert_eq!(clock.now(), SystemTime::UNIX_EPOCH + Duration::from_secs(1200));
     }
 }

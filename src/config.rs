@@ -47,6 +47,9 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     pub max_concurrency: usize,
     pub shutdown_grace_seconds: u64,
+    /// Names this replica's revocation policy; must be unique per replica
+    /// and stable across restarts. Default: `$HOSTNAME`, else `default`.
+    pub replica_id: Option<String>,
 }
 
 impl Default for ServerSettings {
@@ -58,6 +61,7 @@ impl Default for ServerSettings {
             max_body_bytes: 16 * 1024,
             max_concurrency: 256,
             shutdown_grace_seconds: 20,
+            replica_id: None,
         }
     }
 }
@@ -132,11 +136,7 @@ pub struct ConsoleSettings {
 
 impl Default for ConsoleSettings {
     fn default() -> Self {
-        Self {
-            issuer: "sandbox-broker".into(),
-            ticket_secret: None,
-            ticket_secret_file: None,
-        }
+        Self { issuer: "sandbox-broker".into(), ticket_secret: None, ticket_secret_file: None }
     }
 }
 
@@ -171,9 +171,16 @@ fn default_session_seconds() -> u32 {
 
 impl ProfileSettings {
     pub fn role_name(&self, profile: &str) -> String {
-        self.role_name
+        self.role_name.clone().unwrap_or_else(|| format!("sandbox-{profile}"))
+    }
+}
+
+impl ServerSettings {
+    pub fn replica_id(&self) -> String {
+        self.replica_id
             .clone()
-            .unwrap_or_else(|| format!("sandbox-{profile}"))
+            .or_else(|| std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()))
+            .unwrap_or_else(|| "default".into())
     }
 }
 
@@ -181,11 +188,7 @@ impl Settings {
     /// The profile used when a request names none: the one marked
     /// `default = true`, or the only one.
     pub fn default_profile(&self) -> Option<&str> {
-        let marked = self
-            .profiles
-            .iter()
-            .find(|(_, p)| p.default)
-            .map(|(name, _)| name.as_str());
+        let marked = self.profiles.iter().find(|(_, p)| p.default).map(|(name, _)| name.as_str());
         marked.or_else(|| match self.profiles.len() {
             1 => self.profiles.keys().next().map(String::as_str),
             _ => None,
@@ -199,17 +202,12 @@ pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
     let mut figment = Figment::new();
     if let Some(path) = path {
         if !path.is_file() {
-            return Err(ConfigError::single(
-                "--config",
-                format!("no such file: {}", path.display()),
-            ));
+            return Err(ConfigError::single("--config", format!("no such file: {}", path.display())));
         }
         figment = figment.merge(Toml::file(path));
     }
     figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__"));
-    let base_dir = path
-        .and_then(Path::parent)
-        .unwrap_or_else(|| Path::new("."));
+    let base_dir = path.and_then(Path::parent).unwrap_or_else(|| Path::new("."));
     check::extract_and_validate(&figment, base_dir)
 }
 

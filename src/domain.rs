@@ -6,10 +6,9 @@ mod duration;
 pub mod policy;
 mod region;
 mod session;
+pub mod ticket;
 
 pub use destination::Destination;
-pub use duration::{
-    MAX_SESSION_SECONDS, MIN_SESSION_SECONDS, ROLE_CHAINING_MAX_SECONDS, SessionDuration,
-};
+pub use duration::{MAX_SESSION_SECONDS, MIN_SESSION_SECONDS, ROLE_CHAINING_MAX_SECONDS, SessionDuration};
 pub use region::{Partition, Region};
 pub use session::{RoleSessionName, SessionId, SessionKey, is_valid_role_name};

@@ -39,6 +39,10 @@ pub enum ApiError {
         "role `{0}` exists but is not tagged managed-by=sandbox-broker; tag it to adopt it, or choose another role_name"
     )]
     RoleNotManaged(String),
+    #[error(
+        "the revocation policies of role `{0}` have reached IAM's inline policy size limit; entries free up as old ones expire"
+    )]
+    RevocationCapacityExhausted(String),
     #[error("session `{0}` has been revoked")]
     SessionRevoked(String),
     #[error("{0}")]
@@ -52,42 +56,32 @@ pub enum ApiError {
 impl ApiError {
     /// A 422 for one request field, with a stable machine-readable code.
     pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
-        Self::InvalidField {
-            code,
-            message: message.into(),
-        }
+        Self::InvalidField { code, message: message.into() }
     }
 
-    fn status_and_code(&self) -> (StatusCode, &'static str) {
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::InsufficientScope(_) => (StatusCode::FORBIDDEN, "insufficient_scope"),
             Self::InvalidField { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
             Self::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
-            Self::UnsupportedMediaType => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
-            }
+            Self::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::InvalidQuery(_) => (StatusCode::BAD_REQUEST, "invalid_query"),
             Self::UnknownProfile(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unknown_profile"),
             Self::ProfileNotProvisioned(_) => (StatusCode::CONFLICT, "profile_not_provisioned"),
             Self::SessionRevoked(_) => (StatusCode::CONFLICT, "session_revoked"),
             Self::RoleNotManaged(_) => (StatusCode::CONFLICT, "role_not_managed"),
+            Self::RevocationCapacityExhausted(_) => (StatusCode::INSUFFICIENT_STORAGE, "revocation_capacity_exhausted"),
             Self::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
             Self::Upstream(err) => match err.kind {
-                UpstreamErrorKind::Throttled => {
-                    (StatusCode::SERVICE_UNAVAILABLE, "upstream_throttled")
-                }
-                UpstreamErrorKind::AccessDenied => {
-                    (StatusCode::BAD_GATEWAY, "upstream_access_denied")
-                }
+                UpstreamErrorKind::Throttled => (StatusCode::SERVICE_UNAVAILABLE, "upstream_throttled"),
+                UpstreamErrorKind::AccessDenied => (StatusCode::BAD_GATEWAY, "upstream_access_denied"),
                 UpstreamErrorKind::Timeout => (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout"),
-                UpstreamErrorKind::Conflict => {
-                    (StatusCode::SERVICE_UNAVAILABLE, "upstream_conflict")
+                UpstreamErrorKind::Conflict => (StatusCode::SERVICE_UNAVAILABLE, "upstream_conflict"),
+                UpstreamErrorKind::NotFound | UpstreamErrorKind::Unavailable | UpstreamErrorKind::Other => {
+                    (StatusCode::BAD_GATEWAY, "upstream_error")
                 }
-                UpstreamErrorKind::NotFound
-                | UpstreamErrorKind::Unavailable
-                | UpstreamErrorKind::Other => (StatusCode::BAD_GATEWAY, "upstream_error"),
             },
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
@@ -111,9 +105,7 @@ impl ApiError {
 pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
     let body = json!({ "error": { "code": code, "message": message } });
     let mut response = (status, axum::Json(body)).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -138,10 +130,7 @@ impl ApiError {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         if let Self::InsufficientScope(_) = self {
-            headers.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer error=\"insufficient_scope\""),
-            );
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"insufficient_scope\""));
         }
         if matches!(&self, Self::Upstream(e) if matches!(e.kind, UpstreamErrorKind::Throttled | UpstreamErrorKind::Conflict))
         {
@@ -163,9 +152,7 @@ impl From<JsonRejection> for ApiError {
         match rejection.status() {
             StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
             StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType,
-            StatusCode::UNPROCESSABLE_ENTITY if text.contains("unknown field") => {
-                Self::invalid("unknown_field", text)
-            }
+            StatusCode::UNPROCESSABLE_ENTITY if text.contains("unknown field") => Self::invalid("unknown_field", text),
             StatusCode::UNPROCESSABLE_ENTITY => Self::invalid("invalid_body", text),
             _ => Self::MalformedJson(text),
         }
@@ -204,12 +191,8 @@ where
 {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        let axum::extract::Query(value) =
-            axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Query(value) = axum::extract::Query::<T>::from_request_parts(parts, state).await?;
         Ok(Self(value))
     }
 }

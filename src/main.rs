@@ -14,19 +14,10 @@ use sandbox_broker::{auth, config, telemetry};
 use secrecy::ExposeSecret;
 
 #[derive(Parser)]
-#[command(
-    name = "sandbox-broker",
-    version,
-    about = "Temporary AWS keys and console links for learners"
-)]
+#[command(name = "sandbox-broker", version, about = "Temporary AWS keys and console links for learners")]
 struct Cli {
     /// The one TOML configuration file.
-    #[arg(
-        long,
-        global = true,
-        env = "SANDBOX_BROKER_CONFIG",
-        default_value = "config/default.toml"
-    )]
+    #[arg(long, global = true, env = "SANDBOX_BROKER_CONFIG", default_value = "config/default.toml")]
     config: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -97,10 +88,7 @@ fn main() -> ExitCode {
 }
 
 fn runtime() -> Option<tokio::runtime::Runtime> {
-    match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => Some(rt),
         Err(err) => {
             eprintln!("cannot start the async runtime: {err}");
@@ -124,7 +112,13 @@ fn provision(settings: config::Settings, teardown: bool, dry_run: bool) -> ExitC
                 return ExitCode::FAILURE;
             }
         };
-        let broker = Broker::new(Arc::new(settings), upstreams, Arc::new(SystemClock));
+        let broker = match Broker::new(Arc::new(settings), upstreams, Arc::new(SystemClock)) {
+            Ok(b) => b,
+            Err(err) => {
+                eprintln!("{err:#}");
+                return ExitCode::FAILURE;
+            }
+        };
         let result = if teardown { broker.teardown(dry_run).await } else { broker.bootstrap(dry_run, None).await };
         match result {
             Ok(report) => {
@@ -133,7 +127,10 @@ fn provision(settings: config::Settings, teardown: bool, dry_run: bool) -> ExitC
             }
             Err(err) => {
                 let completed = serde_json::to_string_pretty(&err.completed).unwrap_or_default();
-                eprintln!("error: {}\ncompleted before the failure (the next run repairs the rest):\n{completed}", err.source);
+                eprintln!(
+                    "error: {}\ncompleted before the failure (the next run repairs the rest):\n{completed}",
+                    err.source
+                );
                 ExitCode::FAILURE
             }
         }

@@ -4,6 +4,7 @@
 //! load shedding so an orchestrator can still probe a busy broker.
 
 pub mod admin;
+pub mod console;
 pub mod health;
 pub mod sessions;
 
@@ -13,9 +14,7 @@ use crate::state::AppState;
 
 /// Routes that do the broker's work.
 pub fn api() -> Router<AppState> {
-    Router::new()
-        .merge(sessions::router())
-        .merge(admin::router())
+    Router::new().merge(sessions::router()).merge(admin::router()).merge(console::router())
 }
 
 /// Probes and documentation.

@@ -61,19 +61,14 @@ impl Upstreams {
     /// is bounded by `aws.call_timeout_ms`.
     pub fn from_sdk_config(settings: &Settings, sdk: &SdkConfig) -> anyhow::Result<Self> {
         let attempt = Duration::from_millis(settings.aws.call_timeout_ms);
-        let timeouts = TimeoutConfig::builder()
-            .operation_attempt_timeout(attempt)
-            .operation_timeout(attempt * 3)
-            .build();
+        let timeouts =
+            TimeoutConfig::builder().operation_attempt_timeout(attempt).operation_timeout(attempt * 3).build();
         let retry = RetryConfig::standard().with_max_attempts(3);
         let endpoint = settings.aws.endpoint_url.clone();
-        let mut sts = aws_sdk_sts::config::Builder::from(sdk)
-            .timeout_config(timeouts.clone())
-            .retry_config(retry.clone());
+        let mut sts =
+            aws_sdk_sts::config::Builder::from(sdk).timeout_config(timeouts.clone()).retry_config(retry.clone());
         sts.set_endpoint_url(endpoint.clone());
-        let mut iam = aws_sdk_iam::config::Builder::from(sdk)
-            .timeout_config(timeouts)
-            .retry_config(retry);
+        let mut iam = aws_sdk_iam::config::Builder::from(sdk).timeout_config(timeouts).retry_config(retry);
         iam.set_endpoint_url(endpoint);
         let (sts, iam) = (sts.build(), iam.build());
         Ok(Self {
@@ -93,15 +88,10 @@ impl Application {
     }
 
     /// Builds the app around given upstreams and clock.
-    pub async fn build_with(
-        settings: Settings,
-        upstreams: Upstreams,
-        clock: Arc<dyn Clock>,
-    ) -> anyhow::Result<Self> {
+    pub async fn build_with(settings: Settings, upstreams: Upstreams, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
-        let verifier = Verifier::from_settings(&settings.auth, http_client(&settings)?)
-            .map_err(anyhow::Error::msg)?;
-        let broker = Broker::new(settings.clone(), upstreams, clock);
+        let verifier = Verifier::from_settings(&settings.auth, http_client(&settings)?).map_err(anyhow::Error::msg)?;
+        let broker = Broker::new(settings.clone(), upstreams, clock)?;
         Self::build_with_broker(settings, verifier, broker).await
     }
 
@@ -117,24 +107,13 @@ impl Application {
             broker: Arc::new(broker),
             draining: draining.clone(),
         };
-        let router = middleware::stack(
-            crate::routes::api(),
-            crate::routes::operations(),
-            &settings,
-            state,
-        );
+        let router = middleware::stack(crate::routes::api(), crate::routes::operations(), &settings, state);
         let listener = TcpListener::bind(&settings.server.listen)
             .await
             .with_context(|| format!("binding {}", settings.server.listen))?;
         let port = listener.local_addr()?.port();
         let grace = Duration::from_secs(settings.server.shutdown_grace_seconds);
-        Ok(Self {
-            listener,
-            port,
-            router,
-            grace,
-            draining,
-        })
+        Ok(Self { listener, port, router, grace, draining })
     }
 
     pub fn port(&self) -> u16 {
@@ -149,17 +128,8 @@ impl Application {
     /// Serves until `signal` resolves; then `/readyz` answers 503, no new
     /// connections are accepted and in-flight requests get
     /// `server.shutdown_grace_seconds` to finish.
-    pub async fn run_until(
-        self,
-        signal: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        let Self {
-            listener,
-            router,
-            grace,
-            draining,
-            ..
-        } = self;
+    pub async fn run_until(self, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let Self { listener, router, grace, draining, .. } = self;
         let stopping = Arc::new(Notify::new());
         let notify = stopping.clone();
         let serve = axum::serve(listener, router).with_graceful_shutdown(async move {

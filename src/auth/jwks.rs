@@ -21,13 +21,7 @@ pub struct JwksCache {
 
 impl JwksCache {
     pub fn new(url: String, http: reqwest::Client, cooldown: Duration) -> Self {
-        Self {
-            url,
-            http,
-            cooldown,
-            keys: RwLock::new(HashMap::new()),
-            last_refresh: Mutex::new(None),
-        }
+        Self { url, http, cooldown, keys: RwLock::new(HashMap::new()), last_refresh: Mutex::new(None) }
     }
 
     /// The key for `kid`, fetching the JWKS if it is unknown and the cooldown allows.
@@ -80,10 +74,7 @@ impl JwksCache {
                 _ => continue,
             };
             // Symmetric keys in a public JWKS would let anyone forge tokens.
-            if matches!(
-                algorithm,
-                Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
-            ) {
+            if matches!(algorithm, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
                 continue;
             }
             if let Ok(key) = DecodingKey::from_jwk(jwk) {

@@ -39,16 +39,10 @@ pub struct Authorized<S: Scope> {
 impl<S: Scope> FromRequestParts<AppState> for Authorized<S> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let claims = Claims::from_request_parts(parts, state).await?;
         if claims.scopes.iter().any(|s| s == S::NAME) {
-            Ok(Self {
-                claims,
-                scope: PhantomData,
-            })
+            Ok(Self { claims, scope: PhantomData })
         } else {
             Err(ApiError::InsufficientScope(S::NAME))
         }

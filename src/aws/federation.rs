@@ -56,22 +56,9 @@ pub fn signin_token_form(
 }
 
 fn transport_error(err: &reqwest::Error) -> UpstreamError {
-    let kind = if err.is_timeout() {
-        UpstreamErrorKind::Timeout
-    } else {
-        UpstreamErrorKind::Unavailable
-    };
+    let kind = if err.is_timeout() { UpstreamErrorKind::Timeout } else { UpstreamErrorKind::Unavailable };
     // reqwest's Display may include the URL but never the form body.
-    UpstreamError::new(
-        SERVICE,
-        OP,
-        kind,
-        if err.is_timeout() {
-            "timed out"
-        } else {
-            "could not reach the endpoint"
-        },
-    )
+    UpstreamError::new(SERVICE, OP, kind, if err.is_timeout() { "timed out" } else { "could not reach the endpoint" })
 }
 
 #[async_trait]
@@ -83,16 +70,9 @@ impl Federation for HttpFederation {
         session_duration: Option<u32>,
     ) -> Result<SecretString, UpstreamError> {
         let form = signin_token_form(credentials, session_duration);
-        let exposed: Vec<(&str, &str)> =
-            form.iter().map(|(k, v)| (*k, v.expose_secret())).collect();
+        let exposed: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.expose_secret())).collect();
         // A form POST keeps the credentials out of URLs and access logs.
-        let response = self
-            .client
-            .post(endpoint)
-            .form(&exposed)
-            .send()
-            .await
-            .map_err(|e| transport_error(&e))?;
+        let response = self.client.post(endpoint).form(&exposed).send().await.map_err(|e| transport_error(&e))?;
         let status = response.status();
         if !status.is_success() {
             let kind = match status.as_u16() {
@@ -100,23 +80,13 @@ impl Federation for HttpFederation {
                 401 | 403 => UpstreamErrorKind::AccessDenied,
                 _ => UpstreamErrorKind::Other,
             };
-            return Err(UpstreamError::new(
-                SERVICE,
-                OP,
-                kind,
-                format!("HTTP {status}"),
-            ));
+            return Err(UpstreamError::new(SERVICE, OP, kind, format!("HTTP {status}")));
         }
         let body: SigninTokenResponse = response.json().await.map_err(|e| {
             if e.is_timeout() {
                 transport_error(&e)
             } else {
-                UpstreamError::new(
-                    SERVICE,
-                    OP,
-                    UpstreamErrorKind::Other,
-                    "response is not a SigninToken document",
-                )
+                UpstreamError::new(SERVICE, OP, UpstreamErrorKind::Other, "response is not a SigninToken document")
             }
         })?;
         Ok(SecretString::from(body.signin_token))
@@ -156,47 +126,26 @@ mod tests {
 
     #[test]
     fn session_duration_only_when_given() {
-        let keys = |d| {
-            signin_token_form(&creds(), d)
-                .iter()
-                .map(|(k, _)| *k)
-                .collect::<Vec<_>>()
-        };
+        let keys = |d| signin_token_form(&creds(), d).iter().map(|(k, _)| *k).collect::<Vec<_>>();
         assert_eq!(keys(Some(3600)), ["Action", "SessionDuration", "Session"]);
         assert_eq!(keys(None), ["Action", "Session"]);
         let session = &signin_token_form(&creds(), None)[1].1;
         let parsed: serde_json::Value = serde_json::from_str(session.expose_secret()).unwrap();
-        assert_eq!(
-            parsed,
-            serde_json::json!({"sessionId": "ASIA1", "sessionKey": "sk", "sessionToken": "st"})
-        );
+        assert_eq!(parsed, serde_json::json!({"sessionId": "ASIA1", "sessionKey": "sk", "sessionToken": "st"}));
     }
 
     #[test]
     fn login_url_carries_issuer_destination_and_token() {
-        let dest = Destination::parse(
-            "https://console.aws.amazon.com/s3/home?a=b&c=d",
-            crate::domain::Partition::Aws,
-        )
-        .unwrap();
-        let url = login_url(
-            "https://signin.aws.amazon.com/federation",
-            "My Platform",
-            &dest,
-            &SecretString::from("tok+en"),
-        )
-        .unwrap();
+        let dest = Destination::parse("https://console.aws.amazon.com/s3/home?a=b&c=d", crate::domain::Partition::Aws)
+            .unwrap();
+        let url =
+            login_url("https://signin.aws.amazon.com/federation", "My Platform", &dest, &SecretString::from("tok+en"))
+                .unwrap();
         let parsed = Url::parse(url.expose_secret()).unwrap();
         let pairs: Vec<(String, String)> = parsed.query_pairs().into_owned().collect();
         assert_eq!(pairs[0], ("Action".into(), "login".into()));
         assert_eq!(pairs[1], ("Issuer".into(), "My Platform".into()));
-        assert_eq!(
-            pairs[2],
-            (
-                "Destination".into(),
-                "https://console.aws.amazon.com/s3/home?a=b&c=d".into()
-            )
-        );
+        assert_eq!(pairs[2], ("Destination".into(), "https://console.aws.amazon.com/s3/home?a=b&c=d".into()));
         assert_eq!(pairs[3], ("SigninToken".into(), "tok+en".into()));
     }
 }

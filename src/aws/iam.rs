@@ -43,9 +43,7 @@ pub fn decode_policy_document(raw: &str) -> String {
     if raw.trim_start().starts_with('{') {
         return raw.to_owned();
     }
-    percent_encoding::percent_decode_str(raw)
-        .decode_utf8_lossy()
-        .into_owned()
+    percent_encoding::percent_decode_str(raw).decode_utf8_lossy().into_owned()
 }
 
 fn tags(pairs: &[(String, String)]) -> Result<Vec<Tag>, UpstreamError> {
@@ -53,55 +51,32 @@ fn tags(pairs: &[(String, String)]) -> Result<Vec<Tag>, UpstreamError> {
         .iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect::<Result<_, _>>()
-        .map_err(|e| {
-            UpstreamError::new(SERVICE, "TagRole", UpstreamErrorKind::Other, e.to_string())
-        })
+        .map_err(|e| UpstreamError::new(SERVICE, "TagRole", UpstreamErrorKind::Other, e.to_string()))
 }
 
 impl SdkIam {
     /// GetRole; `None` when the role does not exist.
     async fn fetch_role(&self, role_name: &str) -> Result<Option<Role>, UpstreamError> {
-        let out = self
-            .client
-            .get_role()
-            .role_name(role_name)
-            .send()
-            .await
-            .map_err(err("GetRole"));
+        let out = self.client.get_role().role_name(role_name).send().await.map_err(err("GetRole"));
         let Some(out) = absent_as_none(out)? else {
             return Ok(None);
         };
-        out.role.map(Some).ok_or_else(|| {
-            UpstreamError::new(
-                SERVICE,
-                "GetRole",
-                UpstreamErrorKind::Other,
-                "response lacks Role",
-            )
-        })
+        out.role
+            .map(Some)
+            .ok_or_else(|| UpstreamError::new(SERVICE, "GetRole", UpstreamErrorKind::Other, "response lacks Role"))
     }
 }
 
 fn role_info(role: &Role) -> RoleInfo {
     // IAM reports MaxSessionDuration for every role; 3600 is its default.
-    let max = role
-        .max_session_duration()
-        .and_then(|s| u32::try_from(s).ok())
-        .unwrap_or(3_600);
-    RoleInfo {
-        arn: role.arn().to_owned(),
-        role_id: role.role_id().to_owned(),
-        max_session_seconds: max,
-    }
+    let max = role.max_session_duration().and_then(|s| u32::try_from(s).ok()).unwrap_or(3_600);
+    RoleInfo { arn: role.arn().to_owned(), role_id: role.role_id().to_owned(), max_session_seconds: max }
 }
 
 #[async_trait]
 impl Iam for SdkIam {
     async fn get_role(&self, role_name: &str) -> Result<Option<RoleInfo>, UpstreamError> {
-        Ok(self
-            .fetch_role(role_name)
-            .await?
-            .map(|role| role_info(&role)))
+        Ok(self.fetch_role(role_name).await?.map(|role| role_info(&role)))
     }
 
     async fn role_details(&self, role_name: &str) -> Result<Option<RoleDetails>, UpstreamError> {
@@ -109,23 +84,11 @@ impl Iam for SdkIam {
             return Ok(None);
         };
         // GetRole does not always carry tags (emulators, older APIs): ask for them.
-        let tag_out = self
-            .client
-            .list_role_tags()
-            .role_name(role_name)
-            .send()
-            .await
-            .map_err(err("ListRoleTags"))?;
-        let tags = tag_out
-            .tags()
-            .iter()
-            .map(|t| (t.key().to_owned(), t.value().to_owned()))
-            .collect();
+        let tag_out = self.client.list_role_tags().role_name(role_name).send().await.map_err(err("ListRoleTags"))?;
+        let tags = tag_out.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect();
         Ok(Some(RoleDetails {
             info: role_info(&role),
-            trust_policy: role
-                .assume_role_policy_document()
-                .map(decode_policy_document),
+            trust_policy: role.assume_role_policy_document().map(decode_policy_document),
             permissions_boundary_arn: role
                 .permissions_boundary()
                 .and_then(|b| b.permissions_boundary_arn())
@@ -154,180 +117,74 @@ impl Iam for SdkIam {
             .await
             .map_err(err("CreateRole"))?;
         let role = out.role().ok_or_else(|| {
-            UpstreamError::new(
-                SERVICE,
-                "CreateRole",
-                UpstreamErrorKind::Other,
-                "response lacks Role",
-            )
+            UpstreamError::new(SERVICE, "CreateRole", UpstreamErrorKind::Other, "response lacks Role")
         })?;
-        Ok(RoleInfo {
-            arn: role.arn().to_owned(),
-            role_id: role.role_id().to_owned(),
-            max_session_seconds,
-        })
+        Ok(RoleInfo { arn: role.arn().to_owned(), role_id: role.role_id().to_owned(), max_session_seconds })
     }
 
-    async fn update_trust_policy(
-        &self,
-        role_name: &str,
-        document: &str,
-    ) -> Result<(), UpstreamError> {
-        let call = self
-            .client
-            .update_assume_role_policy()
-            .role_name(role_name)
-            .policy_document(document);
-        call.send()
-            .await
-            .map_err(err("UpdateAssumeRolePolicy"))
-            .map(drop)
+    async fn update_trust_policy(&self, role_name: &str, document: &str) -> Result<(), UpstreamError> {
+        let call = self.client.update_assume_role_policy().role_name(role_name).policy_document(document);
+        call.send().await.map_err(err("UpdateAssumeRolePolicy")).map(drop)
     }
 
     async fn update_max_session(&self, role_name: &str, seconds: u32) -> Result<(), UpstreamError> {
         let seconds = i32::try_from(seconds).unwrap_or(3_600);
-        let call = self
-            .client
-            .update_role()
-            .role_name(role_name)
-            .max_session_duration(seconds);
+        let call = self.client.update_role().role_name(role_name).max_session_duration(seconds);
         call.send().await.map_err(err("UpdateRole")).map(drop)
     }
 
-    async fn tag_role(
-        &self,
-        role_name: &str,
-        role_tags: &[(String, String)],
-    ) -> Result<(), UpstreamError> {
-        let call = self
-            .client
-            .tag_role()
-            .role_name(role_name)
-            .set_tags(Some(tags(role_tags)?));
+    async fn tag_role(&self, role_name: &str, role_tags: &[(String, String)]) -> Result<(), UpstreamError> {
+        let call = self.client.tag_role().role_name(role_name).set_tags(Some(tags(role_tags)?));
         call.send().await.map_err(err("TagRole")).map(drop)
     }
 
-    async fn set_permissions_boundary(
-        &self,
-        role_name: &str,
-        arn: Option<&str>,
-    ) -> Result<(), UpstreamError> {
+    async fn set_permissions_boundary(&self, role_name: &str, arn: Option<&str>) -> Result<(), UpstreamError> {
         match arn {
             Some(arn) => {
-                let call = self
-                    .client
-                    .put_role_permissions_boundary()
-                    .role_name(role_name)
-                    .permissions_boundary(arn);
-                call.send()
-                    .await
-                    .map_err(err("PutRolePermissionsBoundary"))
-                    .map(drop)
+                let call = self.client.put_role_permissions_boundary().role_name(role_name).permissions_boundary(arn);
+                call.send().await.map_err(err("PutRolePermissionsBoundary")).map(drop)
             }
             None => {
-                let call = self
-                    .client
-                    .delete_role_permissions_boundary()
-                    .role_name(role_name);
-                call.send()
-                    .await
-                    .map_err(err("DeleteRolePermissionsBoundary"))
-                    .map(drop)
+                let call = self.client.delete_role_permissions_boundary().role_name(role_name);
+                call.send().await.map_err(err("DeleteRolePermissionsBoundary")).map(drop)
             }
         }
     }
 
     async fn list_inline_policies(&self, role_name: &str) -> Result<Vec<String>, UpstreamError> {
-        let pages = self
-            .client
-            .list_role_policies()
-            .role_name(role_name)
-            .into_paginator()
-            .items()
-            .send();
-        pages
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(err("ListRolePolicies"))
+        let pages = self.client.list_role_policies().role_name(role_name).into_paginator().items().send();
+        pages.collect::<Result<Vec<_>, _>>().await.map_err(err("ListRolePolicies"))
     }
 
-    async fn get_inline_policy(
-        &self,
-        role_name: &str,
-        policy_name: &str,
-    ) -> Result<Option<String>, UpstreamError> {
-        let out = self
-            .client
-            .get_role_policy()
-            .role_name(role_name)
-            .policy_name(policy_name)
-            .send()
-            .await;
-        Ok(absent_as_none(out.map_err(err("GetRolePolicy")))?
-            .map(|o| decode_policy_document(o.policy_document())))
+    async fn get_inline_policy(&self, role_name: &str, policy_name: &str) -> Result<Option<String>, UpstreamError> {
+        let out = self.client.get_role_policy().role_name(role_name).policy_name(policy_name).send().await;
+        Ok(absent_as_none(out.map_err(err("GetRolePolicy")))?.map(|o| decode_policy_document(o.policy_document())))
     }
 
-    async fn put_inline_policy(
-        &self,
-        role_name: &str,
-        policy_name: &str,
-        document: &str,
-    ) -> Result<(), UpstreamError> {
-        let call = self
-            .client
-            .put_role_policy()
-            .role_name(role_name)
-            .policy_name(policy_name)
-            .policy_document(document);
+    async fn put_inline_policy(&self, role_name: &str, policy_name: &str, document: &str) -> Result<(), UpstreamError> {
+        let call =
+            self.client.put_role_policy().role_name(role_name).policy_name(policy_name).policy_document(document);
         call.send().await.map_err(err("PutRolePolicy")).map(drop)
     }
 
-    async fn delete_inline_policy(
-        &self,
-        role_name: &str,
-        policy_name: &str,
-    ) -> Result<(), UpstreamError> {
-        let call = self
-            .client
-            .delete_role_policy()
-            .role_name(role_name)
-            .policy_name(policy_name);
+    async fn delete_inline_policy(&self, role_name: &str, policy_name: &str) -> Result<(), UpstreamError> {
+        let call = self.client.delete_role_policy().role_name(role_name).policy_name(policy_name);
         absent_as_none(call.send().await.map_err(err("DeleteRolePolicy"))).map(drop)
     }
 
     async fn list_attached_policies(&self, role_name: &str) -> Result<Vec<String>, UpstreamError> {
-        let pages = self
-            .client
-            .list_attached_role_policies()
-            .role_name(role_name)
-            .into_paginator()
-            .items()
-            .send();
-        let items = pages
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(err("ListAttachedRolePolicies"))?;
-        Ok(items
-            .iter()
-            .filter_map(|p| p.policy_arn().map(str::to_owned))
-            .collect())
+        let pages = self.client.list_attached_role_policies().role_name(role_name).into_paginator().items().send();
+        let items = pages.collect::<Result<Vec<_>, _>>().await.map_err(err("ListAttachedRolePolicies"))?;
+        Ok(items.iter().filter_map(|p| p.policy_arn().map(str::to_owned)).collect())
     }
 
     async fn attach_policy(&self, role_name: &str, policy_arn: &str) -> Result<(), UpstreamError> {
-        let call = self
-            .client
-            .attach_role_policy()
-            .role_name(role_name)
-            .policy_arn(policy_arn);
+        let call = self.client.attach_role_policy().role_name(role_name).policy_arn(policy_arn);
         call.send().await.map_err(err("AttachRolePolicy")).map(drop)
     }
 
     async fn detach_policy(&self, role_name: &str, policy_arn: &str) -> Result<(), UpstreamError> {
-        let call = self
-            .client
-            .detach_role_policy()
-            .role_name(role_name)
-            .policy_arn(policy_arn);
+        let call = self.client.detach_role_policy().role_name(role_name).policy_arn(policy_arn);
         absent_as_none(call.send().await.map_err(err("DetachRolePolicy"))).map(drop)
     }
 

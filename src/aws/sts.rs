@@ -7,8 +7,7 @@ use aws_sdk_sts::types::Tag;
 use secrecy::SecretString;
 
 use super::{
-    AssumeRoleInput, CallerIdentity, IssuedCredentials, Sts, TemporaryCredentials, UpstreamError,
-    UpstreamErrorKind,
+    AssumeRoleInput, CallerIdentity, IssuedCredentials, Sts, TemporaryCredentials, UpstreamError, UpstreamErrorKind,
 };
 use crate::domain::Partition;
 
@@ -25,51 +24,29 @@ impl SdkSts {
 }
 
 fn malformed(operation: &'static str, what: &str) -> UpstreamError {
-    UpstreamError::new(
-        SERVICE,
-        operation,
-        UpstreamErrorKind::Other,
-        format!("response lacks {what}"),
-    )
+    UpstreamError::new(SERVICE, operation, UpstreamErrorKind::Other, format!("response lacks {what}"))
 }
 
 #[async_trait]
 impl Sts for SdkSts {
     async fn caller_identity(&self) -> Result<CallerIdentity, UpstreamError> {
         const OP: &str = "GetCallerIdentity";
-        let out = self
-            .client
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| UpstreamError::from_sdk(SERVICE, OP, e))?;
+        let out =
+            self.client.get_caller_identity().send().await.map_err(|e| UpstreamError::from_sdk(SERVICE, OP, e))?;
         let arn = out.arn().ok_or_else(|| malformed(OP, "Arn"))?.to_owned();
-        let account = out
-            .account()
-            .ok_or_else(|| malformed(OP, "Account"))?
-            .to_owned();
-        let partition =
-            Partition::from_arn(&arn).ok_or_else(|| malformed(OP, "a known partition"))?;
-        Ok(CallerIdentity {
-            account,
-            arn,
-            partition,
-        })
+        let account = out.account().ok_or_else(|| malformed(OP, "Account"))?.to_owned();
+        let partition = Partition::from_arn(&arn).ok_or_else(|| malformed(OP, "a known partition"))?;
+        Ok(CallerIdentity { account, arn, partition })
     }
 
-    async fn assume_role(
-        &self,
-        input: &AssumeRoleInput,
-    ) -> Result<IssuedCredentials, UpstreamError> {
+    async fn assume_role(&self, input: &AssumeRoleInput) -> Result<IssuedCredentials, UpstreamError> {
         const OP: &str = "AssumeRole";
         let tags = input
             .tags
             .iter()
             .map(|(key, value)| Tag::builder().key(key).value(value).build())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| {
-                UpstreamError::new(SERVICE, OP, UpstreamErrorKind::Other, e.to_string())
-            })?;
+            .map_err(|e| UpstreamError::new(SERVICE, OP, UpstreamErrorKind::Other, e.to_string()))?;
         let out = self
             .client
             .assume_role()
@@ -81,15 +58,10 @@ impl Sts for SdkSts {
             .send()
             .await
             .map_err(|e| UpstreamError::from_sdk(SERVICE, OP, e))?;
-        let creds = out
-            .credentials()
-            .ok_or_else(|| malformed(OP, "Credentials"))?;
-        let expiration = SystemTime::try_from(*creds.expiration())
-            .map_err(|_| malformed(OP, "a valid Expiration"))?;
-        let assumed_role_arn = out
-            .assumed_role_user()
-            .map(|u| u.arn().to_owned())
-            .ok_or_else(|| malformed(OP, "AssumedRoleUser"))?;
+        let creds = out.credentials().ok_or_else(|| malformed(OP, "Credentials"))?;
+        let expiration = SystemTime::try_from(*creds.expiration()).map_err(|_| malformed(OP, "a valid Expiration"))?;
+        let assumed_role_arn =
+            out.assumed_role_user().map(|u| u.arn().to_owned()).ok_or_else(|| malformed(OP, "AssumedRoleUser"))?;
         Ok(IssuedCredentials {
             credentials: TemporaryCredentials {
                 access_key_id: creds.access_key_id().to_owned(),
@@ -139,8 +111,7 @@ mod tests {
     async fn assume_role_sends_source_identity_tags_and_duration() {
         let rule = mock!(Client::assume_role)
             .match_requests(|req| {
-                let tags: Vec<(&str, &str)> =
-                    req.tags().iter().map(|t| (t.key(), t.value())).collect();
+                let tags: Vec<(&str, &str)> = req.tags().iter().map(|t| (t.key(), t.value())).collect();
                 req.role_arn() == Some("arn:aws:iam::123456789012:role/sandbox-s3")
                     && req.role_session_name() == Some("learner-1")
                     && req.source_identity() == Some("learner-1")
@@ -153,18 +124,12 @@ mod tests {
             role_arn: "arn:aws:iam::123456789012:role/sandbox-s3".into(),
             session_name: RoleSessionName::for_session(&SessionId::parse("learner-1").unwrap()),
             duration: SessionDuration::clamp(1800, 43_200, 43_200, false),
-            tags: vec![
-                ("sandbox-session".into(), "learner-1".into()),
-                ("sandbox-profile".into(), "s3".into()),
-            ],
+            tags: vec![("sandbox-session".into(), "learner-1".into()), ("sandbox-profile".into(), "s3".into())],
         };
         let issued = sts.assume_role(&input).await.unwrap();
         assert_eq!(rule.num_calls(), 1);
         assert_eq!(issued.credentials.access_key_id, "ASIAEXAMPLE");
-        assert_eq!(
-            issued.assumed_role_arn,
-            "arn:aws:sts::123456789012:assumed-role/sandbox-s3/learner"
-        );
+        assert_eq!(issued.assumed_role_arn, "arn:aws:sts::123456789012:assumed-role/sandbox-s3/learner");
     }
 
     #[tokio::test]
@@ -172,12 +137,7 @@ mod tests {
         use aws_sdk_sts::operation::assume_role::AssumeRoleError;
         use aws_smithy_types::error::ErrorMetadata;
         let rule = mock!(Client::assume_role).then_error(|| {
-            AssumeRoleError::generic(
-                ErrorMetadata::builder()
-                    .code("Throttling")
-                    .message("Rate exceeded")
-                    .build(),
-            )
+            AssumeRoleError::generic(ErrorMetadata::builder().code("Throttling").message("Rate exceeded").build())
         });
         let sts = SdkSts::new(mock_client!(aws_sdk_sts, [&rule]));
         let input = AssumeRoleInput {

@@ -14,18 +14,12 @@ pub struct TtlCache<V> {
 
 impl<V: Clone> TtlCache<V> {
     pub fn new(ttl: Duration) -> Self {
-        Self {
-            ttl,
-            entries: Mutex::new(HashMap::new()),
-        }
+        Self { ttl, entries: Mutex::new(HashMap::new()) }
     }
 
     fn fresh(&self, key: &str) -> Option<V> {
         let entries = self.entries.lock().ok()?;
-        entries
-            .get(key)
-            .filter(|(at, _)| at.elapsed() < self.ttl)
-            .map(|(_, v)| v.clone())
+        entries.get(key).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, v)| v.clone())
     }
 
     pub async fn get_or_load<F, Fut, E>(&self, key: &str, load: F) -> Result<V, E>
@@ -60,31 +54,16 @@ mod tests {
         let cache = TtlCache::new(Duration::from_secs(60));
         let failed: Result<u32, &str> = cache.get_or_load("k", || async { Err("boom") }).await;
         assert!(failed.is_err());
-        assert_eq!(
-            cache.get_or_load("k", || async { Ok::<_, ()>(1) }).await,
-            Ok(1)
-        );
-        assert_eq!(
-            cache.get_or_load("k", || async { Ok::<_, ()>(2) }).await,
-            Ok(1)
-        );
+        assert_eq!(cache.get_or_load("k", || async { Ok::<_, ()>(1) }).await, Ok(1));
+        assert_eq!(cache.get_or_load("k", || async { Ok::<_, ()>(2) }).await, Ok(1));
         cache.invalidate("k");
-        assert_eq!(
-            cache.get_or_load("k", || async { Ok::<_, ()>(3) }).await,
-            Ok(3)
-        );
+        assert_eq!(cache.get_or_load("k", || async { Ok::<_, ()>(3) }).await, Ok(3));
     }
 
     #[tokio::test]
     async fn entries_expire() {
         let cache = TtlCache::new(Duration::ZERO);
-        assert_eq!(
-            cache.get_or_load("k", || async { Ok::<_, ()>(1) }).await,
-            Ok(1)
-        );
-        assert_eq!(
-            cache.get_or_load("k", || async { Ok::<_, ()>(2) }).await,
-            Ok(2)
-        );
+        assert_eq!(cache.get_or_load("k", || async { Ok::<_, ()>(1) }).await, Ok(1));
+        assert_eq!(cache.get_or_load("k", || async { Ok::<_, ()>(2) }).await, Ok(2));
     }
 }

@@ -8,7 +8,8 @@ use serde::Deserialize;
 use super::Broker;
 use crate::aws::federation::{SIGNIN_TOKEN_LIFETIME, login_url};
 use crate::aws::{AssumeRoleInput, IssuedCredentials, TemporaryCredentials, UpstreamErrorKind};
-use crate::config::Settings;
+use crate::config::{ProfileSettings, Settings};
+use crate::domain::ticket::Ticket;
 use crate::domain::{Destination, Region, RoleSessionName, SessionDuration, SessionId, SessionKey};
 use crate::error::ApiError;
 
@@ -35,8 +36,7 @@ pub struct SessionRequest {
 
 impl SessionRequest {
     pub fn validate(body: IssueSessionBody, settings: &Settings) -> Result<Self, ApiError> {
-        let session_id = SessionId::parse(&body.session_id)
-            .map_err(|m| ApiError::invalid("invalid_session_id", m))?;
+        let session_id = SessionId::parse(&body.session_id).map_err(|m| ApiError::invalid("invalid_session_id", m))?;
         let profile = match body.profile {
             Some(name) if settings.profiles.contains_key(&name) => name,
             Some(name) => return Err(ApiError::UnknownProfile(name)),
@@ -56,9 +56,7 @@ impl SessionRequest {
         };
         // The broker's credentials belong to the partition of aws.region; a
         // console in another partition could never accept them.
-        let home_partition = Region::parse(&settings.aws.region)
-            .map_err(ApiError::Internal)?
-            .partition();
+        let home_partition = Region::parse(&settings.aws.region).map_err(ApiError::Internal)?.partition();
         if region.partition() != home_partition {
             return Err(ApiError::invalid(
                 "invalid_region",
@@ -66,17 +64,12 @@ impl SessionRequest {
             ));
         }
         let destination = match body.destination {
-            Some(raw) => Destination::parse(&raw, region.partition())
-                .map_err(|m| ApiError::invalid("invalid_destination", m))?,
+            Some(raw) => {
+                Destination::parse(&raw, region.partition()).map_err(|m| ApiError::invalid("invalid_destination", m))?
+            }
             None => Destination::home(&region),
         };
-        Ok(Self {
-            session_id,
-            profile,
-            requested_seconds,
-            region,
-            destination,
-        })
+        Ok(Self { session_id, profile, requested_seconds, region, destination })
     }
 }
 
@@ -92,43 +85,94 @@ pub struct IssuedSession {
     pub credentials: TemporaryCredentials,
     pub console_url: SecretString,
     pub console_url_expires_at: SystemTime,
+    /// The broker's durable console link (see [`Broker::launch_console`]).
+    pub launch_url: String,
+}
+
+/// Fresh credentials for a session plus a console sign-in URL for them.
+pub(super) struct Minted {
+    pub role_arn: String,
+    pub session_name: RoleSessionName,
+    pub issued: IssuedCredentials,
+    pub console_url: SecretString,
+    pub console_url_expires_at: SystemTime,
+    pub duration: SessionDuration,
+    pub chained: bool,
 }
 
 impl Broker {
-    pub async fn issue_session(
-        &self,
-        req: &SessionRequest,
-        caller: Option<&str>,
-    ) -> Result<IssuedSession, ApiError> {
-        let profile = self
-            .settings
-            .profiles
-            .get(&req.profile)
-            .ok_or_else(|| ApiError::UnknownProfile(req.profile.clone()))?;
-        let identity = self.identity().await?;
-        let role = self
-            .role(&req.profile, &profile.role_name(&req.profile))
-            .await?;
-        let chained = identity.is_role_session();
-        let requested = req
-            .requested_seconds
-            .unwrap_or(profile.default_session_seconds);
-        let duration = SessionDuration::clamp(
-            requested,
-            profile.max_session_seconds,
-            role.max_session_seconds,
-            chained,
+    pub async fn issue_session(&self, req: &SessionRequest, caller: Option<&str>) -> Result<IssuedSession, ApiError> {
+        let profile = self.profile(&req.profile)?;
+        let requested = req.requested_seconds.unwrap_or(profile.default_session_seconds);
+        let minted = self.mint(&req.profile, &req.session_id, requested, &req.destination).await?;
+        let expiration = minted.issued.credentials.expiration;
+        let ticket = Ticket {
+            session_id: req.session_id.to_string(),
+            profile: req.profile.clone(),
+            region: req.region.to_string(),
+            destination: req.destination.as_str().to_owned(),
+            exp: expiration.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+        };
+        let launch_url = format!(
+            "{}/console/launch?ticket={}",
+            self.settings.server.public_url.trim_end_matches('/'),
+            self.tickets.sign(&ticket)
         );
-        let session_name = RoleSessionName::for_session(&req.session_id);
+        tracing::info!(
+            target: "sandbox_broker::audit",
+            event = "session_issued",
+            session_id = %req.session_id,
+            profile = %req.profile,
+            role_session_name = %minted.session_name,
+            access_key_id = %minted.issued.credentials.access_key_id,
+            expiration = %crate::clock::rfc3339(expiration),
+            duration_seconds = minted.duration.seconds(),
+            role_chained = minted.chained,
+            caller = caller.unwrap_or("-"),
+        );
+        Ok(IssuedSession {
+            session_id: req.session_id.clone(),
+            profile: req.profile.clone(),
+            role_arn: minted.role_arn,
+            role_session_name: minted.session_name,
+            assumed_role_arn: minted.issued.assumed_role_arn,
+            region: req.region.clone(),
+            credentials: minted.issued.credentials,
+            console_url: minted.console_url,
+            console_url_expires_at: minted.console_url_expires_at,
+            launch_url,
+        })
+    }
+
+    pub(super) fn profile(&self, name: &str) -> Result<&ProfileSettings, ApiError> {
+        self.settings.profiles.get(name).ok_or_else(|| ApiError::UnknownProfile(name.to_owned()))
+    }
+
+    /// AssumeRole for the session (refused if revoked), then a sign-in
+    /// token for those credentials. `requested` is clamped to the profile's
+    /// and role's maxima and the role-chaining limit.
+    pub(super) async fn mint(
+        &self,
+        profile_name: &str,
+        id: &SessionId,
+        requested: u32,
+        destination: &Destination,
+    ) -> Result<Minted, ApiError> {
+        let profile = self.profile(profile_name)?;
+        let identity = self.identity().await?;
+        let role_name = profile.role_name(profile_name);
+        let role = self.role(profile_name, &role_name).await?;
+        self.ensure_not_revoked(&role_name, &role, id).await?;
+        let chained = identity.is_role_session();
+        let duration =
+            SessionDuration::clamp(requested, profile.max_session_seconds, role.max_session_seconds, chained);
+        let session_name = RoleSessionName::for_session(id);
         let input = AssumeRoleInput {
             role_arn: role.arn.clone(),
             tags: vec![
                 ("sandbox-session".into(), session_name.tag_value()),
-                ("sandbox-profile".into(), req.profile.clone()),
-                (
-                    "sandbox-key".into(),
-                    SessionKey::of(&req.session_id).as_str().to_owned(),
-                ),
+                ("sandbox-profile".into(), profile_name.to_owned()),
+                ("sandbox-key".into(), SessionKey::of(id).as_str().to_owned()),
             ],
             session_name,
             duration,
@@ -138,54 +182,25 @@ impl Broker {
         let endpoint = self.federation_endpoint(&identity);
         // AWS rejects SessionDuration for credentials obtained by role chaining.
         let console_seconds = (!chained).then(|| duration.seconds());
-        let token = self
-            .upstreams
-            .federation
-            .signin_token(&endpoint, &issued.credentials, console_seconds)
-            .await?;
-        let console_url = login_url(
-            &endpoint,
-            &self.settings.console.issuer,
-            &req.destination,
-            &token,
-        )
-        .map_err(|e| ApiError::Internal(format!("federation endpoint URL: {e}")))?;
-        let console_url_expires_at =
-            (self.clock.now() + SIGNIN_TOKEN_LIFETIME).min(issued.credentials.expiration);
-
-        tracing::info!(
-            target: "sandbox_broker::audit",
-            event = "session_issued",
-            session_id = %req.session_id,
-            profile = %req.profile,
-            role_session_name = %input.session_name,
-            access_key_id = %issued.credentials.access_key_id,
-            expiration = %crate::clock::rfc3339(issued.credentials.expiration),
-            duration_seconds = duration.seconds(),
-            role_chained = chained,
-            caller = caller.unwrap_or("-"),
-        );
-        Ok(IssuedSession {
-            session_id: req.session_id.clone(),
-            profile: req.profile.clone(),
+        let token = self.upstreams.federation.signin_token(&endpoint, &issued.credentials, console_seconds).await?;
+        let console_url = login_url(&endpoint, &self.settings.console.issuer, destination, &token)
+            .map_err(|e| ApiError::Internal(format!("federation endpoint URL: {e}")))?;
+        let console_url_expires_at = (self.clock.now() + SIGNIN_TOKEN_LIFETIME).min(issued.credentials.expiration);
+        Ok(Minted {
             role_arn: role.arn,
-            role_session_name: input.session_name,
-            assumed_role_arn: issued.assumed_role_arn,
-            region: req.region.clone(),
-            credentials: issued.credentials,
+            session_name: input.session_name,
+            issued,
             console_url,
             console_url_expires_at,
+            duration,
+            chained,
         })
     }
-
     /// AssumeRole, retrying AccessDenied on a short capped schedule: a role
     /// created or re-trusted seconds ago may not be assumable yet because
     /// IAM changes propagate eventually. Throttling is retried by the SDK's
     /// standard retry mode; validation errors are never retried.
-    async fn assume_role_with_retry(
-        &self,
-        input: &AssumeRoleInput,
-    ) -> Result<IssuedCredentials, ApiError> {
+    async fn assume_role_with_retry(&self, input: &AssumeRoleInput) -> Result<IssuedCredentials, ApiError> {
         let mut waits = self.denied_backoff.iter();
         loop {
             match self.upstreams.sts.assume_role(input).await {

@@ -10,10 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use self::desired::{DesiredRole, broker_policy, desired_roles};
-use self::plan::{
-    Action, ActualRole, Change, Item, Step, is_managed, is_revocation_policy, plan_role,
-    plan_teardown,
-};
+use self::plan::{Action, ActualRole, Change, Item, Step, is_managed, is_revocation_policy, plan_role, plan_teardown};
 use super::Broker;
 use crate::aws::{Iam, UpstreamError, UpstreamErrorKind};
 use crate::error::ApiError;
@@ -40,10 +37,7 @@ pub struct ProvisionError {
 
 impl From<ApiError> for ProvisionError {
     fn from(source: ApiError) -> Self {
-        Self {
-            source,
-            completed: Vec::new(),
-        }
+        Self { source, completed: Vec::new() }
     }
 }
 
@@ -61,12 +55,11 @@ pub struct ProfileStatus {
     /// `provisioned`, `missing`, `drifted` or `unmanaged`.
     pub state: &'static str,
     pub drift: Vec<Change>,
+    /// Revocation entries and IAM inline-policy characters used/left.
+    pub revocations: Option<super::revocation::Capacity>,
 }
 
-async fn actual_role(
-    iam: &dyn Iam,
-    role: &str,
-) -> Result<Option<(ActualRole, Vec<String>)>, UpstreamError> {
+async fn actual_role(iam: &dyn Iam, role: &str) -> Result<Option<(ActualRole, Vec<String>)>, UpstreamError> {
     let Some(details) = iam.role_details(role).await? else {
         return Ok(None);
     };
@@ -80,14 +73,7 @@ async fn actual_role(
         }
     }
     let attached = iam.list_attached_policies(role).await?;
-    Ok(Some((
-        ActualRole {
-            details,
-            inline,
-            attached,
-        },
-        revocations,
-    )))
+    Ok(Some((ActualRole { details, inline, attached }, revocations)))
 }
 
 async fn apply(iam: &dyn Iam, step: &Step) -> Result<(), UpstreamError> {
@@ -106,11 +92,7 @@ async fn apply(iam: &dyn Iam, step: &Step) -> Result<(), UpstreamError> {
         Step::UpdateMaxSession { role, seconds } => iam.update_max_session(role, *seconds).await,
         Step::TagRole { role, tags } => iam.tag_role(role, tags).await,
         Step::SetBoundary { role, arn } => iam.set_permissions_boundary(role, arn.as_deref()).await,
-        Step::PutInline {
-            role,
-            name,
-            document,
-        } => iam.put_inline_policy(role, name, document).await,
+        Step::PutInline { role, name, document } => iam.put_inline_policy(role, name, document).await,
         Step::DeleteInline { role, name } => iam.delete_inline_policy(role, name).await,
         Step::Attach { role, arn } => iam.attach_policy(role, arn).await,
         Step::Detach { role, arn } => iam.detach_policy(role, arn).await,
@@ -134,36 +116,20 @@ async fn apply_with_retry(iam: &dyn Iam, step: &Step) -> Result<(), UpstreamErro
 }
 
 impl Broker {
-    fn desired(
-        &self,
-        identity: &crate::aws::CallerIdentity,
-        only: Option<&str>,
-    ) -> Result<Vec<DesiredRole>, ApiError> {
-        let all = desired_roles(&self.settings, identity)
-            .map_err(|m| ApiError::invalid("invalid_policy", m))?;
-        Ok(all
-            .into_iter()
-            .filter(|d| only.is_none_or(|n| n == d.profile))
-            .collect())
+    fn desired(&self, identity: &crate::aws::CallerIdentity, only: Option<&str>) -> Result<Vec<DesiredRole>, ApiError> {
+        let all = desired_roles(&self.settings, identity).map_err(|m| ApiError::invalid("invalid_policy", m))?;
+        Ok(all.into_iter().filter(|d| only.is_none_or(|n| n == d.profile)).collect())
     }
 
     /// Runs `items`' writes in order (unless `dry_run`); on failure reports
     /// the changes completed so far.
-    async fn execute(
-        &self,
-        items: Vec<Item>,
-        dry_run: bool,
-        done: &mut Vec<Change>,
-    ) -> Result<(), ProvisionError> {
+    async fn execute(&self, items: Vec<Item>, dry_run: bool, done: &mut Vec<Change>) -> Result<(), ProvisionError> {
         let iam = self.upstreams.iam.as_ref();
         for Item { change, step } in items {
             if let (Some(step), false) = (&step, dry_run)
                 && let Err(err) = apply_with_retry(iam, step).await
             {
-                return Err(ProvisionError {
-                    source: err.into(),
-                    completed: std::mem::take(done),
-                });
+                return Err(ProvisionError { source: err.into(), completed: std::mem::take(done) });
             }
             done.push(change);
         }
@@ -171,11 +137,7 @@ impl Broker {
     }
 
     /// Converges every profile (or `only` one) to the configuration.
-    pub async fn bootstrap(
-        &self,
-        dry_run: bool,
-        only: Option<&str>,
-    ) -> Result<BootstrapReport, ProvisionError> {
+    pub async fn bootstrap(&self, dry_run: bool, only: Option<&str>) -> Result<BootstrapReport, ProvisionError> {
         // Checked before any AWS call: bad input changes nothing.
         if let Some(name) = only.filter(|name| !self.settings.profiles.contains_key(*name)) {
             return Err(ApiError::UnknownProfile(name.to_owned()).into());
@@ -193,7 +155,8 @@ impl Broker {
                     completed: changes,
                 });
             }
-            let items = plan_role(want, have.as_ref().map(|(h, _)| h));
+            let (actual, revocations) = have.map_or((None, Vec::new()), |(h, r)| (Some(h), r));
+            let items = plan_role(want, actual.as_ref(), &revocations);
             self.execute(items, dry_run, &mut changes).await?;
             self.roles.invalidate(&want.role_name);
         }
@@ -226,12 +189,7 @@ impl Broker {
                     detail: "not tagged managed-by=sandbox-broker; left alone".into(),
                 }),
                 Some((have, revocations)) => {
-                    self.execute(
-                        plan_teardown(role, &have, &revocations),
-                        dry_run,
-                        &mut changes,
-                    )
-                    .await?;
+                    self.execute(plan_teardown(role, &have, &revocations), dry_run, &mut changes).await?;
                     self.roles.invalidate(role);
                 }
             }
@@ -255,22 +213,20 @@ impl Broker {
                 None => ("missing", Vec::new()),
                 Some((h, _)) if !is_managed(&h.details) => ("unmanaged", Vec::new()),
                 Some((h, _)) => {
-                    let drift: Vec<Change> = plan_role(&want, Some(h))
+                    let drift: Vec<Change> = plan_role(&want, Some(h), &[])
                         .into_iter()
                         .map(|i| i.change)
                         .filter(|c| c.action != Action::Unchanged)
                         .collect();
-                    (
-                        if drift.is_empty() {
-                            "provisioned"
-                        } else {
-                            "drifted"
-                        },
-                        drift,
-                    )
+                    (if drift.is_empty() { "provisioned" } else { "drifted" }, drift)
                 }
             };
+            let revocations = match have {
+                Some(_) => Some(self.revocation_capacity(&want.role_name).await?),
+                None => None,
+            };
             statuses.push(ProfileStatus {
+                revocations,
                 profile: want.profile.clone(),
                 role_arn: have.map(|(h, _)| h.details.info.arn),
                 role_name: want.role_name,

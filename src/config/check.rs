@@ -30,22 +30,13 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn single(key: &str, message: String) -> Self {
-        Self {
-            problems: vec![Problem {
-                key: key.into(),
-                message,
-            }],
-        }
+        Self { problems: vec![Problem { key: key.into(), message }] }
     }
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "invalid configuration ({} problem(s)):",
-            self.problems.len()
-        )?;
+        writeln!(f, "invalid configuration ({} problem(s)):", self.problems.len())?;
         for p in &self.problems {
             writeln!(f, "  {}: {}", p.key, p.message)?;
         }
@@ -65,6 +56,7 @@ const SECTIONS: &[(&str, &[&str])] = &[
             "max_body_bytes",
             "max_concurrency",
             "shutdown_grace_seconds",
+            "replica_id",
         ],
     ),
     (
@@ -80,21 +72,9 @@ const SECTIONS: &[(&str, &[&str])] = &[
             "jwks_refresh_cooldown_seconds",
         ],
     ),
-    (
-        "aws",
-        &[
-            "region",
-            "endpoint_url",
-            "federation_endpoint",
-            "call_timeout_ms",
-            "identity_cache_seconds",
-        ],
-    ),
+    ("aws", &["region", "endpoint_url", "federation_endpoint", "call_timeout_ms", "identity_cache_seconds"]),
     ("trust", &["principal_arn"]),
-    (
-        "console",
-        &["issuer", "ticket_secret", "ticket_secret_file"],
-    ),
+    ("console", &["issuer", "ticket_secret", "ticket_secret_file"]),
 ];
 
 const PROFILE_KEYS: &[&str] = &[
@@ -112,17 +92,11 @@ struct Problems(Vec<Problem>);
 
 impl Problems {
     fn add(&mut self, key: impl Into<String>, message: impl Into<String>) {
-        self.0.push(Problem {
-            key: key.into(),
-            message: message.into(),
-        });
+        self.0.push(Problem { key: key.into(), message: message.into() });
     }
 }
 
-pub(super) fn extract_and_validate(
-    figment: &Figment,
-    base_dir: &Path,
-) -> Result<Settings, ConfigError> {
+pub(super) fn extract_and_validate(figment: &Figment, base_dir: &Path) -> Result<Settings, ConfigError> {
     let mut problems = Problems::default();
     match figment.extract::<Dict>() {
         Ok(root) => unknown_keys(&root, &mut problems),
@@ -133,25 +107,14 @@ pub(super) fn extract_and_validate(
     let mut settings: Settings = match figment.extract() {
         Ok(settings) => settings,
         Err(err) => {
-            problems.0.extend(err.into_iter().map(|e| Problem {
-                key: e.path.join("."),
-                message: e.kind.to_string(),
-            }));
-            return Err(ConfigError {
-                problems: problems.0,
-            });
+            problems.0.extend(err.into_iter().map(|e| Problem { key: e.path.join("."), message: e.kind.to_string() }));
+            return Err(ConfigError { problems: problems.0 });
         }
     };
     resolve_secret_files(&mut settings, &mut problems);
     validate(&settings, &mut problems);
     load_policies(&mut settings, base_dir, &mut problems);
-    if problems.0.is_empty() {
-        Ok(settings)
-    } else {
-        Err(ConfigError {
-            problems: problems.0,
-        })
-    }
+    if problems.0.is_empty() { Ok(settings) } else { Err(ConfigError { problems: problems.0 }) }
 }
 
 fn unknown_keys(root: &Dict, problems: &mut Problems) {
@@ -185,12 +148,7 @@ fn check_table(prefix: &str, value: &Value, known: &[&str], problems: &mut Probl
 
 fn resolve_secret_files(settings: &mut Settings, problems: &mut Problems) {
     let auth = &mut settings.auth;
-    resolve_secret(
-        "auth.hs256_secret",
-        &mut auth.hs256_secret,
-        auth.hs256_secret_file.as_deref(),
-        problems,
-    );
+    resolve_secret("auth.hs256_secret", &mut auth.hs256_secret, auth.hs256_secret_file.as_deref(), problems);
     let console = &mut settings.console;
     resolve_secret(
         "console.ticket_secret",
@@ -200,27 +158,16 @@ fn resolve_secret_files(settings: &mut Settings, problems: &mut Problems) {
     );
 }
 
-fn resolve_secret(
-    key: &str,
-    secret: &mut Option<SecretString>,
-    file: Option<&Path>,
-    problems: &mut Problems,
-) {
+fn resolve_secret(key: &str, secret: &mut Option<SecretString>, file: Option<&Path>, problems: &mut Problems) {
     let Some(file) = file else { return };
     if secret.is_some() {
-        problems.add(
-            key,
-            format!("set both `{key}` and `{key}_file`; choose one"),
-        );
+        problems.add(key, format!("set both `{key}` and `{key}_file`; choose one"));
         return;
     }
     match std::fs::read_to_string(file) {
         // Mounted secret files usually end with a newline that is not part of the secret.
         Ok(text) => *secret = Some(SecretString::from(text.trim_end_matches(['\r', '\n']))),
-        Err(err) => problems.add(
-            format!("{key}_file"),
-            format!("cannot read {}: {err}", file.display()),
-        ),
+        Err(err) => problems.add(format!("{key}_file"), format!("cannot read {}: {err}", file.display())),
     }
 }
 
@@ -248,6 +195,11 @@ fn validate(s: &Settings, problems: &mut Problems) {
         problems.add("server.listen", "must be address:port, e.g. 0.0.0.0:8080");
     }
     check_url("server.public_url", Some(&s.server.public_url), problems);
+    // The id ends up in an IAM policy name: 128 characters of [\w+=,.@-].
+    let replica = s.server.replica_id();
+    if replica.len() > 90 || !is_valid_role_name(&replica[..replica.len().min(64)]) {
+        problems.add("server.replica_id", format!("`{replica}` must be 1-90 characters of [A-Za-z0-9+=,.@_-]"));
+    }
     for (key, value) in [
         ("server.request_timeout_ms", s.server.request_timeout_ms),
         ("server.max_body_bytes", s.server.max_body_bytes as u64),
@@ -260,33 +212,18 @@ fn validate(s: &Settings, problems: &mut Problems) {
     }
 
     let auth = &s.auth;
-    for (key, value) in [
-        ("auth.issuer", &auth.issuer),
-        ("auth.audience", &auth.audience),
-    ] {
+    for (key, value) in [("auth.issuer", &auth.issuer), ("auth.audience", &auth.audience)] {
         if value.as_deref().is_none_or(str::is_empty) {
             problems.add(key, "is required");
         }
     }
-    let sources = [
-        auth.hs256_secret.is_some(),
-        auth.public_key_pem_file.is_some(),
-        auth.jwks_url.is_some(),
-    ];
+    let sources = [auth.hs256_secret.is_some(), auth.public_key_pem_file.is_some(), auth.jwks_url.is_some()];
     match sources.iter().filter(|s| **s).count() {
-        0 => problems.add(
-            "auth",
-            "no key source: set one of hs256_secret, public_key_pem_file, jwks_url",
-        ),
+        0 => problems.add("auth", "no key source: set one of hs256_secret, public_key_pem_file, jwks_url"),
         1 => {}
         _ => problems.add("auth", "several key sources set: choose exactly one"),
     }
-    check_secret(
-        "auth.hs256_secret",
-        auth.hs256_secret.as_ref(),
-        false,
-        problems,
-    );
+    check_secret("auth.hs256_secret", auth.hs256_secret.as_ref(), false, problems);
     if let Some(file) = &auth.public_key_pem_file
         && let Err(err) = crate::auth::PemKey::load(file)
     {
@@ -295,17 +232,10 @@ fn validate(s: &Settings, problems: &mut Problems) {
     check_url("auth.jwks_url", auth.jwks_url.as_deref(), problems);
 
     if Region::parse(&s.aws.region).is_err() {
-        problems.add(
-            "aws.region",
-            format!("`{}` is not an AWS region name", s.aws.region),
-        );
+        problems.add("aws.region", format!("`{}` is not an AWS region name", s.aws.region));
     }
     check_url("aws.endpoint_url", s.aws.endpoint_url.as_deref(), problems);
-    check_url(
-        "aws.federation_endpoint",
-        s.aws.federation_endpoint.as_deref(),
-        problems,
-    );
+    check_url("aws.federation_endpoint", s.aws.federation_endpoint.as_deref(), problems);
     if let Some(arn) = &s.trust.principal_arn
         && (!arn.starts_with("arn:") || arn.split(':').count() < 6)
     {
@@ -314,12 +244,7 @@ fn validate(s: &Settings, problems: &mut Problems) {
     if s.console.issuer.trim().is_empty() {
         problems.add("console.issuer", "must not be empty");
     }
-    check_secret(
-        "console.ticket_secret",
-        s.console.ticket_secret.as_ref(),
-        true,
-        problems,
-    );
+    check_secret("console.ticket_secret", s.console.ticket_secret.as_ref(), true, problems);
     validate_profiles(s, problems);
 }
 
@@ -336,10 +261,7 @@ fn validate_profiles(s: &Settings, problems: &mut Problems) {
     for (name, p) in &s.profiles {
         let key = |k: &str| format!("profiles.{name}.{k}");
         if !is_valid_role_name(&p.role_name(name)) {
-            problems.add(
-                key("role_name"),
-                "IAM role names are 1-64 characters of [A-Za-z0-9+=,.@_-]",
-            );
+            problems.add(key("role_name"), "IAM role names are 1-64 characters of [A-Za-z0-9+=,.@_-]");
         }
         if !(MIN_SESSION_SECONDS..=MAX_SESSION_SECONDS).contains(&p.max_session_seconds) {
             problems.add(
@@ -353,16 +275,9 @@ fn validate_profiles(s: &Settings, problems: &mut Problems) {
                 format!("must be within {MIN_SESSION_SECONDS}..=max_session_seconds"),
             );
         }
-        for arn in p
-            .managed_policy_arns
-            .iter()
-            .chain(p.permissions_boundary_arn.iter())
-        {
+        for arn in p.managed_policy_arns.iter().chain(p.permissions_boundary_arn.iter()) {
             if !arn.starts_with("arn:") || !arn.contains(":policy/") {
-                problems.add(
-                    key("managed_policy_arns"),
-                    format!("`{arn}` is not a policy ARN"),
-                );
+                problems.add(key("managed_policy_arns"), format!("`{arn}` is not a policy ARN"));
             }
         }
     }
@@ -372,14 +287,8 @@ fn validate_profiles(s: &Settings, problems: &mut Problems) {
 /// same length as any real one) so unknown variables and IAM's size limit
 /// are caught at start-up, before any AWS call.
 fn check_policy_template(template: &str, region: &str) -> Result<(), String> {
-    let partition = Region::parse(region)
-        .map(|r| r.partition().id())
-        .unwrap_or("aws");
-    let vars = TemplateVars {
-        account_id: "000000000000",
-        partition,
-        region,
-    };
+    let partition = Region::parse(region).map(|r| r.partition().id()).unwrap_or("aws");
+    let vars = TemplateVars { account_id: "000000000000", partition, region };
     let size = minify(&render(template, &vars)?)?.len();
     if size > INLINE_POLICY_BUDGET {
         return Err(format!(
@@ -392,33 +301,25 @@ fn check_policy_template(template: &str, region: &str) -> Result<(), String> {
 fn load_policies(s: &mut Settings, base_dir: &Path, problems: &mut Problems) {
     let region = s.aws.region.clone();
     for (name, p) in &mut s.profiles {
-        let relative = p
-            .access_policy
-            .clone()
-            .unwrap_or_else(|| format!("policies/{name}.json").into());
+        let relative = p.access_policy.clone().unwrap_or_else(|| format!("policies/{name}.json").into());
         let path = base_dir.join(relative);
         match std::fs::read_to_string(&path) {
             Ok(text) => match serde_json::from_str::<serde_json::Value>(&text) {
                 Ok(serde_json::Value::Object(_)) => match check_policy_template(&text, &region) {
                     Ok(()) => p.policy_template = text,
-                    Err(err) => problems.add(
-                        format!("profiles.{name}.access_policy"),
-                        format!("{}: {err}", path.display()),
-                    ),
+                    Err(err) => {
+                        problems.add(format!("profiles.{name}.access_policy"), format!("{}: {err}", path.display()))
+                    }
                 },
-                Ok(_) => problems.add(
-                    format!("profiles.{name}.access_policy"),
-                    "policy must be a JSON object",
-                ),
+                Ok(_) => problems.add(format!("profiles.{name}.access_policy"), "policy must be a JSON object"),
                 Err(err) => problems.add(
                     format!("profiles.{name}.access_policy"),
                     format!("{} is not valid JSON: {err}", path.display()),
                 ),
             },
-            Err(err) => problems.add(
-                format!("profiles.{name}.access_policy"),
-                format!("cannot read {}: {err}", path.display()),
-            ),
+            Err(err) => {
+                problems.add(format!("profiles.{name}.access_policy"), format!("cannot read {}: {err}", path.display()))
+            }
         }
     }
 }

@@ -15,28 +15,17 @@ pub struct Destination(String);
 impl Destination {
     /// The console home page of `region` (a valid region is `[a-z0-9-]` only).
     pub fn home(region: &Region) -> Self {
-        Self(format!(
-            "https://{region}.{}/console/home?region={region}",
-            region.partition().console_domain()
-        ))
+        Self(format!("https://{region}.{}/console/home?region={region}", region.partition().console_domain()))
     }
 
     /// Accepts `https://<domain>/…` or `https://<sub>.<domain>/…` for the
     /// console domain of `partition`; no credentials, no explicit port.
     pub fn parse(raw: &str, partition: Partition) -> Result<Self, String> {
-        let err = || {
-            format!(
-                "destination must be an https URL on {} or a subdomain of it",
-                partition.console_domain()
-            )
-        };
+        let err = || format!("destination must be an https URL on {} or a subdomain of it", partition.console_domain());
         let url = Url::parse(raw).map_err(|_| err())?;
         let host = url.host_str().ok_or_else(err)?;
         let domain = partition.console_domain();
-        let host_ok = host == domain
-            || host
-                .strip_suffix(domain)
-                .is_some_and(|sub| sub.ends_with('.'));
+        let host_ok = host == domain || host.strip_suffix(domain).is_some_and(|sub| sub.ends_with('.'));
         if url.scheme() != "https"
             || !host_ok
             || url.port().is_some()
@@ -89,10 +78,7 @@ mod tests {
     #[test]
     fn home_is_regional_and_valid() {
         let home = Destination::home(&Region::parse("cn-north-1").unwrap());
-        assert_eq!(
-            home.as_str(),
-            "https://cn-north-1.console.amazonaws.cn/console/home?region=cn-north-1"
-        );
+        assert_eq!(home.as_str(), "https://cn-north-1.console.amazonaws.cn/console/home?region=cn-north-1");
         assert!(Destination::parse(home.as_str(), Partition::AwsCn).is_ok());
     }
 }

@@ -17,9 +17,7 @@ impl SessionDuration {
         if (MIN_SESSION_SECONDS..=MAX_SESSION_SECONDS).contains(&seconds) {
             Ok(seconds)
         } else {
-            Err(format!(
-                "duration_seconds must be within {MIN_SESSION_SECONDS}..={MAX_SESSION_SECONDS}"
-            ))
+            Err(format!("duration_seconds must be within {MIN_SESSION_SECONDS}..={MAX_SESSION_SECONDS}"))
         }
     }
 
@@ -27,11 +25,7 @@ impl SessionDuration {
     /// MaxSessionDuration and, when the broker runs on role credentials, the
     /// one-hour role-chaining limit. Never below STS's 900-second floor.
     pub fn clamp(requested: u32, profile_max: u32, role_max: u32, role_chained: bool) -> Self {
-        let chain_cap = if role_chained {
-            ROLE_CHAINING_MAX_SECONDS
-        } else {
-            MAX_SESSION_SECONDS
-        };
+        let chain_cap = if role_chained { ROLE_CHAINING_MAX_SECONDS } else { MAX_SESSION_SECONDS };
         let seconds = requested.min(profile_max).min(role_max).min(chain_cap);
         Self(seconds.max(MIN_SESSION_SECONDS))
     }
@@ -47,22 +41,10 @@ mod tests {
 
     #[test]
     fn clamps_to_the_smallest_limit() {
-        assert_eq!(
-            SessionDuration::clamp(43_200, 7_200, 3_600, false).seconds(),
-            3_600
-        );
-        assert_eq!(
-            SessionDuration::clamp(3_000, 7_200, 43_200, false).seconds(),
-            3_000
-        );
-        assert_eq!(
-            SessionDuration::clamp(43_200, 43_200, 43_200, true).seconds(),
-            3_600
-        );
-        assert_eq!(
-            SessionDuration::clamp(43_200, 43_200, 10_000, false).seconds(),
-            10_000
-        );
+        assert_eq!(SessionDuration::clamp(43_200, 7_200, 3_600, false).seconds(), 3_600);
+        assert_eq!(SessionDuration::clamp(3_000, 7_200, 43_200, false).seconds(), 3_000);
+        assert_eq!(SessionDuration::clamp(43_200, 43_200, 43_200, true).seconds(), 3_600);
+        assert_eq!(SessionDuration::clamp(43_200, 43_200, 10_000, false).seconds(), 10_000);
     }
 
     #[test]

@@ -23,9 +23,7 @@ pub fn render(template: &str, vars: &TemplateVars<'_>) -> Result<String, String>
     while let Some(start) = rest.find("${") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
-        let end = after
-            .find('}')
-            .ok_or("unterminated `${` in policy template")?;
+        let end = after.find('}').ok_or("unterminated `${` in policy template")?;
         let name = &after[..end];
         match name {
             "account_id" => out.push_str(vars.account_id),
@@ -37,9 +35,7 @@ pub fn render(template: &str, vars: &TemplateVars<'_>) -> Result<String, String>
                 out.push('}');
             }
             other => {
-                return Err(format!(
-                    "unknown template variable `${{{other}}}` (known: account_id, partition, region)"
-                ));
+                return Err(format!("unknown template variable `${{{other}}}` (known: account_id, partition, region)"));
             }
         }
         rest = &after[end + 1..];
@@ -50,12 +46,8 @@ pub fn render(template: &str, vars: &TemplateVars<'_>) -> Result<String, String>
 
 /// The document without insignificant whitespace, as IAM counts it.
 pub fn minify(document: &str) -> Result<String, String> {
-    let value: Value =
-        serde_json::from_str(document).map_err(|e| format!("not valid JSON: {e}"))?;
-    if !value
-        .get("Statement")
-        .is_some_and(|s| s.is_array() || s.is_object())
-    {
+    let value: Value = serde_json::from_str(document).map_err(|e| format!("not valid JSON: {e}"))?;
+    if !value.get("Statement").is_some_and(|s| s.is_array() || s.is_object()) {
         return Err("a policy needs a `Statement`".into());
     }
     Ok(value.to_string())
@@ -74,19 +66,14 @@ pub fn normalize(value: &Value) -> Value {
             }
             Value::Array(items)
         }
-        Value::Object(map) => {
-            Value::Object(map.iter().map(|(k, v)| (k.clone(), normalize(v))).collect())
-        }
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), normalize(v))).collect()),
         other => other.clone(),
     }
 }
 
 /// True when two policy texts mean the same document.
 pub fn same_document(a: &str, b: &str) -> bool {
-    match (
-        serde_json::from_str::<Value>(a),
-        serde_json::from_str::<Value>(b),
-    ) {
+    match (serde_json::from_str::<Value>(a), serde_json::from_str::<Value>(b)) {
         (Ok(a), Ok(b)) => normalize(&a) == normalize(&b),
         _ => false,
     }
@@ -96,11 +83,8 @@ pub fn same_document(a: &str, b: &str) -> bool {
 mod tests {
     use super::*;
 
-    const VARS: TemplateVars<'static> = TemplateVars {
-        account_id: "123456789012",
-        partition: "aws",
-        region: "eu-west-1",
-    };
+    const VARS: TemplateVars<'static> =
+        TemplateVars { account_id: "123456789012", partition: "aws", region: "eu-west-1" };
 
     #[test]
     fn renders_own_variables_and_keeps_aws_ones() {
@@ -113,11 +97,7 @@ mod tests {
 
     #[test]
     fn rejects_typos_and_unterminated_variables() {
-        assert!(
-            render("${acount_id}", &VARS)
-                .unwrap_err()
-                .contains("acount_id")
-        );
+        assert!(render("${acount_id}", &VARS).unwrap_err().contains("acount_id"));
         assert!(render("${account_id", &VARS).is_err());
     }
 
@@ -133,10 +113,7 @@ mod tests {
 
     #[test]
     fn minify_counts_without_whitespace() {
-        assert_eq!(
-            minify("{ \"Statement\" : [ ] }").unwrap(),
-            r#"{"Statement":[]}"#
-        );
+        assert_eq!(minify("{ \"Statement\" : [ ] }").unwrap(), r#"{"Statement":[]}"#);
         assert!(minify("[]").is_err());
     }
 }

@@ -62,22 +62,14 @@ impl Region {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let parts: Vec<&str> = raw.split('-').collect();
         let well_formed = parts.len() >= 3
-            && parts.iter().all(|p| {
-                !p.is_empty()
-                    && p.bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-            })
+            && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
             && parts[0].len() == 2
             && parts[0].bytes().all(|b| b.is_ascii_lowercase())
-            && parts
-                .last()
-                .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()));
+            && parts.last().is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()));
         if well_formed && raw.len() <= 32 {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(format!(
-                "`{raw}` is not an AWS region name (like eu-west-1)"
-            ))
+            Err(format!("`{raw}` is not an AWS region name (like eu-west-1)"))
         }
     }
 
@@ -108,38 +100,17 @@ mod tests {
 
     #[test]
     fn parses_regions_and_partitions() {
-        assert_eq!(
-            Region::parse("eu-west-1").unwrap().partition(),
-            Partition::Aws
-        );
-        assert_eq!(
-            Region::parse("cn-north-1").unwrap().partition(),
-            Partition::AwsCn
-        );
-        assert_eq!(
-            Region::parse("us-gov-west-1").unwrap().partition(),
-            Partition::AwsUsGov
-        );
-        for bad in [
-            "",
-            "eu",
-            "EU-west-1",
-            "eu-west",
-            "eu-west-x",
-            "e-west-1",
-            "eu--1",
-            "eu-west-1/x",
-        ] {
+        assert_eq!(Region::parse("eu-west-1").unwrap().partition(), Partition::Aws);
+        assert_eq!(Region::parse("cn-north-1").unwrap().partition(), Partition::AwsCn);
+        assert_eq!(Region::parse("us-gov-west-1").unwrap().partition(), Partition::AwsUsGov);
+        for bad in ["", "eu", "EU-west-1", "eu-west", "eu-west-x", "e-west-1", "eu--1", "eu-west-1/x"] {
             assert!(Region::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn partition_from_arn() {
-        assert_eq!(
-            Partition::from_arn("arn:aws-cn:iam::1:role/x"),
-            Some(Partition::AwsCn)
-        );
+        assert_eq!(Partition::from_arn("arn:aws-cn:iam::1:role/x"), Some(Partition::AwsCn));
         assert_eq!(Partition::from_arn("nonsense"), None);
     }
 }

@@ -15,10 +15,7 @@ impl SessionId {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let chars = raw.chars().count();
         if chars == 0 || chars > Self::MAX_CHARS {
-            return Err(format!(
-                "session_id must be 1..={} characters",
-                Self::MAX_CHARS
-            ));
+            return Err(format!("session_id must be 1..={} characters", Self::MAX_CHARS));
         }
         if raw.chars().any(char::is_control) {
             return Err("session_id must not contain control characters".into());
@@ -80,9 +77,7 @@ impl RoleSessionName {
     fn has_mapped_shape(name: &str) -> bool {
         name.len() > HASH_HEX
             && name.as_bytes()[name.len() - HASH_HEX - 1] == b'='
-            && name[name.len() - HASH_HEX..]
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            && name[name.len() - HASH_HEX..].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     }
 
     pub fn as_str(&self) -> &str {
@@ -165,11 +160,7 @@ mod tests {
     fn session_key_is_12_lowercase_hex() {
         let key = SessionKey::of(&SessionId::parse("learner-42@track-s3").unwrap());
         assert_eq!(key.as_str().len(), 12);
-        assert!(
-            key.as_str()
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        );
+        assert!(key.as_str().bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
     }
 
     fn session_id() -> impl Strategy<Value = String> {

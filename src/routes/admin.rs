@@ -14,9 +14,7 @@ use crate::error::{ApiError, ApiQuery};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/bootstrap", post(bootstrap).delete(teardown))
-        .route("/admin/status", get(status))
+    Router::new().route("/admin/bootstrap", post(bootstrap).delete(teardown)).route("/admin/status", get(status))
 }
 
 #[derive(Debug, Deserialize)]
@@ -38,8 +36,7 @@ struct TeardownQuery {
 impl IntoResponse for ProvisionError {
     fn into_response(self) -> Response {
         let completed = serde_json::to_value(&self.completed).unwrap_or_default();
-        self.source
-            .into_response_with(Some(("completed", completed)))
+        self.source.into_response_with(Some(("completed", completed)))
     }
 }
 
@@ -48,10 +45,7 @@ async fn bootstrap(
     auth: Authorized<Admin>,
     ApiQuery(query): ApiQuery<BootstrapQuery>,
 ) -> Result<Response, ProvisionError> {
-    let report = state
-        .broker
-        .bootstrap(query.dry_run, query.profile.as_deref())
-        .await?;
+    let report = state.broker.bootstrap(query.dry_run, query.profile.as_deref()).await?;
     audit("bootstrap", query.dry_run, &auth, report.changes.len());
     Ok(Json(report).into_response())
 }
@@ -70,10 +64,7 @@ fn audit(event: &str, dry_run: bool, auth: &Authorized<Admin>, changes: usize) {
     tracing::info!(target: "sandbox_broker::audit", event, dry_run, changes, caller = auth.claims.sub.as_deref().unwrap_or("-"));
 }
 
-async fn status(
-    State(state): State<AppState>,
-    _auth: Authorized<Admin>,
-) -> Result<Response, ApiError> {
+async fn status(State(state): State<AppState>, _auth: Authorized<Admin>) -> Result<Response, ApiError> {
     let identity = state.broker.identity().await?;
     let profiles = state.broker.profile_statuses().await?;
     Ok(Json(json!({

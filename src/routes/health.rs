@@ -13,10 +13,7 @@ use crate::state::AppState;
 const OPENAPI: &str = include_str!("../../openapi.yaml");
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/openapi.yaml", get(openapi))
+    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/openapi.yaml", get(openapi))
 }
 
 /// 200 while the process serves requests.
@@ -30,10 +27,11 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>
     if state.draining.is_draining() {
         return Err(ApiError::NotReady("shutting down".into()));
     }
-    let identity =
-        state.broker.identity().await.map_err(|e| {
-            ApiError::NotReady(format!("broker AWS identity does not resolve: {e}"))
-        })?;
+    let identity = state
+        .broker
+        .identity()
+        .await
+        .map_err(|e| ApiError::NotReady(format!("broker AWS identity does not resolve: {e}")))?;
     Ok(Json(json!({
         "status": "ready",
         "broker_principal_arn": identity.arn,
@@ -42,10 +40,5 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>
 }
 
 async fn openapi() -> Response {
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/yaml")],
-        OPENAPI,
-    )
-        .into_response()
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/yaml")], OPENAPI).into_response()
 }

@@ -2,21 +2,27 @@
 
 mod formats;
 
+use axum::Json;
 use axum::Router;
+use axum::extract::Path;
 use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::response::Response;
-use axum::routing::post;
+use axum::routing::{delete, post};
+use serde::Deserialize;
 
-use crate::auth::{Authorized, IssueSessions};
+use crate::auth::{Authorized, IssueSessions, RevokeSessions};
 use crate::broker::SessionRequest;
 use crate::broker::issue::IssueSessionBody;
+use crate::domain::SessionId;
 use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::state::AppState;
 
 pub use formats::{FormatQuery, OutputFormat};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/sessions", post(issue_session))
+    Router::new().route("/sessions", post(issue_session)).route("/sessions/{session_id}", delete(revoke_session))
 }
 
 /// Validates everything (auth, query, body) before the first AWS call.
@@ -28,9 +34,32 @@ async fn issue_session(
 ) -> Result<Response, ApiError> {
     let query = query.validate()?;
     let request = SessionRequest::validate(body, &state.settings)?;
-    let session = state
-        .broker
-        .issue_session(&request, auth.claims.sub.as_deref())
-        .await?;
+    let session = state.broker.issue_session(&request, auth.claims.sub.as_deref()).await?;
     Ok(formats::render(&session, &query))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokeQuery {
+    profile: Option<String>,
+}
+
+/// Makes every credential of the session stop working (within minutes).
+async fn revoke_session(
+    State(state): State<AppState>,
+    auth: Authorized<RevokeSessions>,
+    Path(session_id): Path<String>,
+    ApiQuery(query): ApiQuery<RevokeQuery>,
+) -> Result<Response, ApiError> {
+    let id = SessionId::parse(&session_id).map_err(|m| ApiError::invalid("invalid_session_id", m))?;
+    let profile = match query.profile {
+        Some(name) => name,
+        None => state
+            .settings
+            .default_profile()
+            .map(str::to_owned)
+            .ok_or_else(|| ApiError::Internal("no default profile".into()))?,
+    };
+    let receipt = state.broker.revoke_session(&id, &profile, auth.claims.sub.as_deref()).await?;
+    Ok((StatusCode::ACCEPTED, Json(receipt)).into_response())
 }

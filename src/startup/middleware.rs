@@ -26,12 +26,7 @@ use crate::config::Settings;
 use crate::error::error_response;
 use crate::state::AppState;
 
-pub fn stack(
-    api: Router<AppState>,
-    operations: Router<AppState>,
-    settings: &Settings,
-    state: AppState,
-) -> Router {
+pub fn stack(api: Router<AppState>, operations: Router<AppState>, settings: &Settings, state: AppState) -> Router {
     let server = &settings.server;
     let limits = ServiceBuilder::new()
         // Turns a shed request into 503 + Retry-After (errors must become responses for axum).
@@ -47,60 +42,42 @@ pub fn stack(
         ))
         // Refuses large bodies by Content-Length and caps streamed ones.
         .layer(RequestBodyLimitLayer::new(server.max_body_bytes));
-    let api = api
-        .layer(limits)
-        .layer(DefaultBodyLimit::max(server.max_body_bytes));
+    let api = api.layer(limits).layer(DefaultBodyLimit::max(server.max_body_bytes));
 
     let app = api.merge(operations).fallback(not_found).with_state(state);
     // Every error response leaves in the one JSON shape.
-    app.layer(axum::middleware::map_response(json_error_bodies))
-        .layer(
-            ServiceBuilder::new()
-                // Authorization is redacted wherever headers are recorded.
-                .layer(SetSensitiveRequestHeadersLayer::new([
-                    header::AUTHORIZATION,
-                ]))
-                // A request id first, so the trace span and the response carry it.
-                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-                .layer(
-                    TraceLayer::new_for_http()
-                        .make_span_with(request_span)
-                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
-                )
-                .layer(PropagateRequestIdLayer::x_request_id())
-                // A panic becomes a 500 without details, and the process lives on.
-                .layer(CatchPanicLayer::custom(panic_response)),
-        )
+    app.layer(axum::middleware::map_response(json_error_bodies)).layer(
+        ServiceBuilder::new()
+            // Authorization is redacted wherever headers are recorded.
+            .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION]))
+            // A request id first, so the trace span and the response carry it.
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(request_span)
+                    .on_response(DefaultOnResponse::new().level(Level::INFO)),
+            )
+            .layer(PropagateRequestIdLayer::x_request_id())
+            // A panic becomes a 500 without details, and the process lives on.
+            .layer(CatchPanicLayer::custom(panic_response)),
+    )
 }
 
 /// The span of one request. The path only: query strings may carry tickets.
 fn request_span<B>(request: &Request<B>) -> tracing::Span {
-    let request_id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-");
+    let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
     tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %request_id)
 }
 
 async fn overloaded(err: BoxError) -> Response {
     if err.is::<Overloaded>() {
-        let mut response = error_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "overloaded",
-            "the broker is at capacity; retry shortly",
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        let mut response =
+            error_response(StatusCode::SERVICE_UNAVAILABLE, "overloaded", "the broker is at capacity; retry shortly");
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         response
     } else {
         tracing::error!(error = %err, "middleware error");
-        error_response(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            "internal error",
-        )
+        error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "internal error")
     }
 }
 
@@ -111,11 +88,7 @@ async fn not_found() -> Response {
 fn panic_response(_payload: Box<dyn Any + Send + 'static>) -> Response {
     // The payload is not logged: it could quote request data.
     tracing::error!("handler panicked");
-    error_response(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal_error",
-        "internal error",
-    )
+    error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "internal error")
 }
 
 /// Rewrites error responses produced outside handlers (405, 413 from the
@@ -126,22 +99,15 @@ async fn json_error_bodies(response: Response) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if content_type.starts_with("application/json") || content_type.starts_with("text/html") {
         return response;
     }
     let (code, message) = match status {
-        StatusCode::METHOD_NOT_ALLOWED => {
-            ("method_not_allowed", "method not allowed on this route")
-        }
+        StatusCode::BAD_REQUEST => ("bad_request", "malformed request"),
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "method not allowed on this route"),
         StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "request body is too large"),
-        StatusCode::GATEWAY_TIMEOUT | StatusCode::REQUEST_TIMEOUT => {
-            ("request_timeout", "the request took too long")
-        }
+        StatusCode::GATEWAY_TIMEOUT | StatusCode::REQUEST_TIMEOUT => ("request_timeout", "the request took too long"),
         StatusCode::NOT_FOUND => ("not_found", "no such route"),
         _ => ("error", status.canonical_reason().unwrap_or("error")),
     };

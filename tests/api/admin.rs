@@ -20,19 +20,11 @@ const WRITES: [&str; 10] = [
 ];
 
 fn writes(app: &TestApp) -> Vec<&'static str> {
-    app.calls
-        .names()
-        .into_iter()
-        .filter(|n| WRITES.contains(n))
-        .collect()
+    app.calls.names().into_iter().filter(|n| WRITES.contains(n)).collect()
 }
 
 async fn fresh_app() -> TestApp {
-    TestApp::spawn_with(TestOptions {
-        create_roles: false,
-        ..Default::default()
-    })
-    .await
+    TestApp::spawn_with(TestOptions { create_roles: false, ..Default::default() }).await
 }
 
 fn decode(doc: &str) -> Value {
@@ -43,18 +35,12 @@ fn decode(doc: &str) -> Value {
 #[tokio::test]
 async fn dry_run_changes_nothing() {
     let app = fresh_app().await;
-    let (status, report) = app
-        .admin(Method::POST, "/admin/bootstrap?dry_run=true")
-        .await;
+    let (status, report) = app.admin(Method::POST, "/admin/bootstrap?dry_run=true").await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["dry_run"], true);
     assert!(actions(&report).iter().all(|a| a == "create"), "{report}");
     assert!(writes(&app).is_empty());
-    let missing = iam_client(&app.aws_endpoint)
-        .get_role()
-        .role_name(app.role("s3"))
-        .send()
-        .await;
+    let missing = iam_client(&app.aws_endpoint).get_role().role_name(app.role("s3")).send().await;
     assert!(missing.is_err(), "dry run must not create the role");
 }
 
@@ -74,55 +60,38 @@ async fn apply_creates_the_configured_state_and_a_second_run_is_all_unchanged() 
     assert_eq!(role.max_session_duration(), Some(43_200));
     let trust = decode(role.assume_role_policy_document().unwrap());
     assert_eq!(trust["Statement"][0]["Principal"]["AWS"], principal);
-    assert_eq!(
-        trust["Statement"][0]["Action"],
-        json!(["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"])
-    );
-    let tags = iam
-        .list_role_tags()
-        .role_name(role_name)
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        tags.tags()
-            .iter()
-            .any(|t| t.key() == "managed-by" && t.value() == "sandbox-broker")
-    );
-    let policy = iam
-        .get_role_policy()
-        .role_name(role_name)
-        .policy_name("sandbox-broker-access")
-        .send()
-        .await
-        .unwrap();
-    let expected: Value = serde_json::from_str(
-        &std::fs::read_to_string(repo_path("config/policies/s3.json")).unwrap(),
-    )
-    .unwrap();
+    assert_eq!(trust["Statement"][0]["Action"], json!(["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"]));
+    let tags = iam.list_role_tags().role_name(role_name).send().await.unwrap();
+    assert!(tags.tags().iter().any(|t| t.key() == "managed-by" && t.value() == "sandbox-broker"));
+    let policy = iam.get_role_policy().role_name(role_name).policy_name("sandbox-broker-access").send().await.unwrap();
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo_path("config/policies/s3.json")).unwrap()).unwrap();
     assert_eq!(decode(policy.policy_document()), expected);
 
     // The broker policy covers both roles.
     let broker_policy = report["broker_policy"].to_string();
-    assert!(
-        broker_policy.contains(&format!("role/{role_name}"))
-            && broker_policy.contains(app.role("other"))
-    );
+    assert!(broker_policy.contains(&format!("role/{role_name}")) && broker_policy.contains(app.role("other")));
 
     // Second run: everything unchanged, zero writes.
     app.calls.reset();
     let (status, again) = app.admin(Method::POST, "/admin/bootstrap").await;
     assert_eq!(status, 200);
     assert!(actions(&again).iter().all(|a| a == "unchanged"), "{again}");
-    assert!(
-        writes(&app).is_empty(),
-        "second run wrote: {:?}",
-        writes(&app)
-    );
+    assert!(writes(&app).is_empty(), "second run wrote: {:?}", writes(&app));
 
     // And sessions can now be issued for the provisioned profile.
     let session = app.issue(&json!({"session_id": "after-bootstrap"})).await;
     assert!(session["role_arn"].as_str().unwrap().ends_with(role_name));
+
+    // A revocation policy survives a bootstrap, reported as unchanged.
+    assert_eq!(app.revoke("after-bootstrap", "").await.0, 202);
+    app.calls.reset();
+    let (status, third) = app.admin(Method::POST, "/admin/bootstrap").await;
+    assert_eq!(status, 200);
+    assert!(actions(&third).iter().all(|a| a == "unchanged"), "{third}");
+    let kept = format!("role/{role_name}/policy/sandbox-broker-revocations-test");
+    assert!(third["changes"].as_array().unwrap().iter().any(|c| c["resource"] == kept), "{third}");
+    assert!(writes(&app).is_empty());
 }
 
 #[tokio::test]
@@ -146,41 +115,20 @@ async fn drift_is_reported_and_repaired() {
         .send()
         .await
         .unwrap();
-    iam.update_role()
-        .role_name(role)
-        .max_session_duration(3600)
-        .send()
-        .await
-        .unwrap();
+    iam.update_role().role_name(role).max_session_duration(3600).send().await.unwrap();
 
     let (status, report) = app.admin(Method::GET, "/admin/status").await;
     assert_eq!(status, 200, "{report}");
-    let s3 = report["profiles"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["profile"] == "s3")
-        .unwrap()
-        .clone();
+    let s3 = report["profiles"].as_array().unwrap().iter().find(|p| p["profile"] == "s3").unwrap().clone();
     assert_eq!(s3["state"], "drifted", "{s3}");
     assert_eq!(s3["drift"].as_array().unwrap().len(), 3, "{s3}");
 
     let (status, repaired) = app.admin(Method::POST, "/admin/bootstrap").await;
     assert_eq!(status, 200);
-    let acted: Vec<_> = actions(&repaired)
-        .into_iter()
-        .filter(|a| a != "unchanged")
-        .collect();
+    let acted: Vec<_> = actions(&repaired).into_iter().filter(|a| a != "unchanged").collect();
     assert_eq!(acted, ["update", "update", "delete"], "{repaired}");
     let (_, report) = app.admin(Method::GET, "/admin/status").await;
-    assert!(
-        report["profiles"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["state"] == "provisioned"),
-        "{report}"
-    );
+    assert!(report["profiles"].as_array().unwrap().iter().all(|p| p["state"] == "provisioned"), "{report}");
 }
 
 #[tokio::test]
@@ -193,43 +141,17 @@ async fn teardown_removes_only_managed_roles() {
     let (status, refused) = app.admin(Method::POST, "/admin/bootstrap").await;
     assert_eq!(status, 409, "{refused}");
     assert_eq!(refused["error"]["code"], "role_not_managed");
-    assert!(
-        refused["error"]["completed"].is_array(),
-        "reports what was done before: {refused}"
-    );
+    assert!(refused["error"]["completed"].is_array(), "reports what was done before: {refused}");
 
-    let (status, dry) = app
-        .admin(Method::DELETE, "/admin/bootstrap?dry_run=true")
-        .await;
+    let (status, dry) = app.admin(Method::DELETE, "/admin/bootstrap?dry_run=true").await;
     assert_eq!(status, 200, "{dry}");
-    assert!(
-        iam_client(&app.aws_endpoint)
-            .get_role()
-            .role_name(app.role("s3"))
-            .send()
-            .await
-            .is_ok()
-    );
+    assert!(iam_client(&app.aws_endpoint).get_role().role_name(app.role("s3")).send().await.is_ok());
 
     let (status, report) = app.admin(Method::DELETE, "/admin/bootstrap").await;
     assert_eq!(status, 200, "{report}");
     let iam = iam_client(&app.aws_endpoint);
-    assert!(
-        iam.get_role()
-            .role_name(app.role("s3"))
-            .send()
-            .await
-            .is_err(),
-        "managed role deleted"
-    );
-    assert!(
-        iam.get_role()
-            .role_name(app.role("other"))
-            .send()
-            .await
-            .is_ok(),
-        "unmanaged role survives"
-    );
+    assert!(iam.get_role().role_name(app.role("s3")).send().await.is_err(), "managed role deleted");
+    assert!(iam.get_role().role_name(app.role("other")).send().await.is_ok(), "unmanaged role survives");
     let other = report["changes"]
         .as_array()
         .unwrap()
@@ -244,20 +166,10 @@ async fn teardown_removes_only_managed_roles() {
 #[tokio::test]
 async fn bad_admin_requests_change_nothing() {
     let app = fresh_app().await;
-    let (status, body) = app
-        .admin(Method::POST, "/admin/bootstrap?profile=nope")
-        .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (422, Some("unknown_profile"))
-    );
-    let (status, body) = app
-        .admin(Method::POST, "/admin/bootstrap?dry_run=maybe")
-        .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (400, Some("invalid_query"))
-    );
+    let (status, body) = app.admin(Method::POST, "/admin/bootstrap?profile=nope").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("unknown_profile")));
+    let (status, body) = app.admin(Method::POST, "/admin/bootstrap?dry_run=maybe").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_query")));
     assert_eq!(app.calls.get(), 0, "no AWS call");
     let response = app
         .http

@@ -13,10 +13,7 @@ use serde_json::{Value, json};
 use crate::helpers::{AUDIENCE, ISSUER, TestApp, TestOptions, merge_claims, mint};
 
 fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs()
 }
 
 /// A body that fails validation, so an accepted token ends in 422 without
@@ -26,10 +23,7 @@ fn invalid_body() -> Value {
 }
 
 async fn post_with(app: &TestApp, authorization: Option<String>) -> reqwest::Response {
-    let mut request = app
-        .http
-        .post(format!("{}/sessions", app.base))
-        .json(&invalid_body());
+    let mut request = app.http.post(format!("{}/sessions", app.base)).json(&invalid_body());
     if let Some(value) = authorization {
         request = request.header("authorization", value);
     }
@@ -39,13 +33,7 @@ async fn post_with(app: &TestApp, authorization: Option<String>) -> reqwest::Res
 async fn assert_unauthorized(app: &TestApp, authorization: Option<String>, case: &str) {
     let response = post_with(app, authorization).await;
     assert_eq!(response.status(), 401, "{case}");
-    assert!(
-        response.headers()["www-authenticate"]
-            .to_str()
-            .unwrap()
-            .starts_with("Bearer"),
-        "{case}"
-    );
+    assert!(response.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer"), "{case}");
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "unauthorized", "{case}");
 }
@@ -75,10 +63,7 @@ async fn hs256_negative_matrix() {
     // Overrides keep their nulls so `mint` removes those claims.
     let with = |extra: Value| {
         let mut overrides = issue.clone();
-        overrides
-            .as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
+        overrides.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
         mint(overrides)
     };
     let other_key = EncodingKey::from_secret(b"another-secret-another-secret-another-secret");
@@ -92,83 +77,32 @@ async fn hs256_negative_matrix() {
         ("not bearer", Some("Basic dXNlcjpwYXNz".into())),
         ("malformed", Some("Bearer not.a.jwt".into())),
         ("empty bearer", Some("Bearer ".into())),
-        (
-            "wrong signature",
-            Some(format!(
-                "Bearer {}",
-                sign(&claims(json!({})), Algorithm::HS256, &other_key, None)
-            )),
-        ),
+        ("wrong signature", Some(format!("Bearer {}", sign(&claims(json!({})), Algorithm::HS256, &other_key, None)))),
         ("alg none", Some(format!("Bearer {unsigned}"))),
-        (
-            "expired beyond leeway",
-            Some(format!("Bearer {}", with(json!({"exp": now() - 120})))),
-        ),
-        (
-            "future nbf",
-            Some(format!("Bearer {}", with(json!({"nbf": now() + 300})))),
-        ),
-        (
-            "missing exp",
-            Some(format!("Bearer {}", with(json!({"exp": null})))),
-        ),
-        (
-            "missing nbf",
-            Some(format!("Bearer {}", with(json!({"nbf": null})))),
-        ),
-        (
-            "missing aud",
-            Some(format!("Bearer {}", with(json!({"aud": null})))),
-        ),
-        (
-            "missing iss",
-            Some(format!("Bearer {}", with(json!({"iss": null})))),
-        ),
-        (
-            "wrong aud",
-            Some(format!("Bearer {}", with(json!({"aud": "someone-else"})))),
-        ),
-        (
-            "wrong iss",
-            Some(format!(
-                "Bearer {}",
-                with(json!({"iss": "https://evil.test"}))
-            )),
-        ),
-        (
-            "string exp",
-            Some(format!(
-                "Bearer {}",
-                with(json!({"exp": (now() + 600).to_string()}))
-            )),
-        ),
+        ("expired beyond leeway", Some(format!("Bearer {}", with(json!({"exp": now() - 120}))))),
+        ("future nbf", Some(format!("Bearer {}", with(json!({"nbf": now() + 300}))))),
+        ("missing exp", Some(format!("Bearer {}", with(json!({"exp": null}))))),
+        ("missing nbf", Some(format!("Bearer {}", with(json!({"nbf": null}))))),
+        ("missing aud", Some(format!("Bearer {}", with(json!({"aud": null}))))),
+        ("missing iss", Some(format!("Bearer {}", with(json!({"iss": null}))))),
+        ("wrong aud", Some(format!("Bearer {}", with(json!({"aud": "someone-else"}))))),
+        ("wrong iss", Some(format!("Bearer {}", with(json!({"iss": "https://evil.test"}))))),
+        ("string exp", Some(format!("Bearer {}", with(json!({"exp": (now() + 600).to_string()}))))),
     ];
     for (case, authorization) in cases {
         assert_unauthorized(&app, authorization, case).await;
     }
-    assert_accepted(
-        &app,
-        with(json!({"exp": now() - 10})),
-        "expired within leeway",
-    )
-    .await;
-    assert_accepted(
-        &app,
-        with(json!({"scope": null, "scp": ["other", "sessions:issue"]})),
-        "scp array",
-    )
-    .await;
+    assert_accepted(&app, with(json!({"exp": now() - 10})), "expired within leeway").await;
+    assert_accepted(&app, with(json!({"scope": null, "scp": ["other", "sessions:issue"]})), "scp array").await;
     assert_eq!(app.calls.get(), 0, "no AWS call for rejected requests");
 }
 
 #[tokio::test]
 async fn missing_scope_is_403() {
     let app = TestApp::spawn().await;
-    for scope in [
-        json!({"scope": "sessions:revoke admin"}),
-        json!({"scope": null}),
-        json!({"scope": "sessions:issuex"}),
-    ] {
+    for scope in
+        [json!({"scope": "sessions:revoke admin"}), json!({"scope": null}), json!({"scope": "sessions:issuex"})]
+    {
         let response = post_with(&app, Some(format!("Bearer {}", mint(scope.clone())))).await;
         assert_eq!(response.status(), 403, "{scope}");
         let body: Value = response.json().await.unwrap();
@@ -178,35 +112,15 @@ async fn missing_scope_is_403() {
 }
 
 /// Generates a key pair with openssl: (private PEM, public PEM, public DER).
-fn keypair(
-    dir: &std::path::Path,
-    name: &str,
-    genpkey_args: &[&str],
-) -> (Vec<u8>, std::path::PathBuf, Vec<u8>) {
+fn keypair(dir: &std::path::Path, name: &str, genpkey_args: &[&str]) -> (Vec<u8>, std::path::PathBuf, Vec<u8>) {
     let private = dir.join(format!("{name}.key"));
     let public = dir.join(format!("{name}.pub.pem"));
     let der = dir.join(format!("{name}.pub.der"));
     let ok = |c: &mut Command| assert!(c.status().unwrap().success());
-    ok(Command::new("openssl")
-        .arg("genpkey")
-        .args(genpkey_args)
-        .arg("-out")
-        .arg(&private));
-    ok(Command::new("openssl")
-        .args(["pkey", "-pubout", "-in"])
-        .arg(&private)
-        .arg("-out")
-        .arg(&public));
-    ok(Command::new("openssl")
-        .args(["pkey", "-pubout", "-outform", "DER", "-in"])
-        .arg(&private)
-        .arg("-out")
-        .arg(&der));
-    (
-        std::fs::read(private).unwrap(),
-        public,
-        std::fs::read(der).unwrap(),
-    )
+    ok(Command::new("openssl").arg("genpkey").args(genpkey_args).arg("-out").arg(&private));
+    ok(Command::new("openssl").args(["pkey", "-pubout", "-in"]).arg(&private).arg("-out").arg(&public));
+    ok(Command::new("openssl").args(["pkey", "-pubout", "-outform", "DER", "-in"]).arg(&private).arg("-out").arg(&der));
+    (std::fs::read(private).unwrap(), public, std::fs::read(der).unwrap())
 }
 
 async fn pem_app(public: &std::path::Path) -> TestApp {
@@ -220,34 +134,15 @@ async fn pem_app(public: &std::path::Path) -> TestApp {
 #[tokio::test]
 async fn rs256_public_key_and_algorithm_confusion() {
     let dir = tempfile::tempdir().unwrap();
-    let (private, public, _) = keypair(
-        dir.path(),
-        "rsa",
-        &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
-    );
+    let (private, public, _) = keypair(dir.path(), "rsa", &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]);
     let app = pem_app(&public).await;
     let rsa = EncodingKey::from_rsa_pem(&private).unwrap();
-    assert_accepted(
-        &app,
-        sign(&claims(json!({})), Algorithm::RS256, &rsa, None),
-        "RS256",
-    )
-    .await;
+    assert_accepted(&app, sign(&claims(json!({})), Algorithm::RS256, &rsa, None), "RS256").await;
     // The classic confusion: HS256 keyed with the RSA public key's PEM text.
     let confused = EncodingKey::from_secret(&std::fs::read(&public).unwrap());
     let token = sign(&claims(json!({})), Algorithm::HS256, &confused, None);
-    assert_unauthorized(
-        &app,
-        Some(format!("Bearer {token}")),
-        "HS256 with RSA public key",
-    )
-    .await;
-    let expired = sign(
-        &claims(json!({"exp": now() - 120})),
-        Algorithm::RS256,
-        &rsa,
-        None,
-    );
+    assert_unauthorized(&app, Some(format!("Bearer {token}")), "HS256 with RSA public key").await;
+    let expired = sign(&claims(json!({"exp": now() - 120})), Algorithm::RS256, &rsa, None);
     assert_unauthorized(&app, Some(format!("Bearer {expired}")), "expired RS256").await;
     assert_eq!(app.calls.get(), 0);
 }
@@ -255,37 +150,19 @@ async fn rs256_public_key_and_algorithm_confusion() {
 #[tokio::test]
 async fn es256_and_eddsa_public_keys() {
     let dir = tempfile::tempdir().unwrap();
-    let (ec_private, ec_public, _) = keypair(
-        dir.path(),
-        "ec",
-        &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
-    );
+    let (ec_private, ec_public, _) =
+        keypair(dir.path(), "ec", &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]);
     let app = pem_app(&ec_public).await;
     let key = EncodingKey::from_ec_pem(&ec_private).unwrap();
-    assert_accepted(
-        &app,
-        sign(&claims(json!({})), Algorithm::ES256, &key, None),
-        "ES256",
-    )
-    .await;
+    assert_accepted(&app, sign(&claims(json!({})), Algorithm::ES256, &key, None), "ES256").await;
 
     let (ed_private, ed_public, _) = keypair(dir.path(), "ed", &["-algorithm", "ED25519"]);
     let app = pem_app(&ed_public).await;
     let key = EncodingKey::from_ed_pem(&ed_private).unwrap();
-    assert_accepted(
-        &app,
-        sign(&claims(json!({})), Algorithm::EdDSA, &key, None),
-        "EdDSA",
-    )
-    .await;
+    assert_accepted(&app, sign(&claims(json!({})), Algorithm::EdDSA, &key, None), "EdDSA").await;
     let es = EncodingKey::from_ec_pem(&ec_private).unwrap();
     let wrong = sign(&claims(json!({})), Algorithm::ES256, &es, None);
-    assert_unauthorized(
-        &app,
-        Some(format!("Bearer {wrong}")),
-        "ES256 token for an Ed25519 key",
-    )
-    .await;
+    assert_unauthorized(&app, Some(format!("Bearer {wrong}")), "ES256 token for an Ed25519 key").await;
 }
 
 /// Serves a JWKS whose keys the test can change; counts fetches.
@@ -330,27 +207,13 @@ async fn jwks_keys_by_kid_with_refresh_and_cooldown() {
         ..Default::default()
     })
     .await;
-    assert_accepted(
-        &app,
-        sign(&claims(json!({})), Algorithm::EdDSA, &k1, Some("k1")),
-        "kid k1",
-    )
-    .await;
-    assert_accepted(
-        &app,
-        sign(&claims(json!({})), Algorithm::EdDSA, &k1, Some("k1")),
-        "kid k1 cached",
-    )
-    .await;
+    assert_accepted(&app, sign(&claims(json!({})), Algorithm::EdDSA, &k1, Some("k1")), "kid k1").await;
+    assert_accepted(&app, sign(&claims(json!({})), Algorithm::EdDSA, &k1, Some("k1")), "kid k1 cached").await;
     assert_eq!(hits.load(Ordering::SeqCst), 1, "cached by kid");
     let forged = sign(&claims(json!({})), Algorithm::EdDSA, &k2, Some("k9"));
     assert_unauthorized(&app, Some(format!("Bearer {forged}")), "unknown kid").await;
     assert_unauthorized(&app, Some(format!("Bearer {forged}")), "unknown kid again").await;
-    assert_eq!(
-        hits.load(Ordering::SeqCst),
-        1,
-        "cooldown holds refreshes back"
-    );
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "cooldown holds refreshes back");
     let no_kid = sign(&claims(json!({})), Algorithm::EdDSA, &k1, None);
     assert_unauthorized(&app, Some(format!("Bearer {no_kid}")), "no kid").await;
 
@@ -360,24 +223,9 @@ async fn jwks_keys_by_kid_with_refresh_and_cooldown() {
         ..Default::default()
     })
     .await;
-    assert_accepted(
-        &app,
-        sign(&claims(json!({})), Algorithm::EdDSA, &k1, Some("k1")),
-        "k1 before rotation",
-    )
-    .await;
+    assert_accepted(&app, sign(&claims(json!({})), Algorithm::EdDSA, &k1, Some("k1")), "k1 before rotation").await;
     keys.lock().unwrap().push(ed_jwk("k2", &k2_der));
-    assert_accepted(
-        &app,
-        sign(&claims(json!({})), Algorithm::EdDSA, &k2, Some("k2")),
-        "k2 after rotation",
-    )
-    .await;
+    assert_accepted(&app, sign(&claims(json!({})), Algorithm::EdDSA, &k2, Some("k2")), "k2 after rotation").await;
     let wrong_key = sign(&claims(json!({})), Algorithm::EdDSA, &k1, Some("k2"));
-    assert_unauthorized(
-        &app,
-        Some(format!("Bearer {wrong_key}")),
-        "k2 kid signed by k1",
-    )
-    .await;
+    assert_unauthorized(&app, Some(format!("Bearer {wrong_key}")), "k2 kid signed by k1").await;
 }

@@ -6,9 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{
-    FakeFederation, Moto, create_role, free_port, test_config_toml, unique, write_config,
-};
+use crate::helpers::{FakeFederation, Moto, create_role, free_port, test_config_toml, unique, write_config};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sandbox-broker");
 
@@ -33,25 +31,13 @@ fn shipped_configs_check_out() {
     assert_eq!(code, 0, "{stdout}{stderr}");
     // default.toml deliberately lacks the deployment's secrets and identity.
     let default = crate::helpers::repo_path("config/default.toml");
-    let (code, _, stderr) = run(
-        &["--config", default.to_str().unwrap(), "check-config"],
-        &[],
-    );
+    let (code, _, stderr) = run(&["--config", default.to_str().unwrap(), "check-config"], &[]);
     assert_ne!(code, 0);
-    for key in [
-        "auth.issuer",
-        "auth.audience",
-        "console.ticket_secret",
-        "no key source",
-    ] {
+    for key in ["auth.issuer", "auth.audience", "console.ticket_secret", "no key source"] {
         assert!(stderr.contains(key), "{key} missing from: {stderr}");
     }
     let secret_file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(
-        secret_file.path(),
-        "a-file-secret-that-is-long-enough-0123456789\n",
-    )
-    .unwrap();
+    std::fs::write(secret_file.path(), "a-file-secret-that-is-long-enough-0123456789\n").unwrap();
     let file = secret_file.path().to_str().unwrap();
     let envs = [
         ("SANDBOX_BROKER__AUTH__ISSUER", "https://platform.example"),
@@ -59,14 +45,8 @@ fn shipped_configs_check_out() {
         ("SANDBOX_BROKER__AUTH__HS256_SECRET_FILE", file),
         ("SANDBOX_BROKER__CONSOLE__TICKET_SECRET_FILE", file),
     ];
-    let (code, stdout, stderr) = run(
-        &["--config", default.to_str().unwrap(), "check-config"],
-        &envs,
-    );
-    assert_eq!(
-        code, 0,
-        "default.toml + environment is complete: {stdout}{stderr}"
-    );
+    let (code, stdout, stderr) = run(&["--config", default.to_str().unwrap(), "check-config"], &envs);
+    assert_eq!(code, 0, "default.toml + environment is complete: {stdout}{stderr}");
 }
 
 #[test]
@@ -108,10 +88,7 @@ access_policy = "policies/s3.json"
         "profiles.b.role_name",
         "profiles: several profiles and none has `default = true`",
     ] {
-        assert!(
-            stderr.contains(expected),
-            "missing `{expected}` in:\n{stderr}"
-        );
+        assert!(stderr.contains(expected), "missing `{expected}` in:\n{stderr}");
     }
 }
 
@@ -129,10 +106,8 @@ fn serve_refuses_invalid_config() {
 #[test]
 fn env_overrides_the_file() {
     let local = crate::helpers::repo_path("config/local.toml");
-    let (code, _, stderr) = run(
-        &["--config", local.to_str().unwrap(), "check-config"],
-        &[("SANDBOX_BROKER__AWS__REGION", "nowhere")],
-    );
+    let (code, _, stderr) =
+        run(&["--config", local.to_str().unwrap(), "check-config"], &[("SANDBOX_BROKER__AWS__REGION", "nowhere")]);
     assert_eq!(code, 2);
     assert!(stderr.contains("aws.region"), "{stderr}");
 }
@@ -157,10 +132,7 @@ fn start_broker(config: &std::path::Path, envs: &[(&str, &str)]) -> Broker {
     let mut command = Command::new(BIN);
     command
         .args(["--config", config.to_str().unwrap(), "serve"])
-        .env(
-            "SANDBOX_BROKER__SERVER__LISTEN",
-            format!("127.0.0.1:{port}"),
-        )
+        .env("SANDBOX_BROKER__SERVER__LISTEN", format!("127.0.0.1:{port}"))
         .stdout(Stdio::from(log.reopen().unwrap()))
         .stderr(Stdio::from(log.reopen().unwrap()));
     for (k, v) in envs {
@@ -201,16 +173,7 @@ async fn no_secret_reaches_the_logs() {
     );
 
     let mint = |scope: &str| {
-        let (code, token, err) = run(
-            &[
-                "--config",
-                path.to_str().unwrap(),
-                "token",
-                "--scope",
-                scope,
-            ],
-            &[],
-        );
+        let (code, token, err) = run(&["--config", path.to_str().unwrap(), "token", "--scope", scope], &[]);
         assert_eq!(code, 0, "{err}");
         token.trim().to_owned()
     };
@@ -226,56 +189,23 @@ async fn no_secret_reaches_the_logs() {
     assert_eq!(response.status(), 201);
     let body: Value = response.json().await.unwrap();
     let console = url::Url::parse(body["console"]["url"].as_str().unwrap()).unwrap();
-    let signin_token = console
-        .query_pairs()
-        .find(|(k, _)| k == "SigninToken")
-        .unwrap()
-        .1
-        .into_owned();
+    let signin_token = console.query_pairs().find(|(k, _)| k == "SigninToken").unwrap().1.into_owned();
     // Failing paths log too: a forged token and a bad body.
     let forged = format!("{}x", &jwt[..jwt.len() - 1]);
-    let _ = http
-        .post(format!("{}/sessions", broker.base))
-        .bearer_auth(&forged)
-        .json(&json!({}))
-        .send()
-        .await;
-    let _ = http
-        .post(format!("{}/sessions", broker.base))
-        .bearer_auth(&jwt)
-        .body("{")
-        .send()
-        .await;
+    let _ = http.post(format!("{}/sessions", broker.base)).bearer_auth(&forged).json(&json!({})).send().await;
+    let _ = http.post(format!("{}/sessions", broker.base)).bearer_auth(&jwt).body("{").send().await;
 
     let _ = broker.child.kill();
     let _ = broker.child.wait();
     let logs = std::fs::read_to_string(broker.log.path()).unwrap();
-    assert!(
-        logs.contains("session_issued"),
-        "audit event missing:\n{logs}"
-    );
-    assert!(
-        logs.contains(body["credentials"]["access_key_id"].as_str().unwrap()),
-        "audit names the key id"
-    );
+    assert!(logs.contains("session_issued"), "audit event missing:\n{logs}");
+    assert!(logs.contains(body["credentials"]["access_key_id"].as_str().unwrap()), "audit names the key id");
     let secrets = [
         ("hs256 secret", hs256.to_owned()),
         ("ticket secret", ticket.to_owned()),
         ("broker AWS secret", aws_secret.to_owned()),
-        (
-            "learner secret key",
-            body["credentials"]["secret_access_key"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        ),
-        (
-            "learner session token",
-            body["credentials"]["session_token"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        ),
+        ("learner secret key", body["credentials"]["secret_access_key"].as_str().unwrap().to_owned()),
+        ("learner session token", body["credentials"]["session_token"].as_str().unwrap().to_owned()),
         ("sign-in token", signin_token),
         ("platform JWT", jwt.clone()),
         ("JWT signature", jwt.rsplit('.').next().unwrap().to_owned()),
@@ -310,30 +240,19 @@ access_policy = "policies/typo.json"
     let statements: Vec<Value> = (0..200)
         .map(|i| json!({"Sid": format!("S{i}"), "Effect": "Allow", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::bucket-{i}/*")}))
         .collect();
+    std::fs::write(policies.join("huge.json"), json!({"Version": "2012-10-17", "Statement": statements}).to_string())
+        .unwrap();
     std::fs::write(
-        policies.join("huge.json"),
-        json!({"Version": "2012-10-17", "Statement": statements}).to_string(),
+        policies.join("typo.json"),
+        r#"{"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::${acount_id}-*"}]}"#,
     )
     .unwrap();
-    std::fs::write(policies.join("typo.json"), r#"{"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::${acount_id}-*"}]}"#).unwrap();
     // No AWS endpoint is reachable from this config: any call would hang or fail differently.
-    let (code, _, stderr) = run(
-        &["--config", path.to_str().unwrap(), "bootstrap", "--dry-run"],
-        &[],
-    );
+    let (code, _, stderr) = run(&["--config", path.to_str().unwrap(), "bootstrap", "--dry-run"], &[]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(
-        stderr.contains("profiles.broken.access_policy") && stderr.contains("not valid JSON"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("profiles.huge.access_policy") && stderr.contains("IAM allows 10240"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("profiles.typo.access_policy") && stderr.contains("acount_id"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("profiles.broken.access_policy") && stderr.contains("not valid JSON"), "{stderr}");
+    assert!(stderr.contains("profiles.huge.access_policy") && stderr.contains("IAM allows 10240"), "{stderr}");
+    assert!(stderr.contains("profiles.typo.access_policy") && stderr.contains("acount_id"), "{stderr}");
 }
 
 #[tokio::test]
@@ -348,22 +267,12 @@ async fn bootstrap_cli_reports_a_plan_as_json() {
         "",
     );
     let (_dir, path) = write_config(&toml);
-    let envs = [
-        ("AWS_ACCESS_KEY_ID", "AKIACLI"),
-        ("AWS_SECRET_ACCESS_KEY", "cli-secret"),
-        ("RUST_LOG", "warn"),
-    ];
-    let (code, stdout, stderr) = run(
-        &["--config", path.to_str().unwrap(), "bootstrap", "--dry-run"],
-        &envs,
-    );
+    let envs = [("AWS_ACCESS_KEY_ID", "AKIACLI"), ("AWS_SECRET_ACCESS_KEY", "cli-secret"), ("RUST_LOG", "warn")];
+    let (code, stdout, stderr) = run(&["--config", path.to_str().unwrap(), "bootstrap", "--dry-run"], &envs);
     assert_eq!(code, 0, "{stderr}");
     let report: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["dry_run"], true);
-    assert_eq!(
-        report["changes"][0]["resource"],
-        format!("role/{}", roles[0].1)
-    );
+    assert_eq!(report["changes"][0]["resource"], format!("role/{}", roles[0].1));
     assert_eq!(report["changes"][0]["action"], "create");
     let (code, stdout, stderr) = run(&["--config", path.to_str().unwrap(), "bootstrap"], &envs);
     assert_eq!(code, 0, "{stderr}");

@@ -41,18 +41,9 @@ pub struct FakeFederation {
 
 impl FakeFederation {
     pub async fn start(moto: &str, delay: Duration) -> FakeFederation {
-        let state = Fed {
-            moto: moto.to_owned(),
-            delay,
-            calls: Default::default(),
-            tokens: Default::default(),
-        };
-        let app = Router::new()
-            .route("/federation", any(federation))
-            .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let state = Fed { moto: moto.to_owned(), delay, calls: Default::default(), tokens: Default::default() };
+        let app = Router::new().route("/federation", any(federation)).with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("addr").port();
         tokio::spawn(async move { axum::serve(listener, app).await });
         FakeFederation { port, state }
@@ -72,33 +63,17 @@ impl FakeFederation {
     }
 }
 
-async fn federation(
-    State(fed): State<Fed>,
-    method: Method,
-    RawQuery(query): RawQuery,
-    body: String,
-) -> Response {
+async fn federation(State(fed): State<Fed>, method: Method, RawQuery(query): RawQuery, body: String) -> Response {
     tokio::time::sleep(fed.delay).await;
-    let raw = if method == Method::POST {
-        body
-    } else {
-        query.unwrap_or_default()
-    };
-    let params: HashMap<String, String> = url::form_urlencoded::parse(raw.as_bytes())
-        .into_owned()
-        .collect();
+    let raw = if method == Method::POST { body } else { query.unwrap_or_default() };
+    let params: HashMap<String, String> = url::form_urlencoded::parse(raw.as_bytes()).into_owned().collect();
     let action = params.get("Action").cloned().unwrap_or_default();
-    let session: Option<Value> = params
-        .get("Session")
-        .and_then(|s| serde_json::from_str(s).ok());
+    let session: Option<Value> = params.get("Session").and_then(|s| serde_json::from_str(s).ok());
     fed.calls.lock().expect("lock").push(FederationCall {
         method: method.clone(),
         action: action.clone(),
         session_duration: params.get("SessionDuration").cloned(),
-        access_key_id: session
-            .as_ref()
-            .and_then(|s| s["sessionId"].as_str())
-            .map(str::to_owned),
+        access_key_id: session.as_ref().and_then(|s| s["sessionId"].as_str()).map(str::to_owned),
     });
     match action.as_str() {
         "getSigninToken" => signin_token(&fed, session).await,
@@ -119,11 +94,7 @@ async fn signin_token(fed: &Fed, session: Option<Value>) -> Response {
     match moto_issued_triple(&fed.moto, key).await {
         Some((s, t)) if s == secret && t == token => {}
         _ => {
-            return (
-                StatusCode::BAD_REQUEST,
-                "credentials unknown to the emulator",
-            )
-                .into_response();
+            return (StatusCode::BAD_REQUEST, "credentials unknown to the emulator").into_response();
         }
     }
     let creds = json!({"access_key_id": key, "secret_access_key": secret, "session_token": token});
@@ -131,21 +102,14 @@ async fn signin_token(fed: &Fed, session: Option<Value>) -> Response {
         return (StatusCode::BAD_REQUEST, "GetCallerIdentity failed").into_response();
     };
     let signin_token = format!("signin-{}", uuid::Uuid::new_v4());
-    fed.tokens
-        .lock()
-        .expect("lock")
-        .insert(signin_token.clone(), arn);
+    fed.tokens.lock().expect("lock").insert(signin_token.clone(), arn);
     axum::Json(json!({ "SigninToken": signin_token })).into_response()
 }
 
 fn login(fed: &Fed, params: &HashMap<String, String>) -> Response {
-    let known = params
-        .get("SigninToken")
-        .is_some_and(|t| fed.tokens.lock().expect("lock").contains_key(t));
+    let known = params.get("SigninToken").is_some_and(|t| fed.tokens.lock().expect("lock").contains_key(t));
     match (known, params.get("Destination")) {
-        (true, Some(destination)) => {
-            (StatusCode::FOUND, [(header::LOCATION, destination.clone())]).into_response()
-        }
+        (true, Some(destination)) => (StatusCode::FOUND, [(header::LOCATION, destination.clone())]).into_response(),
         _ => (StatusCode::BAD_REQUEST, "invalid sign-in token").into_response(),
     }
 }

@@ -9,15 +9,10 @@ use tokio::process::Command;
 use crate::helpers::{REGION, TestApp, venv_tool};
 
 async fn issue_text(app: &TestApp, query: &str, session_id: &str) -> (String, String) {
-    let response = app
-        .post_sessions(query, &json!({"session_id": session_id}))
-        .await;
+    let response = app.post_sessions(query, &json!({"session_id": session_id})).await;
     assert_eq!(response.status(), 201);
     assert_eq!(response.headers()["cache-control"], "no-store");
-    let content_type = response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
     (content_type, response.text().await.unwrap())
 }
 
@@ -25,14 +20,7 @@ async fn issue_text(app: &TestApp, query: &str, session_id: &str) -> (String, St
 fn aws_cli(app: &TestApp, dir: &Path) -> Command {
     let mut command = Command::new(venv_tool("aws", "AWS_CLI"));
     command
-        .args([
-            "--endpoint-url",
-            &app.aws_endpoint,
-            "--output",
-            "json",
-            "sts",
-            "get-caller-identity",
-        ])
+        .args(["--endpoint-url", &app.aws_endpoint, "--output", "json", "sts", "get-caller-identity"])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", dir)
@@ -44,43 +32,24 @@ fn aws_cli(app: &TestApp, dir: &Path) -> Command {
 
 async fn caller_arn(mut command: Command) -> String {
     let out = command.output().await.expect("run aws cli");
-    assert!(
-        out.status.success(),
-        "aws cli failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "aws cli failed: {}", String::from_utf8_lossy(&out.stderr));
     let doc: Value = serde_json::from_slice(&out.stdout).expect("cli json");
     doc["Arn"].as_str().unwrap().to_owned()
 }
 
 fn expected_arn(app: &TestApp, session: &str) -> String {
-    format!(
-        "arn:aws:sts::123456789012:assumed-role/{}/{session}",
-        app.role("s3")
-    )
+    format!("arn:aws:sts::123456789012:assumed-role/{}/{session}", app.role("s3"))
 }
 
 #[tokio::test]
 async fn credentials_file_works_with_the_aws_cli() {
     let app = TestApp::spawn().await;
-    let (content_type, text) = issue_text(
-        &app,
-        "?format=credentials-file&profile_name=lab",
-        "learner-ini",
-    )
-    .await;
+    let (content_type, text) = issue_text(&app, "?format=credentials-file&profile_name=lab", "learner-ini").await;
     assert!(content_type.starts_with("text/plain"));
-    assert!(
-        text.starts_with("[lab]\naws_access_key_id = ASIA"),
-        "{text}"
-    );
+    assert!(text.starts_with("[lab]\naws_access_key_id = ASIA"), "{text}");
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("credentials"), &text).unwrap();
-    std::fs::write(
-        dir.path().join("config"),
-        format!("[profile lab]\nregion = {REGION}\n"),
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("config"), format!("[profile lab]\nregion = {REGION}\n")).unwrap();
     let mut cli = aws_cli(&app, dir.path());
     cli.env("AWS_PROFILE", "lab");
     assert_eq!(caller_arn(cli).await, expected_arn(&app, "learner-ini"));
@@ -131,10 +100,7 @@ async fn credential_process_output_is_accepted_by_the_aws_cli() {
     std::fs::write(&output, &text).unwrap();
     std::fs::write(
         dir.path().join("config"),
-        format!(
-            "[profile learner]\nregion = {REGION}\ncredential_process = cat {}\n",
-            output.display()
-        ),
+        format!("[profile learner]\nregion = {REGION}\ncredential_process = cat {}\n", output.display()),
     )
     .unwrap();
     let mut cli = aws_cli(&app, dir.path());
@@ -149,10 +115,7 @@ async fn link_is_the_console_url_alone() {
     assert!(content_type.starts_with("text/plain"));
     let url = text.trim_end();
     assert!(!url.contains('\n'));
-    assert!(
-        url.starts_with(&format!("{}?Action=login&", app.federation.endpoint())),
-        "{url}"
-    );
+    assert!(url.starts_with(&format!("{}?Action=login&", app.federation.endpoint())), "{url}");
     let login = app.http.get(url).send().await.unwrap();
     assert_eq!(login.status(), 302);
 }
@@ -160,15 +123,8 @@ async fn link_is_the_console_url_alone() {
 #[tokio::test]
 async fn unknown_format_and_bad_profile_name_are_rejected() {
     let app = TestApp::spawn().await;
-    for query in [
-        "?format=yaml",
-        "?profile_name=a%5Db",
-        "?profile_name=a%0Ab",
-        "?colour=blue",
-    ] {
-        let response = app
-            .post_sessions(query, &json!({"session_id": "learner-q"}))
-            .await;
+    for query in ["?format=yaml", "?profile_name=a%5Db", "?profile_name=a%0Ab", "?colour=blue"] {
+        let response = app.post_sessions(query, &json!({"session_id": "learner-q"})).await;
         assert_eq!(response.status(), 400, "{query}");
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"]["code"], "invalid_query", "{query}");

@@ -13,8 +13,8 @@ use async_trait::async_trait;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::Credentials;
 use sandbox_broker::aws::{
-    AssumeRoleInput, CallerIdentity, Federation, Iam, IssuedCredentials, RoleDetails, RoleInfo,
-    Sts, TemporaryCredentials, UpstreamError,
+    AssumeRoleInput, CallerIdentity, Federation, Iam, IssuedCredentials, RoleDetails, RoleInfo, Sts,
+    TemporaryCredentials, UpstreamError,
 };
 use sandbox_broker::broker::Upstreams;
 use sandbox_broker::clock::{Clock, SystemClock};
@@ -38,16 +38,11 @@ pub fn repo_path(relative: &str) -> PathBuf {
 
 /// A tool from `.venv/bin`, or the one named by an environment variable.
 pub fn venv_tool(name: &str, env_override: &str) -> PathBuf {
-    std::env::var_os(env_override)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_path(&format!(".venv/bin/{name}")))
+    std::env::var_os(env_override).map(PathBuf::from).unwrap_or_else(|| repo_path(&format!(".venv/bin/{name}")))
 }
 
 pub fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    StdListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
 /// A moto server. It runs under a shell that kills it when our end of its
@@ -61,19 +56,12 @@ pub struct Moto {
 impl Moto {
     pub fn start(extra_env: &[(&str, &str)]) -> Moto {
         let moto = venv_tool("moto_server", "MOTO_SERVER");
-        assert!(
-            moto.exists(),
-            "{} missing: run scripts/test.sh (it creates .venv)",
-            moto.display()
-        );
+        assert!(moto.exists(), "{} missing: run scripts/test.sh (it creates .venv)", moto.display());
         let port = free_port();
         let mut command = Command::new("sh");
         command
             .arg("-c")
-            .arg(format!(
-                "'{}' -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; read _; kill $m",
-                moto.display()
-            ))
+            .arg(format!("'{}' -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; read _; kill $m", moto.display()))
             .stdin(Stdio::piped());
         for (k, v) in extra_env {
             command.env(k, v);
@@ -83,17 +71,10 @@ impl Moto {
         let endpoint = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "moto did not start on port {port}"
-            );
+            assert!(Instant::now() < deadline, "moto did not start on port {port}");
             std::thread::sleep(Duration::from_millis(100));
         }
-        Moto {
-            endpoint,
-            _child: child,
-            _stdin: stdin,
-        }
+        Moto { endpoint, _child: child, _stdin: stdin }
     }
 
     pub fn shared() -> &'static Moto {
@@ -102,12 +83,7 @@ impl Moto {
     }
 }
 
-pub fn sdk_config(
-    endpoint: &str,
-    access_key: &str,
-    secret: &str,
-    token: Option<&str>,
-) -> SdkConfig {
+pub fn sdk_config(endpoint: &str, access_key: &str, secret: &str, token: Option<&str>) -> SdkConfig {
     let creds = Credentials::new(access_key, secret, token.map(str::to_owned), None, "test");
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -128,11 +104,7 @@ pub fn iam_client(endpoint: &str) -> aws_sdk_iam::Client {
 
 pub fn unique(prefix: &str) -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
-    format!(
-        "{prefix}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    )
+    format!("{prefix}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
 }
 
 /// Creates a role in moto directly (bootstrap's job in production).
@@ -246,18 +218,9 @@ counted_impl! {
 
 fn counted(upstreams: Upstreams, counter: &Arc<CallCounter>) -> Upstreams {
     Upstreams {
-        sts: Arc::new(Counted {
-            inner: upstreams.sts,
-            counter: counter.clone(),
-        }),
-        iam: Arc::new(Counted {
-            inner: upstreams.iam,
-            counter: counter.clone(),
-        }),
-        federation: Arc::new(Counted {
-            inner: upstreams.federation,
-            counter: counter.clone(),
-        }),
+        sts: Arc::new(Counted { inner: upstreams.sts, counter: counter.clone() }),
+        iam: Arc::new(Counted { inner: upstreams.iam, counter: counter.clone() }),
+        federation: Arc::new(Counted { inner: upstreams.federation, counter: counter.clone() }),
     }
 }
 
@@ -323,6 +286,7 @@ pub fn test_config_toml(
 listen = "127.0.0.1:0"
 public_url = "http://127.0.0.1"
 request_timeout_ms = 10000
+replica_id = "test"
 
 [auth]
 issuer = "{ISSUER}"
@@ -355,11 +319,8 @@ pub fn write_config(toml: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir(dir.path().join("policies")).expect("mkdir");
     for policy in ["s3.json", "s3-isolated.json"] {
-        std::fs::copy(
-            repo_path(&format!("config/policies/{policy}")),
-            dir.path().join("policies").join(policy),
-        )
-        .expect("copy policy");
+        std::fs::copy(repo_path(&format!("config/policies/{policy}")), dir.path().join("policies").join(policy))
+            .expect("copy policy");
     }
     let path = dir.path().join("config.toml");
     std::fs::write(&path, toml).expect("write config");
@@ -372,55 +333,27 @@ impl TestApp {
     }
 
     pub async fn spawn_with(opts: TestOptions) -> TestApp {
-        let aws_endpoint = opts
-            .aws_endpoint
-            .clone()
-            .unwrap_or_else(|| Moto::shared().endpoint.clone());
+        let aws_endpoint = opts.aws_endpoint.clone().unwrap_or_else(|| Moto::shared().endpoint.clone());
         let federation = FakeFederation::start(&aws_endpoint, opts.federation_delay).await;
         let roles = opts.roles.clone().unwrap_or_else(|| {
-            vec![
-                ("s3".to_owned(), unique("sandbox-s3")),
-                ("other".to_owned(), unique("sandbox-other")),
-            ]
+            vec![("s3".to_owned(), unique("sandbox-s3")), ("other".to_owned(), unique("sandbox-other"))]
         });
         if opts.create_roles {
             for (_, role) in &roles {
                 create_role(&aws_endpoint, role, opts.role_max_session).await;
             }
         }
-        let toml = test_config_toml(
-            &aws_endpoint,
-            &federation.endpoint(),
-            &roles,
-            &opts.auth_source,
-            &opts.extra_toml,
-        );
+        let toml = test_config_toml(&aws_endpoint, &federation.endpoint(), &roles, &opts.auth_source, &opts.extra_toml);
         let (config_dir, path) = write_config(&toml);
         let settings = sandbox_broker::config::load(Some(&path)).unwrap_or_else(|e| panic!("{e}"));
         let sdk = opts.sdk.unwrap_or_else(|| broker_sdk_config(&aws_endpoint));
         let calls = Arc::new(CallCounter::default());
-        let upstreams = counted(
-            Upstreams::from_sdk_config(&settings, &sdk).expect("upstreams"),
-            &calls,
-        );
-        let app = Application::build_with(settings, upstreams, opts.clock)
-            .await
-            .expect("build app");
+        let upstreams = counted(Upstreams::from_sdk_config(&settings, &sdk).expect("upstreams"), &calls);
+        let app = Application::build_with(settings, upstreams, opts.clock).await.expect("build app");
         let base = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until(std::future::pending()));
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
-        TestApp {
-            base,
-            http,
-            aws_endpoint,
-            federation,
-            calls,
-            roles,
-            _config_dir: config_dir,
-        }
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        TestApp { base, http, aws_endpoint, federation, calls, roles, _config_dir: config_dir }
     }
 
     pub fn config_path(&self) -> PathBuf {
@@ -428,12 +361,7 @@ impl TestApp {
     }
 
     pub fn role(&self, profile: &str) -> &str {
-        &self
-            .roles
-            .iter()
-            .find(|(p, _)| p == profile)
-            .expect("profile")
-            .1
+        &self.roles.iter().find(|(p, _)| p == profile).expect("profile").1
     }
 
     pub fn token(&self, scope: &str) -> String {
@@ -462,11 +390,9 @@ impl TestApp {
 /// An HS256 platform token with sane defaults; `overrides` replaces or adds
 /// claims (a `null` value removes the claim).
 pub fn mint(overrides: Value) -> String {
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .expect("time")
-        .as_secs();
-    let mut claims = json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "platform-test", "iat": now, "nbf": now, "exp": now + 600});
+    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).expect("time").as_secs();
+    let mut claims =
+        json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "platform-test", "iat": now, "nbf": now, "exp": now + 600});
     merge_claims(&mut claims, overrides);
     let key = jsonwebtoken::EncodingKey::from_secret(HS256_SECRET.as_bytes());
     jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).expect("sign")
@@ -486,22 +412,10 @@ pub fn merge_claims(claims: &mut Value, overrides: Value) {
 
 /// The (secret, token) moto recorded for an access key it issued.
 pub async fn moto_issued_triple(endpoint: &str, access_key_id: &str) -> Option<(String, String)> {
-    let data: Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
-        .await
-        .ok()?
-        .json()
-        .await
-        .ok()?;
-    data["sts"]["AssumedRole"]
-        .as_array()?
-        .iter()
-        .find(|r| r["access_key_id"] == access_key_id)
-        .map(|r| {
-            (
-                r["secret_access_key"].as_str().unwrap_or("").to_owned(),
-                r["session_token"].as_str().unwrap_or("").to_owned(),
-            )
-        })
+    let data: Value = reqwest::get(format!("{endpoint}/moto-api/data.json")).await.ok()?.json().await.ok()?;
+    data["sts"]["AssumedRole"].as_array()?.iter().find(|r| r["access_key_id"] == access_key_id).map(|r| {
+        (r["secret_access_key"].as_str().unwrap_or("").to_owned(), r["session_token"].as_str().unwrap_or("").to_owned())
+    })
 }
 
 /// GetCallerIdentity through the AWS SDK with a learner's credentials.
@@ -537,12 +451,29 @@ impl TestApp {
 
 /// The actions of a bootstrap/teardown report.
 pub fn actions(report: &Value) -> Vec<String> {
-    report["changes"]
-        .as_array()
-        .map_or_else(Vec::new, |changes| {
-            changes
-                .iter()
-                .map(|c| c["action"].as_str().unwrap_or("?").to_owned())
-                .collect()
-        })
+    report["changes"].as_array().map_or_else(Vec::new, |changes| {
+        changes.iter().map(|c| c["action"].as_str().unwrap_or("?").to_owned()).collect()
+    })
+}
+
+impl TestApp {
+    /// The `launch_url` of a session response, pointed at this app.
+    pub fn launch_url(&self, session: &Value) -> String {
+        let url = session["console"]["launch_url"].as_str().expect("launch_url");
+        let query = url.split_once('?').expect("query").1;
+        format!("{}/console/launch?{query}", self.base)
+    }
+
+    pub async fn revoke(&self, session_id: &str, query: &str) -> (u16, Value) {
+        let id: String = url::form_urlencoded::byte_serialize(session_id.as_bytes()).collect();
+        let response = self
+            .http
+            .delete(format!("{}/sessions/{}{query}", self.base, id.replace('+', "%20")))
+            .bearer_auth(self.token("sessions:revoke"))
+            .send()
+            .await
+            .expect("DELETE /sessions");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
 }

@@ -6,11 +6,13 @@
 mod admin;
 mod auth;
 mod cli;
+mod console;
 mod enforcement;
 mod federation;
 mod formats;
 mod helpers;
 mod operations;
+mod revocation;
 mod sessions;
 mod upstream_errors;
 mod validation;

@@ -29,9 +29,7 @@ fn xml(body: String) -> Response {
 }
 
 async fn fake_aws(State(fault): State<Fault>, body: String) -> Response {
-    let params: HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes())
-        .into_owned()
-        .collect();
+    let params: HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
     match params.get("Action").map(String::as_str) {
         Some("GetCallerIdentity") => xml(format!(
             r#"<GetCallerIdentityResponse xmlns="{STS_NS}"><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/broker</Arn><UserId>AIDAEXAMPLE</UserId><Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata></GetCallerIdentityResponse>"#
@@ -42,6 +40,9 @@ async fn fake_aws(State(fault): State<Fault>, body: String) -> Response {
                 r#"<GetRoleResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><GetRoleResult><Role><Path>/</Path><RoleName>{name}</RoleName><RoleId>AROAEXAMPLE</RoleId><Arn>arn:aws:iam::123456789012:role/{name}</Arn><CreateDate>2026-01-01T00:00:00Z</CreateDate><MaxSessionDuration>3600</MaxSessionDuration></Role></GetRoleResult><ResponseMetadata><RequestId>r2</RequestId></ResponseMetadata></GetRoleResponse>"#
             ))
         }
+        Some("ListRolePolicies") => xml(
+            r#"<ListRolePoliciesResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><ListRolePoliciesResult><IsTruncated>false</IsTruncated><PolicyNames/></ListRolePoliciesResult><ResponseMetadata><RequestId>r4</RequestId></ResponseMetadata></ListRolePoliciesResponse>"#.to_owned(),
+        ),
         Some("AssumeRole") => {
             fault.assume_role_calls.fetch_add(1, Ordering::SeqCst);
             tokio::time::sleep(fault.assume_role_delay).await;
@@ -49,11 +50,7 @@ async fn fake_aws(State(fault): State<Fault>, body: String) -> Response {
             let body = format!(
                 r#"<ErrorResponse xmlns="{STS_NS}"><Error><Type>Sender</Type><Code>{code}</Code><Message>injected {code}</Message></Error><RequestId>r3</RequestId></ErrorResponse>"#
             );
-            (
-                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
-                [("content-type", "text/xml")],
-                body,
-            )
+            (StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), [("content-type", "text/xml")], body)
                 .into_response()
         }
         _ => (StatusCode::BAD_REQUEST, "unsupported").into_response(),
@@ -61,32 +58,19 @@ async fn fake_aws(State(fault): State<Fault>, body: String) -> Response {
 }
 
 async fn app_with_fault(fault: Fault) -> TestApp {
-    let router = axum::Router::new()
-        .route("/", axum::routing::post(fake_aws))
-        .with_state(fault);
+    let router = axum::Router::new().route("/", axum::routing::post(fake_aws)).with_state(fault);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let endpoint = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
     tokio::spawn(async move { axum::serve(listener, router).await });
-    TestApp::spawn_with(TestOptions {
-        aws_endpoint: Some(endpoint),
-        create_roles: false,
-        ..Default::default()
-    })
-    .await
+    TestApp::spawn_with(TestOptions { aws_endpoint: Some(endpoint), create_roles: false, ..Default::default() }).await
 }
 
 fn fault(error: Option<(u16, &'static str)>, delay: Duration) -> Fault {
-    Fault {
-        assume_role_error: error,
-        assume_role_delay: delay,
-        assume_role_calls: Arc::new(AtomicUsize::new(0)),
-    }
+    Fault { assume_role_error: error, assume_role_delay: delay, assume_role_calls: Arc::new(AtomicUsize::new(0)) }
 }
 
 async fn issue(app: &TestApp) -> (u16, reqwest::header::HeaderMap, Value) {
-    let response = app
-        .post_sessions("", &json!({"session_id": "learner-err"}))
-        .await;
+    let response = app.post_sessions("", &json!({"session_id": "learner-err"})).await;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     (status, headers, response.json().await.unwrap())
@@ -101,11 +85,7 @@ async fn throttling_is_503_with_retry_after() {
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["error"]["code"], "upstream_throttled");
     assert!(headers.contains_key("retry-after"));
-    assert_eq!(
-        calls.load(Ordering::SeqCst),
-        3,
-        "the SDK's standard mode retried throttling"
-    );
+    assert_eq!(calls.load(Ordering::SeqCst), 3, "the SDK's standard mode retried throttling");
 }
 
 #[tokio::test]
@@ -116,12 +96,7 @@ async fn access_denied_is_502_after_brief_retries() {
     let (status, _, body) = issue(&app).await;
     assert_eq!(status, 502, "{body}");
     assert_eq!(body["error"]["code"], "upstream_access_denied");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("bootstrap")
-    );
+    assert!(body["error"]["message"].as_str().unwrap().contains("bootstrap"));
     // One attempt plus the four IAM-propagation retries.
     assert_eq!(calls.load(Ordering::SeqCst), 5);
 }
@@ -149,11 +124,8 @@ async fn slow_sts_is_504() {
 
 #[tokio::test]
 async fn slow_federation_endpoint_is_504() {
-    let app = TestApp::spawn_with(TestOptions {
-        federation_delay: Duration::from_secs(30),
-        ..Default::default()
-    })
-    .await;
+    let app =
+        TestApp::spawn_with(TestOptions { federation_delay: Duration::from_secs(30), ..Default::default() }).await;
     let (status, _, body) = issue(&app).await;
     assert_eq!(status, 504, "{body}");
     assert_eq!(body["error"]["code"], "upstream_timeout");

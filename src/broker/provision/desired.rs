@@ -62,10 +62,7 @@ pub fn trust_policy(principal: &str) -> String {
     .to_string()
 }
 
-pub fn desired_roles(
-    settings: &Settings,
-    identity: &CallerIdentity,
-) -> Result<Vec<DesiredRole>, String> {
+pub fn desired_roles(settings: &Settings, identity: &CallerIdentity) -> Result<Vec<DesiredRole>, String> {
     let principal = trust_principal(settings, identity);
     let vars = TemplateVars {
         account_id: &identity.account,
@@ -84,10 +81,7 @@ pub fn desired_roles(
                 role_name: profile.role_name(name),
                 trust_policy: trust_policy(&principal),
                 max_session_seconds: profile.max_session_seconds.max(ROLE_MIN_MAX_SESSION),
-                tags: vec![
-                    (MANAGED_BY.0.into(), MANAGED_BY.1.into()),
-                    ("sandbox-profile".into(), name.clone()),
-                ],
+                tags: vec![(MANAGED_BY.0.into(), MANAGED_BY.1.into()), ("sandbox-profile".into(), name.clone())],
                 permissions_boundary_arn: profile.permissions_boundary_arn.clone(),
                 access_policy,
                 managed_policy_arns: profile.managed_policy_arns.iter().cloned().collect(),
@@ -102,15 +96,8 @@ pub fn desired_roles(
 /// broker cannot grant itself or learners anything else.
 pub fn broker_policy(desired: &[DesiredRole], identity: &CallerIdentity) -> Value {
     let partition = identity.partition.id();
-    let role_arns: Vec<String> = desired
-        .iter()
-        .map(|d| {
-            format!(
-                "arn:{partition}:iam::{}:role/{}",
-                identity.account, d.role_name
-            )
-        })
-        .collect();
+    let role_arns: Vec<String> =
+        desired.iter().map(|d| format!("arn:{partition}:iam::{}:role/{}", identity.account, d.role_name)).collect();
     let mut statements = vec![
         json!({"Sid": "AssumeProfileRoles", "Effect": "Allow",
                "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"], "Resource": role_arns}),
@@ -121,10 +108,7 @@ pub fn broker_policy(desired: &[DesiredRole], identity: &CallerIdentity) -> Valu
             "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
             "iam:ListAttachedRolePolicies", "iam:DetachRolePolicy"], "Resource": role_arns}),
     ];
-    let attachable: BTreeSet<&String> = desired
-        .iter()
-        .flat_map(|d| &d.managed_policy_arns)
-        .collect();
+    let attachable: BTreeSet<&String> = desired.iter().flat_map(|d| &d.managed_policy_arns).collect();
     if !attachable.is_empty() {
         statements.push(json!({"Sid": "AttachConfiguredPolicies", "Effect": "Allow", "Action": "iam:AttachRolePolicy",
             "Resource": role_arns, "Condition": {"ArnEquals": {"iam:PolicyARN": attachable}}}));
@@ -138,26 +122,16 @@ mod tests {
     use crate::domain::Partition;
 
     fn identity(arn: &str) -> CallerIdentity {
-        CallerIdentity {
-            account: "123456789012".into(),
-            arn: arn.into(),
-            partition: Partition::Aws,
-        }
+        CallerIdentity { account: "123456789012".into(), arn: arn.into(), partition: Partition::Aws }
     }
 
     #[test]
     fn assumed_role_sessions_map_to_their_role() {
         let settings = crate::config::test_settings();
         let id = identity("arn:aws:sts::123456789012:assumed-role/broker-role/i-0abc");
-        assert_eq!(
-            trust_principal(&settings, &id),
-            "arn:aws:iam::123456789012:role/broker-role"
-        );
+        assert_eq!(trust_principal(&settings, &id), "arn:aws:iam::123456789012:role/broker-role");
         let user = identity("arn:aws:iam::123456789012:user/broker");
-        assert_eq!(
-            trust_principal(&settings, &user),
-            "arn:aws:iam::123456789012:user/broker"
-        );
+        assert_eq!(trust_principal(&settings, &user), "arn:aws:iam::123456789012:user/broker");
     }
 
     #[test]
@@ -166,8 +140,7 @@ mod tests {
         if let Some(p) = settings.profiles.get_mut("s3") {
             p.max_session_seconds = 900;
         }
-        let desired =
-            desired_roles(&settings, &identity("arn:aws:iam::123456789012:user/b")).unwrap();
+        let desired = desired_roles(&settings, &identity("arn:aws:iam::123456789012:user/b")).unwrap();
         assert_eq!(desired[0].max_session_seconds, 3_600);
         assert!(desired[0].access_policy.contains("s3:*"));
     }

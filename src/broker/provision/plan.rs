@@ -32,42 +32,15 @@ pub struct Change {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     CreateRole(DesiredRole),
-    UpdateTrust {
-        role: String,
-        document: String,
-    },
-    UpdateMaxSession {
-        role: String,
-        seconds: u32,
-    },
-    TagRole {
-        role: String,
-        tags: Vec<(String, String)>,
-    },
-    SetBoundary {
-        role: String,
-        arn: Option<String>,
-    },
-    PutInline {
-        role: String,
-        name: String,
-        document: String,
-    },
-    DeleteInline {
-        role: String,
-        name: String,
-    },
-    Attach {
-        role: String,
-        arn: String,
-    },
-    Detach {
-        role: String,
-        arn: String,
-    },
-    DeleteRole {
-        role: String,
-    },
+    UpdateTrust { role: String, document: String },
+    UpdateMaxSession { role: String, seconds: u32 },
+    TagRole { role: String, tags: Vec<(String, String)> },
+    SetBoundary { role: String, arn: Option<String> },
+    PutInline { role: String, name: String, document: String },
+    DeleteInline { role: String, name: String },
+    Attach { role: String, arn: String },
+    Detach { role: String, arn: String },
+    DeleteRole { role: String },
 }
 
 /// A change and the write (if any) that makes it.
@@ -87,10 +60,7 @@ pub struct ActualRole {
 }
 
 pub fn is_managed(details: &RoleDetails) -> bool {
-    details
-        .tags
-        .iter()
-        .any(|(k, v)| k == MANAGED_BY.0 && v == MANAGED_BY.1)
+    details.tags.iter().any(|(k, v)| k == MANAGED_BY.0 && v == MANAGED_BY.1)
 }
 
 pub fn is_revocation_policy(name: &str) -> bool {
@@ -98,18 +68,13 @@ pub fn is_revocation_policy(name: &str) -> bool {
 }
 
 fn item(resource: String, action: Action, detail: impl Into<String>, step: Option<Step>) -> Item {
-    Item {
-        change: Change {
-            resource,
-            action,
-            detail: detail.into(),
-        },
-        step,
-    }
+    Item { change: Change { resource, action, detail: detail.into() }, step }
 }
 
-/// Converges one role. The caller has checked that an existing role is managed.
-pub fn plan_role(want: &DesiredRole, have: Option<&ActualRole>) -> Vec<Item> {
+/// Converges one role. The caller has checked that an existing role is
+/// managed. `revocations` names the role's revocation policies, which are
+/// reported and kept as they are.
+pub fn plan_role(want: &DesiredRole, have: Option<&ActualRole>, revocations: &[String]) -> Vec<Item> {
     let role = &want.role_name;
     let res = format!("role/{role}");
     let policy_res = format!("role/{role}/policy/{ACCESS_POLICY_NAME}");
@@ -117,122 +82,55 @@ pub fn plan_role(want: &DesiredRole, have: Option<&ActualRole>) -> Vec<Item> {
         let mut items = vec![item(
             res,
             Action::Create,
-            format!(
-                "max session {}s, trusts the broker",
-                want.max_session_seconds
-            ),
+            format!("max session {}s, trusts the broker", want.max_session_seconds),
             Some(Step::CreateRole(want.clone())),
         )];
-        items.push(item(
-            policy_res,
-            Action::Create,
-            "inline access policy",
-            Some(put_access(want)),
-        ));
+        items.push(item(policy_res, Action::Create, "inline access policy", Some(put_access(want))));
         for arn in &want.managed_policy_arns {
-            let step = Step::Attach {
-                role: role.clone(),
-                arn: arn.clone(),
-            };
-            items.push(item(
-                format!("role/{role}/attached/{arn}"),
-                Action::Create,
-                "attach",
-                Some(step),
-            ));
+            let step = Step::Attach { role: role.clone(), arn: arn.clone() };
+            items.push(item(format!("role/{role}/attached/{arn}"), Action::Create, "attach", Some(step)));
         }
         return items;
     };
 
     let mut items = Vec::new();
     let mut role_updates = Vec::new();
-    if !have
-        .details
-        .trust_policy
-        .as_deref()
-        .is_some_and(|t| same_document(t, &want.trust_policy))
-    {
-        role_updates.push((
-            "trust policy",
-            Step::UpdateTrust {
-                role: role.clone(),
-                document: want.trust_policy.clone(),
-            },
-        ));
+    if !have.details.trust_policy.as_deref().is_some_and(|t| same_document(t, &want.trust_policy)) {
+        role_updates
+            .push(("trust policy", Step::UpdateTrust { role: role.clone(), document: want.trust_policy.clone() }));
     }
     if have.details.info.max_session_seconds != want.max_session_seconds {
-        let step = Step::UpdateMaxSession {
-            role: role.clone(),
-            seconds: want.max_session_seconds,
-        };
+        let step = Step::UpdateMaxSession { role: role.clone(), seconds: want.max_session_seconds };
         role_updates.push(("max session duration", step));
     }
-    let missing_tags: Vec<_> = want
-        .tags
-        .iter()
-        .filter(|t| !have.details.tags.contains(t))
-        .cloned()
-        .collect();
+    let missing_tags: Vec<_> = want.tags.iter().filter(|t| !have.details.tags.contains(t)).cloned().collect();
     if !missing_tags.is_empty() {
-        role_updates.push((
-            "tags",
-            Step::TagRole {
-                role: role.clone(),
-                tags: missing_tags,
-            },
-        ));
+        role_updates.push(("tags", Step::TagRole { role: role.clone(), tags: missing_tags }));
     }
     if have.details.permissions_boundary_arn != want.permissions_boundary_arn {
-        let step = Step::SetBoundary {
-            role: role.clone(),
-            arn: want.permissions_boundary_arn.clone(),
-        };
+        let step = Step::SetBoundary { role: role.clone(), arn: want.permissions_boundary_arn.clone() };
         role_updates.push(("permissions boundary", step));
     }
     if role_updates.is_empty() {
         items.push(item(res.clone(), Action::Unchanged, "", None));
     }
     for (what, step) in role_updates {
-        items.push(item(
-            res.clone(),
-            Action::Update,
-            format!("{what} differs"),
-            Some(step),
-        ));
+        items.push(item(res.clone(), Action::Update, format!("{what} differs"), Some(step)));
     }
 
     match have.inline.get(ACCESS_POLICY_NAME) {
         Some(doc) if same_document(doc, &want.access_policy) => {
             items.push(item(policy_res, Action::Unchanged, "", None))
         }
-        Some(_) => items.push(item(
-            policy_res,
-            Action::Update,
-            "document differs",
-            Some(put_access(want)),
-        )),
-        None => items.push(item(
-            policy_res,
-            Action::Create,
-            "inline access policy",
-            Some(put_access(want)),
-        )),
+        Some(_) => items.push(item(policy_res, Action::Update, "document differs", Some(put_access(want)))),
+        None => items.push(item(policy_res, Action::Create, "inline access policy", Some(put_access(want)))),
     }
-    for name in have
-        .inline
-        .keys()
-        .filter(|n| *n != ACCESS_POLICY_NAME && !is_revocation_policy(n))
-    {
-        let step = Step::DeleteInline {
-            role: role.clone(),
-            name: name.clone(),
-        };
-        items.push(item(
-            format!("role/{role}/policy/{name}"),
-            Action::Delete,
-            "not configured",
-            Some(step),
-        ));
+    for name in revocations {
+        items.push(item(format!("role/{role}/policy/{name}"), Action::Unchanged, "revocation entries kept", None));
+    }
+    for name in have.inline.keys().filter(|n| *n != ACCESS_POLICY_NAME && !is_revocation_policy(n)) {
+        let step = Step::DeleteInline { role: role.clone(), name: name.clone() };
+        items.push(item(format!("role/{role}/policy/{name}"), Action::Delete, "not configured", Some(step)));
     }
     for arn in &want.managed_policy_arns {
         let res = format!("role/{role}/attached/{arn}");
@@ -243,28 +141,13 @@ pub fn plan_role(want: &DesiredRole, have: Option<&ActualRole>) -> Vec<Item> {
                 res,
                 Action::Create,
                 "attach",
-                Some(Step::Attach {
-                    role: role.clone(),
-                    arn: arn.clone(),
-                }),
+                Some(Step::Attach { role: role.clone(), arn: arn.clone() }),
             ));
         }
     }
-    for arn in have
-        .attached
-        .iter()
-        .filter(|a| !want.managed_policy_arns.contains(*a))
-    {
-        let step = Step::Detach {
-            role: role.clone(),
-            arn: arn.clone(),
-        };
-        items.push(item(
-            format!("role/{role}/attached/{arn}"),
-            Action::Delete,
-            "not configured",
-            Some(step),
-        ));
+    for arn in have.attached.iter().filter(|a| !want.managed_policy_arns.contains(*a)) {
+        let step = Step::Detach { role: role.clone(), arn: arn.clone() };
+        items.push(item(format!("role/{role}/attached/{arn}"), Action::Delete, "not configured", Some(step)));
     }
     items
 }
@@ -282,37 +165,14 @@ fn put_access(want: &DesiredRole) -> Step {
 pub fn plan_teardown(role: &str, have: &ActualRole, revocation_policies: &[String]) -> Vec<Item> {
     let mut items = Vec::new();
     for name in have.inline.keys().chain(revocation_policies) {
-        let step = Step::DeleteInline {
-            role: role.to_owned(),
-            name: name.clone(),
-        };
-        items.push(item(
-            format!("role/{role}/policy/{name}"),
-            Action::Delete,
-            "inline policy",
-            Some(step),
-        ));
+        let step = Step::DeleteInline { role: role.to_owned(), name: name.clone() };
+        items.push(item(format!("role/{role}/policy/{name}"), Action::Delete, "inline policy", Some(step)));
     }
     for arn in &have.attached {
-        let step = Step::Detach {
-            role: role.to_owned(),
-            arn: arn.clone(),
-        };
-        items.push(item(
-            format!("role/{role}/attached/{arn}"),
-            Action::Delete,
-            "detach",
-            Some(step),
-        ));
+        let step = Step::Detach { role: role.to_owned(), arn: arn.clone() };
+        items.push(item(format!("role/{role}/attached/{arn}"), Action::Delete, "detach", Some(step)));
     }
-    items.push(item(
-        format!("role/{role}"),
-        Action::Delete,
-        "role",
-        Some(Step::DeleteRole {
-            role: role.to_owned(),
-        }),
-    ));
+    items.push(item(format!("role/{role}"), Action::Delete, "role", Some(Step::DeleteRole { role: role.to_owned() })));
     items
 }
 
@@ -343,10 +203,7 @@ mod tests {
                     role_id: "AROA".into(),
                     max_session_seconds: 43_200,
                 },
-                trust_policy: Some(
-                    w.trust_policy
-                        .replace("[\"sts:AssumeRole\"]", "\"sts:AssumeRole\""),
-                ),
+                trust_policy: Some(w.trust_policy.replace("[\"sts:AssumeRole\"]", "\"sts:AssumeRole\"")),
                 permissions_boundary_arn: None,
                 tags: [w.tags.clone(), vec![("owner".into(), "ops".into())]].concat(),
             },
@@ -361,7 +218,7 @@ mod tests {
 
     #[test]
     fn absent_role_is_created_with_policy_and_attachments() {
-        let items = plan_role(&want(), None);
+        let items = plan_role(&want(), None, &[]);
         let actions: Vec<_> = items.iter().map(|i| i.change.action).collect();
         assert_eq!(actions, [Action::Create; 3]);
         assert_eq!(writes(&items), 3);
@@ -369,11 +226,8 @@ mod tests {
 
     #[test]
     fn converged_role_is_all_unchanged_with_no_writes() {
-        let items = plan_role(&want(), Some(&converged()));
-        assert!(
-            items.iter().all(|i| i.change.action == Action::Unchanged),
-            "{items:?}"
-        );
+        let items = plan_role(&want(), Some(&converged()), &["sandbox-broker-revocations-a".into()]);
+        assert!(items.iter().all(|i| i.change.action == Action::Unchanged), "{items:?}");
         assert_eq!(writes(&items), 0);
     }
 
@@ -386,47 +240,26 @@ mod tests {
             r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#.into(),
         );
         have.inline.insert("hand-made".into(), "{}".into());
-        have.inline
-            .insert(format!("{REVOCATION_POLICY_PREFIX}-r1"), "{}".into());
-        have.attached
-            .push("arn:aws:iam::aws:policy/AdministratorAccess".into());
-        let items = plan_role(&want(), Some(&have));
+        have.inline.insert(format!("{REVOCATION_POLICY_PREFIX}-r1"), "{}".into());
+        have.attached.push("arn:aws:iam::aws:policy/AdministratorAccess".into());
+        let items = plan_role(&want(), Some(&have), &[]);
         let steps: Vec<_> = items.iter().filter_map(|i| i.step.clone()).collect();
-        assert!(steps.contains(&Step::UpdateMaxSession {
-            role: "sandbox-s3".into(),
-            seconds: 43_200
-        }));
+        assert!(steps.contains(&Step::UpdateMaxSession { role: "sandbox-s3".into(), seconds: 43_200 }));
         assert!(steps.iter().any(|s| matches!(s, Step::PutInline { .. })));
-        assert!(steps.contains(&Step::DeleteInline {
-            role: "sandbox-s3".into(),
-            name: "hand-made".into()
-        }));
+        assert!(steps.contains(&Step::DeleteInline { role: "sandbox-s3".into(), name: "hand-made".into() }));
         assert!(steps.contains(&Step::Detach {
             role: "sandbox-s3".into(),
             arn: "arn:aws:iam::aws:policy/AdministratorAccess".into()
         }));
-        assert!(
-            !steps.iter().any(
-                |s| matches!(s, Step::DeleteInline { name, .. } if is_revocation_policy(name))
-            )
-        );
+        assert!(!steps.iter().any(|s| matches!(s, Step::DeleteInline { name, .. } if is_revocation_policy(name))));
         assert_eq!(steps.len(), 4);
     }
 
     #[test]
     fn teardown_empties_the_role_before_deleting_it() {
-        let items = plan_teardown(
-            "sandbox-s3",
-            &converged(),
-            &[format!("{REVOCATION_POLICY_PREFIX}-r1")],
-        );
+        let items = plan_teardown("sandbox-s3", &converged(), &[format!("{REVOCATION_POLICY_PREFIX}-r1")]);
         let last = items.last().unwrap();
-        assert_eq!(
-            last.step,
-            Some(Step::DeleteRole {
-                role: "sandbox-s3".into()
-            })
-        );
+        assert_eq!(last.step, Some(Step::DeleteRole { role: "sandbox-s3".into() }));
         assert_eq!(items.len(), 4);
         assert!(items.iter().all(|i| i.change.action == Action::Delete));
     }

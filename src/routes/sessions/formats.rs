@@ -37,9 +37,7 @@ impl FormatQuery {
     pub fn validate(self) -> Result<Self, ApiError> {
         if let Some(name) = &self.profile_name {
             let ok = (1..=64).contains(&name.len())
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_-.@+=,".contains(c));
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.@+=,".contains(c));
             if !ok {
                 return Err(ApiError::InvalidQuery(
                     "profile_name must be 1-64 characters of [A-Za-z0-9_.@+=,-]".into(),
@@ -53,18 +51,10 @@ impl FormatQuery {
 pub fn render(session: &IssuedSession, query: &FormatQuery) -> Response {
     let (content_type, body) = match query.format {
         OutputFormat::Json => ("application/json", json_body(session).to_string()),
-        OutputFormat::CredentialsFile => (
-            "text/plain; charset=utf-8",
-            credentials_file(session, query),
-        ),
+        OutputFormat::CredentialsFile => ("text/plain; charset=utf-8", credentials_file(session, query)),
         OutputFormat::Env => ("text/plain; charset=utf-8", env_exports(session)),
-        OutputFormat::CredentialProcess => {
-            ("application/json", credential_process(session).to_string())
-        }
-        OutputFormat::Link => (
-            "text/plain; charset=utf-8",
-            format!("{}\n", session.console_url.expose_secret()),
-        ),
+        OutputFormat::CredentialProcess => ("application/json", credential_process(session).to_string()),
+        OutputFormat::Link => ("text/plain; charset=utf-8", format!("{}\n", session.console_url.expose_secret())),
     };
     let mut response = (StatusCode::CREATED, body).into_response();
     let headers = response.headers_mut();
@@ -93,16 +83,15 @@ fn json_body(s: &IssuedSession) -> serde_json::Value {
         "console": {
             "url": s.console_url.expose_secret(),
             "url_expires_at": rfc3339(s.console_url_expires_at),
+            "launch_url": s.launch_url,
+            "launch_expires_at": rfc3339(c.expiration),
         },
     })
 }
 
 fn credentials_file(s: &IssuedSession, query: &FormatQuery) -> String {
     let c = &s.credentials;
-    let name = query
-        .profile_name
-        .as_deref()
-        .unwrap_or(s.role_session_name.as_str());
+    let name = query.profile_name.as_deref().unwrap_or(s.role_session_name.as_str());
     format!(
         "[{name}]\naws_access_key_id = {}\naws_secret_access_key = {}\naws_session_token = {}\n",
         c.access_key_id,
@@ -123,9 +112,7 @@ fn env_exports(s: &IssuedSession) -> String {
     ];
     vars.iter()
         .map(|(name, value)| {
-            let quoted = shlex::try_quote(value)
-                .map(|q| q.into_owned())
-                .unwrap_or_default();
+            let quoted = shlex::try_quote(value).map(|q| q.into_owned()).unwrap_or_default();
             format!("export {name}={quoted}\n")
         })
         .collect()

@@ -1,0 +1,202 @@
+//! Session revocation. STS credentials cannot be recalled, but an explicit
+//! Deny on the role for `aws:userid = <RoleId>:<role session name>` makes
+//! every credential of that session fail within minutes (IAM propagation).
+//!
+//! IAM has no conditional writes: two writers doing read-modify-write on one
+//! policy document can silently drop each other's entries, and a check
+//! afterwards still races. So no two writers ever rewrite the same document:
+//! each replica owns the inline policy `sandbox-broker-revocations-<replica>`
+//! and writes only that one, and within a replica writes to a role are
+//! serialised by a per-role lock. Readers take the union of all replicas'
+//! policies. Each write prunes groups no credential can outlive.
+
+pub mod doc;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use self::doc::RevocationDoc;
+use super::Broker;
+use super::TtlCache;
+use super::provision::desired::REVOCATION_POLICY_PREFIX;
+use crate::aws::{Iam, RoleInfo};
+use crate::domain::policy::{INLINE_POLICY_BUDGET, minify};
+use crate::domain::{RoleSessionName, SessionId};
+use crate::error::ApiError;
+
+/// How long a replica trusts its cached view of the revocation policies for
+/// refusing revoked session ids (its own writes invalidate it at once).
+const REVOCATION_CACHE: Duration = Duration::from_secs(5);
+
+pub struct Revocations {
+    policy_name: String,
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    cache: TtlCache<Arc<HashSet<String>>>,
+}
+
+impl Revocations {
+    pub fn new(replica_id: &str) -> Self {
+        Self {
+            policy_name: format!("{REVOCATION_POLICY_PREFIX}-{replica_id}"),
+            locks: Mutex::new(HashMap::new()),
+            cache: TtlCache::new(REVOCATION_CACHE),
+        }
+    }
+
+    fn lock_for(&self, role: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        locks.entry(role.to_owned()).or_default().clone()
+    }
+}
+
+/// The answer to a revocation.
+#[derive(Debug, Serialize)]
+pub struct RevocationReceipt {
+    pub session_id: String,
+    pub profile: String,
+    pub revoked_at: String,
+    pub effective: &'static str,
+}
+
+/// Revocation capacity of one role, in IAM's inline-policy characters.
+#[derive(Debug, Serialize)]
+pub struct Capacity {
+    pub entries: usize,
+    pub policies: usize,
+    pub used_chars: usize,
+    pub capacity_chars: usize,
+    pub remaining_chars: usize,
+}
+
+/// Every inline policy of a role: (name, minified document).
+async fn inline_policies(iam: &dyn Iam, role: &str) -> Result<Vec<(String, String)>, ApiError> {
+    let mut out = Vec::new();
+    for name in iam.list_inline_policies(role).await? {
+        if let Some(doc) = iam.get_inline_policy(role, &name).await? {
+            let minified = minify(&doc).unwrap_or(doc);
+            out.push((name, minified));
+        }
+    }
+    Ok(out)
+}
+
+fn revocation_docs(policies: &[(String, String)]) -> Vec<(String, RevocationDoc)> {
+    policies
+        .iter()
+        .filter(|(name, _)| name.starts_with(REVOCATION_POLICY_PREFIX))
+        .filter_map(|(name, doc)| RevocationDoc::parse(doc).ok().map(|d| (name.clone(), d)))
+        .collect()
+}
+
+fn unix(at: SystemTime) -> u64 {
+    at.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+pub fn userid(role: &RoleInfo, session_name: &RoleSessionName) -> String {
+    format!("{}:{}", role.role_id, session_name)
+}
+
+impl Broker {
+    /// All revoked `aws:userid`s of a role, across replicas (cached briefly).
+    async fn revoked_userids(&self, role_name: &str) -> Result<Arc<HashSet<String>>, ApiError> {
+        let iam = self.upstreams.iam.as_ref();
+        self.revocations
+            .cache
+            .get_or_load(role_name, || async {
+                let policies = inline_policies(iam, role_name).await?;
+                let ids = revocation_docs(&policies)
+                    .iter()
+                    .flat_map(|(_, d)| d.userids().cloned().collect::<Vec<_>>())
+                    .collect();
+                Ok::<_, ApiError>(Arc::new(ids))
+            })
+            .await
+    }
+
+    /// `session_revoked` while the session's entry exists.
+    pub(crate) async fn ensure_not_revoked(
+        &self,
+        role_name: &str,
+        role: &RoleInfo,
+        id: &SessionId,
+    ) -> Result<(), ApiError> {
+        let revoked = self.revoked_userids(role_name).await?;
+        if revoked.contains(&userid(role, &RoleSessionName::for_session(id))) {
+            return Err(ApiError::SessionRevoked(id.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Adds the session to this replica's revocation policy on the
+    /// profile's role. Idempotent; 507 when IAM's size limit leaves no room.
+    pub async fn revoke_session(
+        &self,
+        id: &SessionId,
+        profile: &str,
+        caller: Option<&str>,
+    ) -> Result<RevocationReceipt, ApiError> {
+        let settings =
+            self.settings.profiles.get(profile).ok_or_else(|| ApiError::UnknownProfile(profile.to_owned()))?;
+        let role_name = settings.role_name(profile);
+        let role = self.role(profile, &role_name).await?;
+        let entry = userid(&role, &RoleSessionName::for_session(id));
+        let iam = self.upstreams.iam.as_ref();
+        let own = &self.revocations.policy_name;
+
+        let lock = self.revocations.lock_for(&role_name);
+        let _serialised = lock.lock().await;
+        let policies = inline_policies(iam, &role_name).await?;
+        let mut doc = match policies.iter().find(|(name, _)| name == own) {
+            Some((_, text)) => RevocationDoc::parse(text).map_err(ApiError::Internal)?,
+            None => RevocationDoc::default(),
+        };
+        let receipt = |bucket: u64| RevocationReceipt {
+            session_id: id.to_string(),
+            profile: profile.to_owned(),
+            revoked_at: crate::clock::rfc3339(SystemTime::UNIX_EPOCH + Duration::from_secs(bucket)),
+            effective: "within minutes",
+        };
+        // Already revoked by any replica: nothing to write.
+        for (_, other) in revocation_docs(&policies) {
+            if let Some(bucket) = other.bucket_of(&entry) {
+                return Ok(receipt(bucket));
+            }
+        }
+        let now = self.clock.now();
+        doc.prune(unix(now), u64::from(role.max_session_seconds));
+        doc.add(&entry, unix(now));
+        let text = doc.to_json().ok_or_else(|| ApiError::Internal("empty revocation document".into()))?;
+        let others: usize = policies.iter().filter(|(name, _)| name != own).map(|(_, d)| d.len()).sum();
+        if others + text.len() > INLINE_POLICY_BUDGET {
+            return Err(ApiError::RevocationCapacityExhausted(role_name));
+        }
+        iam.put_inline_policy(&role_name, own, &text).await?;
+        self.revocations.cache.invalidate(&role_name);
+        tracing::info!(
+            target: "sandbox_broker::audit",
+            event = "session_revoked",
+            session_id = %id,
+            profile,
+            aws_userid = %entry,
+            caller = caller.unwrap_or("-"),
+        );
+        Ok(RevocationReceipt { revoked_at: crate::clock::rfc3339(now), ..receipt(0) })
+    }
+
+    /// Used and remaining inline-policy characters of a role.
+    pub async fn revocation_capacity(&self, role_name: &str) -> Result<Capacity, ApiError> {
+        let policies = inline_policies(self.upstreams.iam.as_ref(), role_name).await?;
+        let docs = revocation_docs(&policies);
+        let used: usize = policies.iter().map(|(_, d)| d.len()).sum();
+        Ok(Capacity {
+            entries: docs.iter().map(|(_, d)| d.len()).sum(),
+            policies: docs.len(),
+            used_chars: used,
+            capacity_chars: INLINE_POLICY_BUDGET,
+            remaining_chars: INLINE_POLICY_BUDGET.saturating_sub(used),
+        })
+    }
+}

@@ -1,0 +1,129 @@
+//! Console launch tickets: a broker-signed, stateless capability naming a
+//! session, its profile, region, destination and expiry. It carries nothing
+//! secret, so any replica holding `console.ticket_secret` can serve a click.
+//!
+//! Format: `base64url(JSON payload) "." base64url(HMAC-SHA256(key, domain || payload))`.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+/// Binds the MAC to this use, so the key cannot be replayed for another.
+const DOMAIN: &[u8] = b"sandbox-broker/console-ticket/v1\n";
+/// Longer tickets are refused before any work.
+pub const MAX_TICKET_LEN: usize = 4096;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ticket {
+    #[serde(rename = "sid")]
+    pub session_id: String,
+    #[serde(rename = "p")]
+    pub profile: String,
+    #[serde(rename = "r")]
+    pub region: String,
+    #[serde(rename = "d")]
+    pub destination: String,
+    /// Unix seconds: the credentials' expiry.
+    pub exp: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TicketError {
+    #[error("the link is malformed")]
+    Malformed,
+    #[error("the link's signature is invalid")]
+    BadSignature,
+    #[error("the link has expired")]
+    Expired,
+}
+
+/// Signs and verifies tickets. Holds the keyed MAC state, never the key
+/// in printable form (no `Debug`).
+pub struct TicketSigner {
+    keyed: Hmac<Sha256>,
+}
+
+impl TicketSigner {
+    pub fn new(key: &SecretString) -> Result<Self, String> {
+        let mut keyed = <Hmac<Sha256> as Mac>::new_from_slice(key.expose_secret().as_bytes())
+            .map_err(|e| format!("console.ticket_secret: {e}"))?;
+        keyed.update(DOMAIN);
+        Ok(Self { keyed })
+    }
+
+    fn mac(&self) -> Hmac<Sha256> {
+        self.keyed.clone()
+    }
+
+    pub fn sign(&self, ticket: &Ticket) -> String {
+        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(ticket).unwrap_or_default());
+        let mut mac = self.mac();
+        mac.update(payload.as_bytes());
+        format!("{payload}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+    }
+
+    /// Checks the signature (in constant time) before looking at the
+    /// payload, then the expiry against `now` (Unix seconds).
+    pub fn verify(&self, raw: &str, now: u64) -> Result<Ticket, TicketError> {
+        if raw.len() > MAX_TICKET_LEN {
+            return Err(TicketError::Malformed);
+        }
+        let (payload, signature) = raw.split_once('.').ok_or(TicketError::Malformed)?;
+        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| TicketError::Malformed)?;
+        let mut mac = self.mac();
+        mac.update(payload.as_bytes());
+        mac.verify_slice(&signature).map_err(|_| TicketError::BadSignature)?;
+        let bytes = URL_SAFE_NO_PAD.decode(payload).map_err(|_| TicketError::Malformed)?;
+        let ticket: Ticket = serde_json::from_slice(&bytes).map_err(|_| TicketError::Malformed)?;
+        if ticket.exp <= now {
+            return Err(TicketError::Expired);
+        }
+        Ok(ticket)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ticket() -> Ticket {
+        Ticket {
+            session_id: "learner-1".into(),
+            profile: "s3".into(),
+            region: "eu-west-1".into(),
+            destination: "https://console.aws.amazon.com/".into(),
+            exp: 2_000,
+        }
+    }
+
+    fn signer(key: &str) -> TicketSigner {
+        TicketSigner::new(&SecretString::from(key)).unwrap()
+    }
+
+    #[test]
+    fn round_trips_until_expiry() {
+        let s = signer("k1-0123456789012345678901234567890");
+        let raw = s.sign(&ticket());
+        assert_eq!(s.verify(&raw, 1_999), Ok(ticket()));
+        assert_eq!(s.verify(&raw, 2_000), Err(TicketError::Expired));
+    }
+
+    #[test]
+    fn refuses_tampering_and_other_keys() {
+        let s = signer("k1-0123456789012345678901234567890");
+        let raw = s.sign(&ticket());
+        assert_eq!(signer("k2-0123456789012345678901234567890").verify(&raw, 0), Err(TicketError::BadSignature));
+        let mut forged = ticket();
+        forged.exp = 9_999;
+        let forged_payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap());
+        let signature = raw.split_once('.').unwrap().1;
+        assert_eq!(s.verify(&format!("{forged_payload}.{signature}"), 0), Err(TicketError::BadSignature));
+        for junk in ["", ".", "abc", "a.b.c", &"x".repeat(5000)] {
+            assert!(s.verify(junk, 0).is_err(), "{junk}");
+        }
+    }
+}

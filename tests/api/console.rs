@@ -1,0 +1,102 @@
+//! Durable console links: each click re-validates the broker-signed ticket
+//! and mints fresh credentials and a fresh sign-in token.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use serde_json::json;
+
+use crate::helpers::{TestApp, TestOptions};
+use sandbox_broker::clock::ManualClock;
+
+fn signin_token(url: &str) -> String {
+    let url = url::Url::parse(url).unwrap();
+    url.query_pairs().find(|(k, _)| k == "SigninToken").unwrap().1.into_owned()
+}
+
+async fn click(app: &TestApp, launch: &str) -> reqwest::Response {
+    app.http.get(launch).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn launch_mints_a_fresh_signin_token_and_logs_in() {
+    let app = TestApp::spawn().await;
+    let destination = "https://eu-west-1.console.aws.amazon.com/s3/home";
+    let session = app.issue(&json!({"session_id": "learner-launch", "destination": destination})).await;
+    let launch_url = session["console"]["launch_url"].as_str().unwrap();
+    assert!(launch_url.starts_with("http://127.0.0.1/console/launch?ticket="), "uses server.public_url");
+    assert_eq!(session["console"]["launch_expires_at"], session["credentials"]["expiration"]);
+
+    let response = click(&app, &app.launch_url(&session)).await;
+    assert_eq!(response.status(), 302);
+    assert_eq!(response.headers()["referrer-policy"], "no-referrer");
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let login = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(login.starts_with(&app.federation.endpoint()));
+    let fresh = signin_token(&login);
+    assert_ne!(fresh, signin_token(session["console"]["url"].as_str().unwrap()), "a new token per click");
+    // The fake federation endpoint only minted it after checking the new
+    // credentials against moto; they belong to the same role session.
+    assert_eq!(app.federation.token_identity(&fresh).unwrap(), session["assumed_role_arn"]);
+
+    let landed = app.http.get(&login).send().await.unwrap();
+    assert_eq!(landed.status(), 302);
+    assert_eq!(landed.headers()["location"], destination);
+}
+
+#[tokio::test]
+async fn links_work_later_and_stop_at_expiry() {
+    let clock = Arc::new(ManualClock::new(SystemTime::now()));
+    let app = TestApp::spawn_with(TestOptions { clock: clock.clone(), ..Default::default() }).await;
+    let session = app.issue(&json!({"session_id": "learner-later", "duration_seconds": 3600})).await;
+    let launch = app.launch_url(&session);
+
+    clock.advance(Duration::from_secs(20 * 60));
+    let response = click(&app, &launch).await;
+    assert_eq!(response.status(), 302, "20 minutes later the link still works");
+    // The fresh credentials only cover what is left of the session.
+    let last = app.federation.calls().into_iter().rfind(|c| c.action == "getSigninToken").unwrap();
+    let seconds: u32 = last.session_duration.unwrap().parse().unwrap();
+    assert!((2390..=2410).contains(&seconds), "remaining lifetime, got {seconds}");
+
+    clock.advance(Duration::from_secs(41 * 60));
+    let response = click(&app, &launch).await;
+    assert_eq!(response.status(), 401, "expired");
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(response.text().await.unwrap().contains("expired"));
+}
+
+#[tokio::test]
+async fn tampered_foreign_and_missing_tickets_are_refused() {
+    let app = TestApp::spawn().await;
+    let session = app.issue(&json!({"session_id": "learner-tamper"})).await;
+    let launch = app.launch_url(&session);
+    let ticket = launch.split_once("ticket=").unwrap().1.to_owned();
+    let (payload, signature) = ticket.split_once('.').unwrap();
+    let mut flipped = payload.as_bytes().to_vec();
+    flipped[3] = if flipped[3] == b'A' { b'B' } else { b'A' };
+    let foreign = sandbox_broker::domain::ticket::TicketSigner::new(&secrecy::SecretString::from(
+        "another-key-another-key-another-key!",
+    ))
+    .unwrap()
+    .sign(&sandbox_broker::domain::ticket::Ticket {
+        session_id: "learner-tamper".into(),
+        profile: "s3".into(),
+        region: "eu-west-1".into(),
+        destination: "https://console.aws.amazon.com/".into(),
+        exp: u64::MAX / 2,
+    });
+    let before = app.calls.get();
+    for bad in [
+        format!("{}/console/launch", app.base),
+        format!("{}/console/launch?ticket=", app.base),
+        format!("{}/console/launch?ticket={}.{signature}", app.base, String::from_utf8(flipped).unwrap()),
+        format!("{}/console/launch?ticket={payload}.AAAA", app.base),
+        format!("{}/console/launch?ticket={foreign}", app.base),
+    ] {
+        let response = click(&app, &bad).await;
+        assert_eq!(response.status(), 401, "{bad}");
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    }
+    assert_eq!(app.calls.get(), before, "no AWS call for a bad ticket");
+}
