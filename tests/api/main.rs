@@ -5,6 +5,7 @@
 
 mod admin;
 mod auth;
+mod browser;
 mod cli;
 mod console;
 mod enforcement;
