@@ -4,6 +4,7 @@
 
 pub mod federation;
 pub mod iam;
+pub mod rate_limit;
 pub mod sts;
 
 use std::fmt;
@@ -16,16 +17,63 @@ use secrecy::SecretString;
 
 use crate::domain::{Partition, RoleSessionName, SessionDuration};
 
+/// Times an upstream call and records it in the metrics.
+pub async fn observed<T>(
+    service: &'static str,
+    operation: &'static str,
+    call: impl std::future::Future<Output = Result<T, UpstreamError>>,
+) -> Result<T, UpstreamError> {
+    let started = std::time::Instant::now();
+    let result = call.await;
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(e) => e.kind.label(),
+    };
+    crate::telemetry::metrics::upstream_call(service, operation, outcome, started.elapsed());
+    result
+}
+
+/// Awaits one SDK request, classifying its error and recording metrics.
+pub async fn sdk_call<T, E, R>(
+    service: &'static str,
+    operation: &'static str,
+    request: impl std::future::Future<Output = Result<T, SdkError<E, R>>>,
+) -> Result<T, UpstreamError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: fmt::Debug,
+{
+    observed(service, operation, async { request.await.map_err(|e| UpstreamError::from_sdk(service, operation, e)) })
+        .await
+}
+
 /// What kind of upstream failure happened; decides the HTTP answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpstreamErrorKind {
     Throttled,
+    /// The broker's own STS rate limit (`aws.sts_max_rps`) refused the call.
+    RateLimited,
     AccessDenied,
     NotFound,
     Timeout,
     Conflict,
     Unavailable,
     Other,
+}
+
+impl UpstreamErrorKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Throttled => "throttled",
+            Self::RateLimited => "rate_limited",
+            Self::AccessDenied => "access_denied",
+            Self::NotFound => "not_found",
+            Self::Timeout => "timeout",
+            Self::Conflict => "conflict",
+            Self::Unavailable => "unavailable",
+            Self::Other => "error",
+        }
+    }
 }
 
 /// A failed call to STS, IAM or the federation endpoint.

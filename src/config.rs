@@ -45,6 +45,8 @@ pub struct ServerSettings {
     pub public_url: String,
     pub request_timeout_ms: u64,
     pub max_body_bytes: usize,
+    /// Largest accepted total of header names and values; 431 above it.
+    pub max_header_bytes: usize,
     pub max_concurrency: usize,
     pub shutdown_grace_seconds: u64,
     /// Names this replica's revocation policy; must be unique per replica
@@ -59,6 +61,7 @@ impl Default for ServerSettings {
             public_url: "http://localhost:8080".into(),
             request_timeout_ms: 15_000,
             max_body_bytes: 16 * 1024,
+            max_header_bytes: 16 * 1024,
             max_concurrency: 256,
             shutdown_grace_seconds: 20,
             replica_id: None,
@@ -106,6 +109,8 @@ pub struct AwsSettings {
     /// How long the broker's own identity (GetCallerIdentity) and role
     /// lookups (GetRole) are cached.
     pub identity_cache_seconds: u64,
+    /// Client-side limit on STS calls per second (0 = off).
+    pub sts_max_rps: u32,
 }
 
 impl Default for AwsSettings {
@@ -116,6 +121,7 @@ impl Default for AwsSettings {
             federation_endpoint: None,
             call_timeout_ms: 5_000,
             identity_cache_seconds: 60,
+            sts_max_rps: 100,
         }
     }
 }

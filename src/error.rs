@@ -79,6 +79,7 @@ impl ApiError {
                 UpstreamErrorKind::AccessDenied => (StatusCode::BAD_GATEWAY, "upstream_access_denied"),
                 UpstreamErrorKind::Timeout => (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout"),
                 UpstreamErrorKind::Conflict => (StatusCode::SERVICE_UNAVAILABLE, "upstream_conflict"),
+                UpstreamErrorKind::RateLimited => (StatusCode::SERVICE_UNAVAILABLE, "sts_rate_limited"),
                 UpstreamErrorKind::NotFound | UpstreamErrorKind::Unavailable | UpstreamErrorKind::Other => {
                     (StatusCode::BAD_GATEWAY, "upstream_error")
                 }
@@ -132,7 +133,7 @@ impl ApiError {
         if let Self::InsufficientScope(_) = self {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"insufficient_scope\""));
         }
-        if matches!(&self, Self::Upstream(e) if matches!(e.kind, UpstreamErrorKind::Throttled | UpstreamErrorKind::Conflict))
+        if matches!(&self, Self::Upstream(e) if matches!(e.kind, UpstreamErrorKind::Throttled | UpstreamErrorKind::Conflict | UpstreamErrorKind::RateLimited))
         {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
         }

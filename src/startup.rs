@@ -17,11 +17,12 @@ use tokio::sync::Notify;
 use crate::auth::Verifier;
 use crate::aws::federation::HttpFederation;
 use crate::aws::iam::SdkIam;
+use crate::aws::rate_limit::RateLimitedSts;
 use crate::aws::sts::SdkSts;
 use crate::broker::{Broker, Upstreams};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
-use crate::state::{AppState, Draining};
+use crate::state::{AppState, Lifecycle};
 
 mod middleware;
 
@@ -30,7 +31,7 @@ pub struct Application {
     port: u16,
     router: Router,
     grace: Duration,
-    draining: Arc<Draining>,
+    lifecycle: Arc<Lifecycle>,
 }
 
 /// Loads the AWS SDK configuration from the environment's default chain
@@ -71,8 +72,12 @@ impl Upstreams {
         let mut iam = aws_sdk_iam::config::Builder::from(sdk).timeout_config(timeouts).retry_config(retry);
         iam.set_endpoint_url(endpoint);
         let (sts, iam) = (sts.build(), iam.build());
+        let mut sts_client: Arc<dyn crate::aws::Sts> = Arc::new(SdkSts::new(aws_sdk_sts::Client::from_conf(sts)));
+        if let Some(rps) = std::num::NonZeroU32::new(settings.aws.sts_max_rps) {
+            sts_client = Arc::new(RateLimitedSts::new(sts_client, rps));
+        }
         Ok(Self {
-            sts: Arc::new(SdkSts::new(aws_sdk_sts::Client::from_conf(sts))),
+            sts: sts_client,
             iam: Arc::new(SdkIam::new(aws_sdk_iam::Client::from_conf(iam))),
             federation: Arc::new(HttpFederation::new(http_client(settings)?)),
         })
@@ -100,12 +105,14 @@ impl Application {
         verifier: Verifier,
         broker: Broker,
     ) -> anyhow::Result<Self> {
-        let draining = Arc::new(Draining::default());
+        // Installed before the first request so no early sample is lost.
+        let _ = crate::telemetry::metrics::handle();
+        let lifecycle = Arc::new(Lifecycle::default());
         let state = AppState {
             settings: settings.clone(),
             verifier: Arc::new(verifier),
             broker: Arc::new(broker),
-            draining: draining.clone(),
+            lifecycle: lifecycle.clone(),
         };
         let router = middleware::stack(crate::routes::api(), crate::routes::operations(), &settings, state);
         let listener = TcpListener::bind(&settings.server.listen)
@@ -113,7 +120,7 @@ impl Application {
             .with_context(|| format!("binding {}", settings.server.listen))?;
         let port = listener.local_addr()?.port();
         let grace = Duration::from_secs(settings.server.shutdown_grace_seconds);
-        Ok(Self { listener, port, router, grace, draining })
+        Ok(Self { listener, port, router, grace, lifecycle })
     }
 
     pub fn port(&self) -> u16 {
@@ -125,18 +132,21 @@ impl Application {
         self.run_until(shutdown_signal()).await
     }
 
-    /// Serves until `signal` resolves; then `/readyz` answers 503, no new
-    /// connections are accepted and in-flight requests get
-    /// `server.shutdown_grace_seconds` to finish.
+    /// Serves until `signal` resolves. Then `/readyz` answers 503 at once
+    /// while the listener keeps accepting, so the load balancer sees the
+    /// change; once no API request is in flight the listener closes and
+    /// open connections finish. All of it is bounded by
+    /// `server.shutdown_grace_seconds`, after which the process exits anyway.
     pub async fn run_until(self, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let Self { listener, router, grace, draining, .. } = self;
+        let Self { listener, router, grace, lifecycle, .. } = self;
         let stopping = Arc::new(Notify::new());
         let notify = stopping.clone();
         let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
             signal.await;
-            draining.start();
-            tracing::info!("shutdown requested; draining in-flight requests");
+            lifecycle.start_draining();
             notify.notify_one();
+            tracing::info!(grace_seconds = grace.as_secs(), "shutdown requested; draining");
+            let _ = tokio::time::timeout(grace, lifecycle.idle()).await;
         });
         let deadline = async move {
             stopping.notified().await;

@@ -11,7 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
-use super::{Federation, TemporaryCredentials, UpstreamError, UpstreamErrorKind};
+use super::{Federation, TemporaryCredentials, UpstreamError, UpstreamErrorKind, observed};
 use crate::domain::Destination;
 
 const SERVICE: &str = "signin";
@@ -64,6 +64,17 @@ fn transport_error(err: &reqwest::Error) -> UpstreamError {
 #[async_trait]
 impl Federation for HttpFederation {
     async fn signin_token(
+        &self,
+        endpoint: &str,
+        credentials: &TemporaryCredentials,
+        session_duration: Option<u32>,
+    ) -> Result<SecretString, UpstreamError> {
+        observed(SERVICE, OP, self.request_token(endpoint, credentials, session_duration)).await
+    }
+}
+
+impl HttpFederation {
+    async fn request_token(
         &self,
         endpoint: &str,
         credentials: &TemporaryCredentials,

@@ -4,7 +4,10 @@
 use async_trait::async_trait;
 use aws_sdk_iam::types::{Role, Tag};
 
-use super::{Iam, RoleDetails, RoleInfo, UpstreamError, UpstreamErrorKind};
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use super::{Iam, RoleDetails, RoleInfo, UpstreamError, UpstreamErrorKind, sdk_call};
 
 const SERVICE: &str = "iam";
 
@@ -18,14 +21,16 @@ impl SdkIam {
     }
 }
 
-fn err<E, R>(
+/// Sends one IAM request, classifying errors and recording metrics.
+async fn call<T, E, R>(
     operation: &'static str,
-) -> impl FnOnce(aws_smithy_runtime_api::client::result::SdkError<E, R>) -> UpstreamError
+    request: impl std::future::Future<Output = Result<T, SdkError<E, R>>>,
+) -> Result<T, UpstreamError>
 where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    move |e| UpstreamError::from_sdk(SERVICE, operation, e)
+    sdk_call(SERVICE, operation, request).await
 }
 
 /// `Ok(None)` for NoSuchEntity, so "absent" is not an error.
@@ -57,7 +62,7 @@ fn tags(pairs: &[(String, String)]) -> Result<Vec<Tag>, UpstreamError> {
 impl SdkIam {
     /// GetRole; `None` when the role does not exist.
     async fn fetch_role(&self, role_name: &str) -> Result<Option<Role>, UpstreamError> {
-        let out = self.client.get_role().role_name(role_name).send().await.map_err(err("GetRole"));
+        let out = call("GetRole", self.client.get_role().role_name(role_name).send()).await;
         let Some(out) = absent_as_none(out)? else {
             return Ok(None);
         };
@@ -84,7 +89,7 @@ impl Iam for SdkIam {
             return Ok(None);
         };
         // GetRole does not always carry tags (emulators, older APIs): ask for them.
-        let tag_out = self.client.list_role_tags().role_name(role_name).send().await.map_err(err("ListRoleTags"))?;
+        let tag_out = call("ListRoleTags", self.client.list_role_tags().role_name(role_name).send()).await?;
         let tags = tag_out.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect();
         Ok(Some(RoleDetails {
             info: role_info(&role),
@@ -105,17 +110,15 @@ impl Iam for SdkIam {
         role_tags: &[(String, String)],
         permissions_boundary_arn: Option<&str>,
     ) -> Result<RoleInfo, UpstreamError> {
-        let out = self
+        let request = self
             .client
             .create_role()
             .role_name(role_name)
             .assume_role_policy_document(trust_policy)
             .max_session_duration(i32::try_from(max_session_seconds).unwrap_or(3_600))
             .set_tags(Some(tags(role_tags)?))
-            .set_permissions_boundary(permissions_boundary_arn.map(str::to_owned))
-            .send()
-            .await
-            .map_err(err("CreateRole"))?;
+            .set_permissions_boundary(permissions_boundary_arn.map(str::to_owned));
+        let out = call("CreateRole", request.send()).await?;
         let role = out.role().ok_or_else(|| {
             UpstreamError::new(SERVICE, "CreateRole", UpstreamErrorKind::Other, "response lacks Role")
         })?;
@@ -123,73 +126,75 @@ impl Iam for SdkIam {
     }
 
     async fn update_trust_policy(&self, role_name: &str, document: &str) -> Result<(), UpstreamError> {
-        let call = self.client.update_assume_role_policy().role_name(role_name).policy_document(document);
-        call.send().await.map_err(err("UpdateAssumeRolePolicy")).map(drop)
+        let request = self.client.update_assume_role_policy().role_name(role_name).policy_document(document);
+        call("UpdateAssumeRolePolicy", request.send()).await.map(drop)
     }
 
     async fn update_max_session(&self, role_name: &str, seconds: u32) -> Result<(), UpstreamError> {
         let seconds = i32::try_from(seconds).unwrap_or(3_600);
-        let call = self.client.update_role().role_name(role_name).max_session_duration(seconds);
-        call.send().await.map_err(err("UpdateRole")).map(drop)
+        let request = self.client.update_role().role_name(role_name).max_session_duration(seconds);
+        call("UpdateRole", request.send()).await.map(drop)
     }
 
     async fn tag_role(&self, role_name: &str, role_tags: &[(String, String)]) -> Result<(), UpstreamError> {
-        let call = self.client.tag_role().role_name(role_name).set_tags(Some(tags(role_tags)?));
-        call.send().await.map_err(err("TagRole")).map(drop)
+        let request = self.client.tag_role().role_name(role_name).set_tags(Some(tags(role_tags)?));
+        call("TagRole", request.send()).await.map(drop)
     }
 
     async fn set_permissions_boundary(&self, role_name: &str, arn: Option<&str>) -> Result<(), UpstreamError> {
         match arn {
             Some(arn) => {
-                let call = self.client.put_role_permissions_boundary().role_name(role_name).permissions_boundary(arn);
-                call.send().await.map_err(err("PutRolePermissionsBoundary")).map(drop)
+                let request =
+                    self.client.put_role_permissions_boundary().role_name(role_name).permissions_boundary(arn);
+                call("PutRolePermissionsBoundary", request.send()).await.map(drop)
             }
             None => {
-                let call = self.client.delete_role_permissions_boundary().role_name(role_name);
-                call.send().await.map_err(err("DeleteRolePermissionsBoundary")).map(drop)
+                let request = self.client.delete_role_permissions_boundary().role_name(role_name);
+                call("DeleteRolePermissionsBoundary", request.send()).await.map(drop)
             }
         }
     }
 
     async fn list_inline_policies(&self, role_name: &str) -> Result<Vec<String>, UpstreamError> {
         let pages = self.client.list_role_policies().role_name(role_name).into_paginator().items().send();
-        pages.collect::<Result<Vec<_>, _>>().await.map_err(err("ListRolePolicies"))
+        call("ListRolePolicies", pages.collect::<Result<Vec<_>, _>>()).await
     }
 
     async fn get_inline_policy(&self, role_name: &str, policy_name: &str) -> Result<Option<String>, UpstreamError> {
-        let out = self.client.get_role_policy().role_name(role_name).policy_name(policy_name).send().await;
-        Ok(absent_as_none(out.map_err(err("GetRolePolicy")))?.map(|o| decode_policy_document(o.policy_document())))
+        let request = self.client.get_role_policy().role_name(role_name).policy_name(policy_name);
+        let out = absent_as_none(call("GetRolePolicy", request.send()).await)?;
+        Ok(out.map(|o| decode_policy_document(o.policy_document())))
     }
 
     async fn put_inline_policy(&self, role_name: &str, policy_name: &str, document: &str) -> Result<(), UpstreamError> {
-        let call =
+        let request =
             self.client.put_role_policy().role_name(role_name).policy_name(policy_name).policy_document(document);
-        call.send().await.map_err(err("PutRolePolicy")).map(drop)
+        call("PutRolePolicy", request.send()).await.map(drop)
     }
 
     async fn delete_inline_policy(&self, role_name: &str, policy_name: &str) -> Result<(), UpstreamError> {
-        let call = self.client.delete_role_policy().role_name(role_name).policy_name(policy_name);
-        absent_as_none(call.send().await.map_err(err("DeleteRolePolicy"))).map(drop)
+        let request = self.client.delete_role_policy().role_name(role_name).policy_name(policy_name);
+        absent_as_none(call("DeleteRolePolicy", request.send()).await).map(drop)
     }
 
     async fn list_attached_policies(&self, role_name: &str) -> Result<Vec<String>, UpstreamError> {
         let pages = self.client.list_attached_role_policies().role_name(role_name).into_paginator().items().send();
-        let items = pages.collect::<Result<Vec<_>, _>>().await.map_err(err("ListAttachedRolePolicies"))?;
+        let items = call("ListAttachedRolePolicies", pages.collect::<Result<Vec<_>, _>>()).await?;
         Ok(items.iter().filter_map(|p| p.policy_arn().map(str::to_owned)).collect())
     }
 
     async fn attach_policy(&self, role_name: &str, policy_arn: &str) -> Result<(), UpstreamError> {
-        let call = self.client.attach_role_policy().role_name(role_name).policy_arn(policy_arn);
-        call.send().await.map_err(err("AttachRolePolicy")).map(drop)
+        let request = self.client.attach_role_policy().role_name(role_name).policy_arn(policy_arn);
+        call("AttachRolePolicy", request.send()).await.map(drop)
     }
 
     async fn detach_policy(&self, role_name: &str, policy_arn: &str) -> Result<(), UpstreamError> {
-        let call = self.client.detach_role_policy().role_name(role_name).policy_arn(policy_arn);
-        absent_as_none(call.send().await.map_err(err("DetachRolePolicy"))).map(drop)
+        let request = self.client.detach_role_policy().role_name(role_name).policy_arn(policy_arn);
+        absent_as_none(call("DetachRolePolicy", request.send()).await).map(drop)
     }
 
     async fn delete_role(&self, role_name: &str) -> Result<(), UpstreamError> {
-        let call = self.client.delete_role().role_name(role_name);
-        absent_as_none(call.send().await.map_err(err("DeleteRole"))).map(drop)
+        let request = self.client.delete_role().role_name(role_name);
+        absent_as_none(call("DeleteRole", request.send()).await).map(drop)
     }
 }

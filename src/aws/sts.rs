@@ -8,6 +8,7 @@ use secrecy::SecretString;
 
 use super::{
     AssumeRoleInput, CallerIdentity, IssuedCredentials, Sts, TemporaryCredentials, UpstreamError, UpstreamErrorKind,
+    sdk_call,
 };
 use crate::domain::Partition;
 
@@ -31,8 +32,7 @@ fn malformed(operation: &'static str, what: &str) -> UpstreamError {
 impl Sts for SdkSts {
     async fn caller_identity(&self) -> Result<CallerIdentity, UpstreamError> {
         const OP: &str = "GetCallerIdentity";
-        let out =
-            self.client.get_caller_identity().send().await.map_err(|e| UpstreamError::from_sdk(SERVICE, OP, e))?;
+        let out = sdk_call(SERVICE, OP, self.client.get_caller_identity().send()).await?;
         let arn = out.arn().ok_or_else(|| malformed(OP, "Arn"))?.to_owned();
         let account = out.account().ok_or_else(|| malformed(OP, "Account"))?.to_owned();
         let partition = Partition::from_arn(&arn).ok_or_else(|| malformed(OP, "a known partition"))?;
@@ -47,17 +47,15 @@ impl Sts for SdkSts {
             .map(|(key, value)| Tag::builder().key(key).value(value).build())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| UpstreamError::new(SERVICE, OP, UpstreamErrorKind::Other, e.to_string()))?;
-        let out = self
+        let request = self
             .client
             .assume_role()
             .role_arn(&input.role_arn)
             .role_session_name(input.session_name.as_str())
             .source_identity(input.session_name.as_str())
             .duration_seconds(i32::try_from(input.duration.seconds()).unwrap_or(i32::MAX))
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .map_err(|e| UpstreamError::from_sdk(SERVICE, OP, e))?;
+            .set_tags(Some(tags));
+        let out = sdk_call(SERVICE, OP, request.send()).await?;
         let creds = out.credentials().ok_or_else(|| malformed(OP, "Credentials"))?;
         let expiration = SystemTime::try_from(*creds.expiration()).map_err(|_| malformed(OP, "a valid Expiration"))?;
         let assumed_role_arn =

@@ -10,11 +10,15 @@ use std::time::{Duration, Instant};
 pub struct TtlCache<V> {
     ttl: Duration,
     entries: Mutex<HashMap<String, (Instant, V)>>,
+    /// Held while loading, so concurrent misses make one upstream call
+    /// instead of a burst (a cold start under load would otherwise spend
+    /// the STS rate budget on identical GetCallerIdentity calls).
+    loading: tokio::sync::Mutex<()>,
 }
 
 impl<V: Clone> TtlCache<V> {
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, entries: Mutex::new(HashMap::new()) }
+        Self { ttl, entries: Mutex::new(HashMap::new()), loading: tokio::sync::Mutex::new(()) }
     }
 
     fn fresh(&self, key: &str) -> Option<V> {
@@ -27,6 +31,10 @@ impl<V: Clone> TtlCache<V> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<V, E>>,
     {
+        if let Some(value) = self.fresh(key) {
+            return Ok(value);
+        }
+        let _loading = self.loading.lock().await;
         if let Some(value) = self.fresh(key) {
             return Ok(value);
         }

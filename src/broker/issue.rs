@@ -130,6 +130,7 @@ impl Broker {
             role_chained = minted.chained,
             caller = caller.unwrap_or("-"),
         );
+        crate::telemetry::metrics::session_event("issued", &req.profile);
         Ok(IssuedSession {
             session_id: req.session_id.clone(),
             profile: req.profile.clone(),

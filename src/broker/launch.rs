@@ -50,6 +50,7 @@ impl Broker {
             access_key_id = %minted.issued.credentials.access_key_id,
             duration_seconds = minted.duration.seconds(),
         );
+        crate::telemetry::metrics::session_event("launched", &ticket.profile);
         Ok(minted.console_url)
     }
 }

@@ -183,6 +183,7 @@ impl Broker {
             aws_userid = %entry,
             caller = caller.unwrap_or("-"),
         );
+        crate::telemetry::metrics::session_event("revoked", profile);
         Ok(RevocationReceipt { revoked_at: crate::clock::rfc3339(now), ..receipt(0) })
     }
 

@@ -54,6 +54,7 @@ const SECTIONS: &[(&str, &[&str])] = &[
             "public_url",
             "request_timeout_ms",
             "max_body_bytes",
+            "max_header_bytes",
             "max_concurrency",
             "shutdown_grace_seconds",
             "replica_id",
@@ -72,7 +73,10 @@ const SECTIONS: &[(&str, &[&str])] = &[
             "jwks_refresh_cooldown_seconds",
         ],
     ),
-    ("aws", &["region", "endpoint_url", "federation_endpoint", "call_timeout_ms", "identity_cache_seconds"]),
+    (
+        "aws",
+        &["region", "endpoint_url", "federation_endpoint", "call_timeout_ms", "identity_cache_seconds", "sts_max_rps"],
+    ),
     ("trust", &["principal_arn"]),
     ("console", &["issuer", "ticket_secret", "ticket_secret_file"]),
 ];
@@ -203,6 +207,7 @@ fn validate(s: &Settings, problems: &mut Problems) {
     for (key, value) in [
         ("server.request_timeout_ms", s.server.request_timeout_ms),
         ("server.max_body_bytes", s.server.max_body_bytes as u64),
+        ("server.max_header_bytes", s.server.max_header_bytes as u64),
         ("server.max_concurrency", s.server.max_concurrency as u64),
         ("aws.call_timeout_ms", s.aws.call_timeout_ms),
     ] {

@@ -13,7 +13,11 @@ use crate::state::AppState;
 const OPENAPI: &str = include_str!("../../openapi.yaml");
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/openapi.yaml", get(openapi))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/openapi.yaml", get(openapi))
+        .route("/metrics", get(metrics))
 }
 
 /// 200 while the process serves requests.
@@ -24,7 +28,7 @@ async fn healthz() -> Json<serde_json::Value> {
 /// 200 once the broker's AWS identity resolves (config was validated at
 /// start-up); 503 while it does not, and once shutdown has begun.
 async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
-    if state.draining.is_draining() {
+    if state.lifecycle.is_draining() {
         return Err(ApiError::NotReady("shutting down".into()));
     }
     let identity = state
@@ -41,4 +45,14 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>
 
 async fn openapi() -> Response {
     (StatusCode::OK, [(header::CONTENT_TYPE, "application/yaml")], OPENAPI).into_response()
+}
+
+/// Prometheus text exposition.
+async fn metrics() -> Response {
+    match crate::telemetry::metrics::handle() {
+        Some(handle) => {
+            (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render()).into_response()
+        }
+        None => ApiError::NotReady("metrics recorder unavailable".into()).into_response(),
+    }
 }

@@ -3,11 +3,14 @@
 //! bottom to top; `Router::layer` calls wrap what was built before them.
 
 use std::any::Any;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use axum::body::Body;
 use axum::error_handling::HandleErrorLayer;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, MatchedPath, State};
 use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::{BoxError, Router};
 use tower::ServiceBuilder;
@@ -24,7 +27,8 @@ use tracing::Level;
 
 use crate::config::Settings;
 use crate::error::error_response;
-use crate::state::AppState;
+use crate::state::{AppState, Lifecycle};
+use crate::telemetry::metrics;
 
 pub fn stack(api: Router<AppState>, operations: Router<AppState>, settings: &Settings, state: AppState) -> Router {
     let server = &settings.server;
@@ -42,25 +46,37 @@ pub fn stack(api: Router<AppState>, operations: Router<AppState>, settings: &Set
         ))
         // Refuses large bodies by Content-Length and caps streamed ones.
         .layer(RequestBodyLimitLayer::new(server.max_body_bytes));
-    let api = api.layer(limits).layer(DefaultBodyLimit::max(server.max_body_bytes));
+    let api = api
+        .layer(limits)
+        .layer(DefaultBodyLimit::max(server.max_body_bytes))
+        // Counted for graceful shutdown, which waits for them.
+        .layer(axum::middleware::from_fn_with_state(state.lifecycle.clone(), track_in_flight));
 
+    let max_header_bytes = server.max_header_bytes;
     let app = api.merge(operations).fallback(not_found).with_state(state);
     // Every error response leaves in the one JSON shape.
-    app.layer(axum::middleware::map_response(json_error_bodies)).layer(
-        ServiceBuilder::new()
-            // Authorization is redacted wherever headers are recorded.
-            .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION]))
-            // A request id first, so the trace span and the response carry it.
-            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-            .layer(
-                TraceLayer::new_for_http()
-                    .make_span_with(request_span)
-                    .on_response(DefaultOnResponse::new().level(Level::INFO)),
-            )
-            .layer(PropagateRequestIdLayer::x_request_id())
-            // A panic becomes a 500 without details, and the process lives on.
-            .layer(CatchPanicLayer::custom(panic_response)),
-    )
+    app.layer(axum::middleware::map_response(json_error_bodies))
+        // Per route template and status; inside routing so the template is known.
+        .layer(axum::middleware::from_fn(record_http_metrics))
+        // Oversized headers are refused before anything reads them.
+        .layer(axum::middleware::from_fn(move |req: Request<Body>, next: Next| {
+            limit_header_bytes(max_header_bytes, req, next)
+        }))
+        .layer(
+            ServiceBuilder::new()
+                // Authorization is redacted wherever headers are recorded.
+                .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION]))
+                // A request id first, so the trace span and the response carry it.
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                )
+                .layer(PropagateRequestIdLayer::x_request_id())
+                // A panic becomes a 500 without details, and the process lives on.
+                .layer(CatchPanicLayer::custom(panic_response)),
+        )
 }
 
 /// The span of one request. The path only: query strings may carry tickets.
@@ -118,4 +134,31 @@ async fn json_error_bodies(response: Response) -> Response {
         }
     }
     rewritten.into_response()
+}
+
+async fn track_in_flight(State(lifecycle): State<Arc<Lifecycle>>, request: Request<Body>, next: Next) -> Response {
+    let _in_flight = lifecycle.track();
+    next.run(request).await
+}
+
+async fn record_http_metrics(request: Request<Body>, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
+    let response = next.run(request).await;
+    metrics::http_request(method.as_str(), &route, response.status().as_u16(), started.elapsed());
+    response
+}
+
+/// 431 when the request's header names and values exceed the limit.
+async fn limit_header_bytes(limit: usize, request: Request<Body>, next: Next) -> Response {
+    let size: usize = request.headers().iter().map(|(name, value)| name.as_str().len() + value.len()).sum();
+    if size > limit {
+        return error_response(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            "request headers are too large",
+        );
+    }
+    next.run(request).await
 }

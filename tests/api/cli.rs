@@ -281,3 +281,51 @@ async fn bootstrap_cli_reports_a_plan_as_json() {
     assert_eq!(code, 0);
     assert!(stdout.contains("\"delete\""));
 }
+
+#[tokio::test]
+async fn sigterm_drains_in_flight_requests_then_exits_zero() {
+    let moto = &Moto::shared().endpoint;
+    let federation = FakeFederation::start(moto, Duration::from_secs(3)).await;
+    let roles = vec![("s3".to_owned(), unique("drain-role"))];
+    create_role(moto, &roles[0].1, 43_200).await;
+    let auth = format!("hs256_secret = \"{}\"", crate::helpers::HS256_SECRET);
+    let toml = test_config_toml(moto, &federation.endpoint(), &roles, &auth, "")
+        .replace("request_timeout_ms = 10000", "request_timeout_ms = 10000\nshutdown_grace_seconds = 10")
+        .replace("call_timeout_ms = 2000", "call_timeout_ms = 8000");
+    let (_dir, path) = write_config(&toml);
+    let mut broker =
+        start_broker(&path, &[("AWS_ACCESS_KEY_ID", "AKIADRAIN"), ("AWS_SECRET_ACCESS_KEY", "drain-secret")]);
+    let http = reqwest::Client::new();
+    let ready = http.get(format!("{}/readyz", broker.base)).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+
+    // A request that takes about 3 seconds (the federation endpoint is slow).
+    let token = crate::helpers::mint(json!({"scope": "sessions:issue"}));
+    let slow = {
+        let (http, url) = (http.clone(), format!("{}/sessions", broker.base));
+        tokio::spawn(async move {
+            http.post(url).bearer_auth(token).json(&json!({"session_id": "learner-drain"})).send().await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let started = Instant::now();
+    let pid = broker.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+
+    // Readiness flips at once, while the listener still answers.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let ready = http.get(format!("{}/readyz", broker.base)).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    assert_eq!(ready.json::<Value>().await.unwrap()["error"]["code"], "not_ready");
+
+    let response = slow.await.unwrap().unwrap();
+    assert_eq!(response.status(), 201, "the in-flight request completes");
+    let status = loop {
+        if let Some(status) = broker.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "exit within the grace period");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(status.code(), Some(0));
+}

@@ -242,6 +242,9 @@ pub struct TestOptions {
     pub auth_source: String,
     /// (profile, role name) pairs; default: fresh unique names.
     pub roles: Option<Vec<(String, String)>>,
+    /// Extra lines for the `[server]` and `[aws]` tables.
+    pub server_overrides: String,
+    pub aws_overrides: String,
 }
 
 impl Default for TestOptions {
@@ -256,6 +259,8 @@ impl Default for TestOptions {
             federation_delay: Duration::ZERO,
             auth_source: format!("hs256_secret = \"{HS256_SECRET}\""),
             roles: None,
+            server_overrides: String::new(),
+            aws_overrides: String::new(),
         }
     }
 }
@@ -314,6 +319,14 @@ ticket_secret = "{TICKET_SECRET}"
     toml
 }
 
+/// Puts `key = value` lines at the top of `table`, replacing the same keys.
+fn override_keys(toml: &str, table: &str, overrides: &str) -> String {
+    let keys: Vec<&str> = overrides.lines().filter_map(|l| l.split('=').next()).map(str::trim).collect();
+    let kept: Vec<&str> =
+        toml.lines().filter(|line| !keys.iter().any(|k| line.split('=').next().map(str::trim) == Some(*k))).collect();
+    kept.join("\n").replace(&format!("{table}\n"), &format!("{table}\n{overrides}"))
+}
+
 /// Writes a config dir (config.toml + the shipped policies) and loads it.
 pub fn write_config(toml: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -344,6 +357,8 @@ impl TestApp {
             }
         }
         let toml = test_config_toml(&aws_endpoint, &federation.endpoint(), &roles, &opts.auth_source, &opts.extra_toml);
+        let toml = override_keys(&toml, "[server]", &opts.server_overrides);
+        let toml = override_keys(&toml, "[aws]", &opts.aws_overrides);
         let (config_dir, path) = write_config(&toml);
         let settings = sandbox_broker::config::load(Some(&path)).unwrap_or_else(|e| panic!("{e}"));
         let sdk = opts.sdk.unwrap_or_else(|| broker_sdk_config(&aws_endpoint));

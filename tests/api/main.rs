@@ -13,6 +13,7 @@ mod federation;
 mod formats;
 mod helpers;
 mod operations;
+mod production;
 mod revocation;
 mod sessions;
 mod upstream_errors;
