@@ -8,6 +8,7 @@ mod auth;
 mod browser;
 mod cli;
 mod console;
+mod container;
 mod enforcement;
 mod federation;
 mod formats;
