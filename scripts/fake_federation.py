@@ -37,12 +37,15 @@ class Handler(BaseHTTPRequestHandler):
         return dict(urllib.parse.parse_qsl(raw))
 
     def _answer(self, status, body=b"", headers=()):
-        self.send_response(status)
-        for name, value in headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            for name, value in headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (e.g. a load generator stopping)
 
     def _handle(self):
         params = self._params()

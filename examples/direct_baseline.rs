@@ -1,0 +1,68 @@
+//! The direct baseline for benchmarks: the upstream work of one session —
+//! AssumeRole, then getSigninToken — done with the broker's own clients and
+//! client settings, at a fixed concurrency, without the broker in between.
+//!
+//! `cargo run --release --example direct_baseline -- CONFIG CONCURRENCY SECONDS`
+//! prints `{"requests":…,"rps":…,"p50_ms":…,"p99_ms":…}`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sandbox_broker::aws::AssumeRoleInput;
+use sandbox_broker::broker::Upstreams;
+use sandbox_broker::domain::{RoleSessionName, SessionDuration, SessionId};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let config = PathBuf::from(args.next().unwrap_or_else(|| "config/local.toml".into()));
+    let concurrency: usize = args.next().and_then(|c| c.parse().ok()).unwrap_or(1);
+    let seconds: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(5);
+    let settings = sandbox_broker::config::load(Some(&config)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let sdk = sandbox_broker::startup::load_sdk_config(&settings).await;
+    let upstreams = Arc::new(Upstreams::from_sdk_config(&settings, &sdk)?);
+    let endpoint = settings.aws.federation_endpoint.clone().unwrap_or_default();
+    let role_arn = "arn:aws:iam::123456789012:role/sandbox-s3".to_owned();
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+
+    let workers: Vec<_> = (0..concurrency)
+        .map(|w| {
+            let (upstreams, endpoint, role_arn) = (upstreams.clone(), endpoint.clone(), role_arn.clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut n = 0u64;
+                while Instant::now() < deadline {
+                    let started = Instant::now();
+                    let id = SessionId::parse(&format!("baseline-{w}-{n}")).map_err(anyhow::Error::msg)?;
+                    let input = AssumeRoleInput {
+                        role_arn: role_arn.clone(),
+                        session_name: RoleSessionName::for_session(&id),
+                        duration: SessionDuration::clamp(3600, 43_200, 43_200, false),
+                        tags: vec![("sandbox-profile".into(), "s3".into())],
+                    };
+                    let issued = upstreams.sts.assume_role(&input).await?;
+                    upstreams.federation.signin_token(&endpoint, &issued.credentials, Some(3600)).await?;
+                    latencies.push(started.elapsed());
+                    n += 1;
+                }
+                Ok::<_, anyhow::Error>(latencies)
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for worker in workers {
+        all.extend(worker.await??);
+    }
+    all.sort();
+    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied();
+    let ms = |d: Option<Duration>| d.map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+    println!(
+        "{{\"requests\":{},\"rps\":{:.1},\"p50_ms\":{:.3},\"p99_ms\":{:.3}}}",
+        all.len(),
+        all.len() as f64 / seconds as f64,
+        ms(pct(0.50)),
+        ms(pct(0.99))
+    );
+    Ok(())
+}
