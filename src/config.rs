@@ -8,6 +8,7 @@
 //! naming its key, so `check-config` can report them together.
 
 mod check;
+mod profiles;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

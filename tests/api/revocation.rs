@@ -171,3 +171,41 @@ async fn bad_revocations_change_nothing() {
         .unwrap();
     assert_eq!(forbidden.status(), 403);
 }
+
+#[tokio::test]
+async fn replicas_revoking_at_once_never_lose_an_entry() {
+    // Two replicas (two apps, different replica ids) share the same roles.
+    let a = Arc::new(TestApp::spawn().await);
+    let b = Arc::new(
+        TestApp::spawn_with(TestOptions {
+            roles: Some(a.roles.clone()),
+            create_roles: false,
+            server_overrides: "replica_id = \"test-b\"\n".into(),
+            ..Default::default()
+        })
+        .await,
+    );
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let app = if i % 2 == 0 { a.clone() } else { b.clone() };
+            tokio::spawn(async move { app.revoke(&format!("learner-replica-{i:02}"), "").await.0 })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), 202);
+    }
+    let iam = iam_client(&a.aws_endpoint);
+    let mut ids = Vec::new();
+    for policy in ["sandbox-broker-revocations-test", "sandbox-broker-revocations-test-b"] {
+        let out = iam.get_role_policy().role_name(a.role("s3")).policy_name(policy).send().await.unwrap();
+        let doc: Value =
+            serde_json::from_str(&sandbox_broker::aws::iam::decode_policy_document(out.policy_document())).unwrap();
+        ids.extend(denied_ids(&doc));
+    }
+    assert_eq!(ids.len(), 40, "{ids:?}");
+    // Each replica refuses the sessions the other one revoked.
+    let refused = a.post_sessions("", &json!({"session_id": "learner-replica-01"})).await;
+    assert_eq!(refused.status(), 409);
+    let refused = b.post_sessions("", &json!({"session_id": "learner-replica-00"})).await;
+    assert_eq!(refused.status(), 409);
+}
