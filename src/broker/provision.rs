@@ -102,7 +102,7 @@ async fn apply(iam: &dyn Iam, step: &Step) -> Result<(), UpstreamError> {
 
 /// One write, retried while IAM reports ConcurrentModification. Throttling
 /// is already retried by the SDK's standard mode.
-async fn apply_with_retry(iam: &dyn Iam, step: &Step) -> Result<(), UpstreamError> {
+pub(super) async fn apply_with_retry(iam: &dyn Iam, step: &Step) -> Result<(), UpstreamError> {
     let mut waits = CONFLICT_BACKOFF_MS.iter();
     loop {
         match apply(iam, step).await {

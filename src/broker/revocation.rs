@@ -21,7 +21,9 @@ use serde::Serialize;
 use self::doc::RevocationDoc;
 use super::Broker;
 use super::TtlCache;
+use super::provision::apply_with_retry;
 use super::provision::desired::REVOCATION_POLICY_PREFIX;
+use super::provision::plan::Step;
 use crate::aws::{Iam, RoleInfo};
 use crate::domain::policy::{INLINE_POLICY_BUDGET, minify};
 use crate::domain::{RoleSessionName, SessionId};
@@ -173,7 +175,9 @@ impl Broker {
         if others + text.len() > INLINE_POLICY_BUDGET {
             return Err(ApiError::RevocationCapacityExhausted(role_name));
         }
-        iam.put_inline_policy(&role_name, own, &text).await?;
+        // Retried on ConcurrentModification like every IAM write of the broker.
+        let write = Step::PutInline { role: role_name.clone(), name: own.clone(), document: text };
+        apply_with_retry(iam, &write).await?;
         self.revocations.cache.invalidate(&role_name);
         tracing::info!(
             target: "sandbox_broker::audit",

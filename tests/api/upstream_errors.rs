@@ -20,6 +20,7 @@ struct Fault {
     assume_role_error: Option<(u16, &'static str)>,
     assume_role_delay: Duration,
     assume_role_calls: Arc<AtomicUsize>,
+    put_policy_calls: Arc<AtomicUsize>,
 }
 
 const STS_NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
@@ -43,6 +44,11 @@ async fn fake_aws(State(fault): State<Fault>, body: String) -> Response {
         Some("ListRolePolicies") => xml(
             r#"<ListRolePoliciesResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><ListRolePoliciesResult><IsTruncated>false</IsTruncated><PolicyNames/></ListRolePoliciesResult><ResponseMetadata><RequestId>r4</RequestId></ResponseMetadata></ListRolePoliciesResponse>"#.to_owned(),
         ),
+        Some("PutRolePolicy") => {
+            fault.put_policy_calls.fetch_add(1, Ordering::SeqCst);
+            let body = r#"<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>ConcurrentModification</Code><Message>injected</Message></Error><RequestId>r5</RequestId></ErrorResponse>"#;
+            (StatusCode::CONFLICT, [("content-type", "text/xml")], body).into_response()
+        }
         Some("AssumeRole") => {
             fault.assume_role_calls.fetch_add(1, Ordering::SeqCst);
             tokio::time::sleep(fault.assume_role_delay).await;
@@ -66,7 +72,12 @@ async fn app_with_fault(fault: Fault) -> TestApp {
 }
 
 fn fault(error: Option<(u16, &'static str)>, delay: Duration) -> Fault {
-    Fault { assume_role_error: error, assume_role_delay: delay, assume_role_calls: Arc::new(AtomicUsize::new(0)) }
+    Fault {
+        assume_role_error: error,
+        assume_role_delay: delay,
+        assume_role_calls: Arc::new(AtomicUsize::new(0)),
+        put_policy_calls: Arc::new(AtomicUsize::new(0)),
+    }
 }
 
 async fn issue(app: &TestApp) -> (u16, reqwest::header::HeaderMap, Value) {
@@ -129,4 +140,15 @@ async fn slow_federation_endpoint_is_504() {
     let (status, _, body) = issue(&app).await;
     assert_eq!(status, 504, "{body}");
     assert_eq!(body["error"]["code"], "upstream_timeout");
+}
+
+#[tokio::test]
+async fn iam_concurrent_modification_is_retried_then_503() {
+    let f = fault(None, Duration::ZERO);
+    let calls = f.put_policy_calls.clone();
+    let app = app_with_fault(f).await;
+    let (status, body) = app.revoke("learner-conflict", "").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (503, Some("upstream_conflict")), "{body}");
+    // One attempt plus four backoff retries (0.25 + 0.5 + 1 + 2 s).
+    assert_eq!(calls.load(Ordering::SeqCst), 5);
 }
