@@ -27,7 +27,11 @@ pub async fn observed<T>(
     let result = call.await;
     let outcome = match &result {
         Ok(_) => "ok",
-        Err(e) => e.kind.label(),
+        Err(e) => {
+            let code = e.code.clone().unwrap_or_else(|| e.kind.label().to_owned());
+            crate::telemetry::metrics::upstream_error(service, operation, code);
+            e.kind.label()
+        }
     };
     crate::telemetry::metrics::upstream_call(service, operation, outcome, started.elapsed());
     result

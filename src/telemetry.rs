@@ -29,6 +29,7 @@ pub mod metrics {
     pub const SESSIONS: &str = "sandbox_broker_sessions_total";
     pub const UPSTREAM_CALLS: &str = "sandbox_broker_upstream_calls_total";
     pub const UPSTREAM_DURATION: &str = "sandbox_broker_upstream_call_duration_seconds";
+    pub const UPSTREAM_ERRORS: &str = "sandbox_broker_upstream_errors_total";
     pub const STS_RATE_LIMIT: &str = "sandbox_broker_sts_rate_limit_total";
 
     /// Latency buckets in seconds: loopback emulators to slow AWS regions.
@@ -63,6 +64,13 @@ pub mod metrics {
             .increment(1);
         ::metrics::histogram!(UPSTREAM_DURATION, "service" => service, "operation" => operation)
             .record(elapsed.as_secs_f64());
+    }
+
+    /// One failed upstream call by AWS error code (or the failure kind when
+    /// there is no code, e.g. `timeout`).
+    pub fn upstream_error(service: &'static str, operation: &'static str, code: String) {
+        ::metrics::counter!(UPSTREAM_ERRORS, "service" => service, "operation" => operation, "code" => code)
+            .increment(1);
     }
 
     /// The STS limiter made a call wait (`waited`) or refused it (`shed`).
