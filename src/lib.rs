@@ -10,20 +10,27 @@
 //! - [`config`]: layered configuration (built-in defaults, one TOML file,
 //!   `SANDBOX_BROKER__…` environment variables, `…_FILE` secrets) and the
 //!   validation behind `check-config`.
-//! - [`telemetry`]: tracing subscriber (text or JSON logs).
-//! - [`startup`]: [`startup::Application`] binds the listener, wires the state
-//!   and owns the tower middleware stack.
+//! - [`telemetry`]: tracing subscriber (text or JSON logs) and the
+//!   Prometheus metrics served at `/metrics`.
+//! - [`startup`]: [`startup::Application`] binds the listener, wires the state,
+//!   owns the tower middleware stack (`startup/middleware.rs`) and drains on
+//!   SIGTERM.
 //! - [`state`]: the one [`state::AppState`] shared by every handler.
 //! - [`error`]: the one [`error::ApiError`] and the JSON extractor whose
 //!   rejections use the same `{"error": {"code", "message"}}` shape.
 //! - [`auth`]: platform JWT verification (HS256 secret, PEM public key or JWKS)
 //!   and the [`auth::Claims`] extractor with scope checks.
 //! - [`routes`]: one module per resource, each exposing `router()`.
-//! - [`broker`]: the use cases (issue a session) composed from the AWS traits.
+//! - [`broker`]: the use cases composed from the AWS traits — issuing a
+//!   session (`issue`), durable console links (`launch`), revocation
+//!   (`revocation`, one IAM policy per replica) and provisioning
+//!   (`provision`: desired state, a pure plan, and its application).
 //! - [`aws`]: the only code that talks to AWS — STS, IAM and the console
-//!   federation endpoint, each behind a small trait.
+//!   federation endpoint, each behind a small trait — plus the client-side
+//!   STS rate limit.
 //! - [`domain`]: validated newtypes (session id, role session name, durations,
-//!   regions and partitions, console destinations).
+//!   regions and partitions, console destinations), policy templates and
+//!   launch tickets.
 //! - [`clock`]: an injectable clock for expiry logic.
 
 pub mod auth;
