@@ -43,11 +43,15 @@ impl Clock for ManualClock {
     }
 }
 
+/// Whole seconds since the Unix epoch (0 for times before it).
+pub fn unix_seconds(at: SystemTime) -> u64 {
+    at.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
 /// RFC 3339 UTC timestamp with whole seconds, e.g. `2026-11-23T20:14:59Z`.
 pub fn rfc3339(at: SystemTime) -> String {
     use aws_smithy_types::date_time::{DateTime, Format};
-    let secs = at.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    DateTime::from_secs(i64::try_from(secs).unwrap_or(i64::MAX))
+    DateTime::from_secs(i64::try_from(unix_seconds(at)).unwrap_or(i64::MAX))
         .fmt(Format::DateTime)
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
 }

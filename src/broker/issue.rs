@@ -34,29 +34,35 @@ pub struct SessionRequest {
     pub destination: Destination,
 }
 
+/// The named profile if configured (`unknown_profile` otherwise), or the
+/// default one when the request names none.
+pub fn resolve_profile(settings: &Settings, requested: Option<String>) -> Result<String, ApiError> {
+    match requested {
+        Some(name) if settings.profiles.contains_key(&name) => Ok(name),
+        Some(name) => Err(ApiError::UnknownProfile(name)),
+        None => {
+            settings.default_profile().map(str::to_owned).ok_or_else(|| ApiError::Internal("no default profile".into()))
+        }
+    }
+}
+
 impl SessionRequest {
     pub fn validate(body: IssueSessionBody, settings: &Settings) -> Result<Self, ApiError> {
         let session_id = SessionId::parse(&body.session_id).map_err(|m| ApiError::invalid("invalid_session_id", m))?;
-        let profile = match body.profile {
-            Some(name) if settings.profiles.contains_key(&name) => name,
-            Some(name) => return Err(ApiError::UnknownProfile(name)),
-            None => settings
-                .default_profile()
-                .map(str::to_owned)
-                .ok_or_else(|| ApiError::Internal("no default profile".into()))?,
-        };
+        let profile = resolve_profile(settings, body.profile)?;
         let requested_seconds = body
             .duration_seconds
             .map(SessionDuration::validate_requested)
             .transpose()
             .map_err(|m| ApiError::invalid("invalid_duration", m))?;
+        let home = Region::parse(&settings.aws.region).map_err(ApiError::Internal)?;
         let region = match body.region {
             Some(raw) => Region::parse(&raw).map_err(|m| ApiError::invalid("invalid_region", m))?,
-            None => Region::parse(&settings.aws.region).map_err(ApiError::Internal)?,
+            None => home.clone(),
         };
         // The broker's credentials belong to the partition of aws.region; a
         // console in another partition could never accept them.
-        let home_partition = Region::parse(&settings.aws.region).map_err(ApiError::Internal)?.partition();
+        let home_partition = home.partition();
         if region.partition() != home_partition {
             return Err(ApiError::invalid(
                 "invalid_region",
@@ -111,7 +117,7 @@ impl Broker {
             profile: req.profile.clone(),
             region: req.region.to_string(),
             destination: req.destination.as_str().to_owned(),
-            exp: expiration.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+            exp: crate::clock::unix_seconds(expiration),
         };
         let launch_url = format!(
             "{}/console/launch?ticket={}",

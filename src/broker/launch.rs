@@ -3,18 +3,13 @@
 //! issued the session; each click mints fresh credentials for the same role
 //! session name and a new sign-in token.
 
-use std::time::SystemTime;
-
 use secrecy::SecretString;
 
 use super::Broker;
+use crate::clock::unix_seconds;
 use crate::domain::ticket::TicketError;
 use crate::domain::{Destination, Region, SessionId};
 use crate::error::ApiError;
-
-fn unix(at: SystemTime) -> u64 {
-    at.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
-}
 
 impl Broker {
     /// Verifies the ticket and answers with a fresh console login URL.
@@ -25,7 +20,7 @@ impl Broker {
     /// minutes yields a console session of up to 15 minutes past the
     /// original expiry.
     pub async fn launch_console(&self, raw_ticket: &str) -> Result<SecretString, ApiError> {
-        let now = unix(self.clock.now());
+        let now = unix_seconds(self.clock.now());
         let ticket = self.tickets.verify(raw_ticket, now).map_err(|e| match e {
             TicketError::Expired => ApiError::Unauthorized("this console link has expired"),
             TicketError::BadSignature | TicketError::Malformed => {

@@ -25,6 +25,7 @@ use super::provision::apply_with_retry;
 use super::provision::desired::REVOCATION_POLICY_PREFIX;
 use super::provision::plan::Step;
 use crate::aws::{Iam, RoleInfo};
+use crate::clock::unix_seconds;
 use crate::domain::policy::{INLINE_POLICY_BUDGET, minify};
 use crate::domain::{RoleSessionName, SessionId};
 use crate::error::ApiError;
@@ -91,10 +92,6 @@ fn revocation_docs(policies: &[(String, String)]) -> Vec<(String, RevocationDoc)
         .filter(|(name, _)| name.starts_with(REVOCATION_POLICY_PREFIX))
         .filter_map(|(name, doc)| RevocationDoc::parse(doc).ok().map(|d| (name.clone(), d)))
         .collect()
-}
-
-fn unix(at: SystemTime) -> u64 {
-    at.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 pub fn userid(role: &RoleInfo, session_name: &RoleSessionName) -> String {
@@ -168,8 +165,8 @@ impl Broker {
             }
         }
         let now = self.clock.now();
-        doc.prune(unix(now), u64::from(role.max_session_seconds));
-        doc.add(&entry, unix(now));
+        doc.prune(unix_seconds(now), u64::from(role.max_session_seconds));
+        doc.add(&entry, unix_seconds(now));
         let text = doc.to_json().ok_or_else(|| ApiError::Internal("empty revocation document".into()))?;
         let others: usize = policies.iter().filter(|(name, _)| name != own).map(|(_, d)| d.len()).sum();
         if others + text.len() > INLINE_POLICY_BUDGET {

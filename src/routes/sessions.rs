@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::auth::{Authorized, IssueSessions, RevokeSessions};
 use crate::broker::SessionRequest;
-use crate::broker::issue::IssueSessionBody;
+use crate::broker::issue::{IssueSessionBody, resolve_profile};
 use crate::domain::SessionId;
 use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::state::AppState;
@@ -52,14 +52,7 @@ async fn revoke_session(
     ApiQuery(query): ApiQuery<RevokeQuery>,
 ) -> Result<Response, ApiError> {
     let id = SessionId::parse(&session_id).map_err(|m| ApiError::invalid("invalid_session_id", m))?;
-    let profile = match query.profile {
-        Some(name) => name,
-        None => state
-            .settings
-            .default_profile()
-            .map(str::to_owned)
-            .ok_or_else(|| ApiError::Internal("no default profile".into()))?,
-    };
+    let profile = resolve_profile(&state.settings, query.profile)?;
     let receipt = state.broker.revoke_session(&id, &profile, auth.claims.sub.as_deref()).await?;
     Ok((StatusCode::ACCEPTED, Json(receipt)).into_response())
 }
