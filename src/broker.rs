@@ -37,6 +37,9 @@ pub struct Broker {
     denied_backoff: Vec<Duration>,
     revocations: revocation::Revocations,
     tickets: TicketSigner,
+    /// Bootstrap and teardown of one replica run one at a time: interleaved,
+    /// one could delete a role the other has just read.
+    provisioning: tokio::sync::Mutex<()>,
 }
 
 /// New roles can be denied for seconds after creation (IAM is eventually
@@ -62,6 +65,7 @@ impl Broker {
             denied_backoff: DEFAULT_DENIED_BACKOFF_MS.iter().map(|ms| Duration::from_millis(*ms)).collect(),
             revocations,
             tickets,
+            provisioning: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -86,6 +90,20 @@ impl Broker {
                 }
             })
             .await
+    }
+
+    /// IAM answers NoSuchEntity when the role was deleted after this replica
+    /// looked it up (a teardown ran meanwhile): forget the cached role and
+    /// say the profile is not provisioned, as a fresh lookup would.
+    fn role_vanished(&self, profile: &str, role_name: &str, err: ApiError) -> ApiError {
+        match err {
+            ApiError::Upstream(e) if e.kind == UpstreamErrorKind::NotFound => {
+                self.roles.invalidate(role_name);
+                self.revocations.invalidate(role_name);
+                ApiError::ProfileNotProvisioned(profile.to_owned())
+            }
+            other => other,
+        }
     }
 
     /// The federation endpoint for the broker's partition, or the override.

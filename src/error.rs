@@ -43,6 +43,8 @@ pub enum ApiError {
         "the revocation policies of role `{0}` have reached IAM's inline policy size limit; entries free up as old ones expire"
     )]
     RevocationCapacityExhausted(String),
+    #[error("`{0}` was changed by someone else during this run (another bootstrap or teardown?); run it again")]
+    ConcurrentChange(String),
     #[error("session `{0}` has been revoked")]
     SessionRevoked(String),
     #[error("{0}")]
@@ -71,6 +73,7 @@ impl ApiError {
             Self::UnknownProfile(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unknown_profile"),
             Self::ProfileNotProvisioned(_) => (StatusCode::CONFLICT, "profile_not_provisioned"),
             Self::SessionRevoked(_) => (StatusCode::CONFLICT, "session_revoked"),
+            Self::ConcurrentChange(_) => (StatusCode::CONFLICT, "concurrent_change"),
             Self::RoleNotManaged(_) => (StatusCode::CONFLICT, "role_not_managed"),
             Self::RevocationCapacityExhausted(_) => (StatusCode::INSUFFICIENT_STORAGE, "revocation_capacity_exhausted"),
             Self::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),

@@ -169,7 +169,9 @@ impl Broker {
         let identity = self.identity().await?;
         let role_name = profile.role_name(profile_name);
         let role = self.role(profile_name, &role_name).await?;
-        self.ensure_not_revoked(&role_name, &role, id).await?;
+        self.ensure_not_revoked(&role_name, &role, id)
+            .await
+            .map_err(|e| self.role_vanished(profile_name, &role_name, e))?;
         let chained = identity.is_role_session();
         let duration =
             SessionDuration::clamp(requested, profile.max_session_seconds, role.max_session_seconds, chained);

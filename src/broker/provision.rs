@@ -59,7 +59,17 @@ pub struct ProfileStatus {
     pub revocations: Option<super::revocation::Capacity>,
 }
 
+/// The role as IAM has it, or `None`. A NoSuchEntity after GetRole means the
+/// role was deleted while being read (by another replica's teardown): it is
+/// absent now, and planning from that is correct.
 async fn actual_role(iam: &dyn Iam, role: &str) -> Result<Option<(ActualRole, Vec<String>)>, UpstreamError> {
+    match read_role(iam, role).await {
+        Err(e) if e.kind == UpstreamErrorKind::NotFound => Ok(None),
+        other => other,
+    }
+}
+
+async fn read_role(iam: &dyn Iam, role: &str) -> Result<Option<(ActualRole, Vec<String>)>, UpstreamError> {
     let Some(details) = iam.role_details(role).await? else {
         return Ok(None);
     };
@@ -129,7 +139,13 @@ impl Broker {
             if let (Some(step), false) = (&step, dry_run)
                 && let Err(err) = apply_with_retry(iam, step).await
             {
-                return Err(ProvisionError { source: err.into(), completed: std::mem::take(done) });
+                // NoSuchEntity on a write: the role went away after it was
+                // read, so someone else is changing it at the same time.
+                let source = match err.kind {
+                    UpstreamErrorKind::NotFound => ApiError::ConcurrentChange(change.resource),
+                    _ => err.into(),
+                };
+                return Err(ProvisionError { source, completed: std::mem::take(done) });
             }
             done.push(change);
         }
@@ -142,6 +158,7 @@ impl Broker {
         if let Some(name) = only.filter(|name| !self.settings.profiles.contains_key(*name)) {
             return Err(ApiError::UnknownProfile(name.to_owned()).into());
         }
+        let _one_at_a_time = self.provisioning.lock().await;
         let identity = self.identity().await?;
         let desired = self.desired(&identity, only)?;
         let mut changes = Vec::new();
@@ -172,6 +189,7 @@ impl Broker {
     /// Deletes the profiles' roles that carry the managed-by tag; any other
     /// role is reported and left alone, whatever its name.
     pub async fn teardown(&self, dry_run: bool) -> Result<BootstrapReport, ProvisionError> {
+        let _one_at_a_time = self.provisioning.lock().await;
         let identity = self.identity().await?;
         let desired = self.desired(&identity, None)?;
         let mut changes = Vec::new();
@@ -205,6 +223,9 @@ impl Broker {
     /// Each profile's role: provisioned, missing, drifted (with what
     /// differs) or unmanaged. Reads only.
     pub async fn profile_statuses(&self) -> Result<Vec<ProfileStatus>, ApiError> {
+        // Not while this replica bootstraps or tears down: a half-done run
+        // would be reported as drift.
+        let _one_at_a_time = self.provisioning.lock().await;
         let identity = self.identity().await?;
         let mut statuses = Vec::new();
         for want in self.desired(&identity, None)? {
@@ -222,7 +243,11 @@ impl Broker {
                 }
             };
             let revocations = match have {
-                Some(_) => Some(self.revocation_capacity(&want.role_name).await?),
+                Some(_) => match self.revocation_capacity(&want.role_name).await {
+                    // Deleted since it was read (another replica's teardown).
+                    Err(ApiError::Upstream(e)) if e.kind == UpstreamErrorKind::NotFound => None,
+                    other => Some(other?),
+                },
                 None => None,
             };
             statuses.push(ProfileStatus {

@@ -49,6 +49,10 @@ impl Revocations {
         }
     }
 
+    pub fn invalidate(&self, role: &str) {
+        self.cache.invalidate(role);
+    }
+
     fn lock_for(&self, role: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self.locks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         locks.entry(role.to_owned()).or_default().clone()
@@ -142,50 +146,60 @@ impl Broker {
         let role_name = settings.role_name(profile);
         let role = self.role(profile, &role_name).await?;
         let entry = userid(&role, &RoleSessionName::for_session(id));
+        let revoked_at = self
+            .add_revocation(&role_name, &role, &entry)
+            .await
+            .map_err(|e| self.role_vanished(profile, &role_name, e))?;
+        if revoked_at.is_none() {
+            tracing::info!(
+                target: "sandbox_broker::audit",
+                event = "session_revoked",
+                session_id = %id,
+                profile,
+                aws_userid = %entry,
+                caller = caller.unwrap_or("-"),
+            );
+            crate::telemetry::metrics::session_event("revoked", profile);
+        }
+        let at =
+            revoked_at.map_or_else(|| self.clock.now(), |bucket| SystemTime::UNIX_EPOCH + Duration::from_secs(bucket));
+        Ok(RevocationReceipt {
+            session_id: id.to_string(),
+            profile: profile.to_owned(),
+            revoked_at: crate::clock::rfc3339(at),
+            effective: "within minutes",
+        })
+    }
+
+    /// Writes `entry` into this replica's revocation policy of the role,
+    /// pruning stale groups. `Some(bucket)` when some replica already holds
+    /// the entry (nothing written), `None` when it was added now.
+    async fn add_revocation(&self, role_name: &str, role: &RoleInfo, entry: &str) -> Result<Option<u64>, ApiError> {
         let iam = self.upstreams.iam.as_ref();
         let own = &self.revocations.policy_name;
-
-        let lock = self.revocations.lock_for(&role_name);
+        let lock = self.revocations.lock_for(role_name);
         let _serialised = lock.lock().await;
-        let policies = inline_policies(iam, &role_name).await?;
+        let policies = inline_policies(iam, role_name).await?;
+        if let Some(bucket) = revocation_docs(&policies).iter().find_map(|(_, other)| other.bucket_of(entry)) {
+            return Ok(Some(bucket));
+        }
         let mut doc = match policies.iter().find(|(name, _)| name == own) {
             Some((_, text)) => RevocationDoc::parse(text).map_err(ApiError::Internal)?,
             None => RevocationDoc::default(),
         };
-        let receipt = |bucket: u64| RevocationReceipt {
-            session_id: id.to_string(),
-            profile: profile.to_owned(),
-            revoked_at: crate::clock::rfc3339(SystemTime::UNIX_EPOCH + Duration::from_secs(bucket)),
-            effective: "within minutes",
-        };
-        // Already revoked by any replica: nothing to write.
-        for (_, other) in revocation_docs(&policies) {
-            if let Some(bucket) = other.bucket_of(&entry) {
-                return Ok(receipt(bucket));
-            }
-        }
-        let now = self.clock.now();
-        doc.prune(unix_seconds(now), u64::from(role.max_session_seconds));
-        doc.add(&entry, unix_seconds(now));
+        let now = unix_seconds(self.clock.now());
+        doc.prune(now, u64::from(role.max_session_seconds));
+        doc.add(entry, now);
         let text = doc.to_json().ok_or_else(|| ApiError::Internal("empty revocation document".into()))?;
         let others: usize = policies.iter().filter(|(name, _)| name != own).map(|(_, d)| d.len()).sum();
         if others + text.len() > INLINE_POLICY_BUDGET {
-            return Err(ApiError::RevocationCapacityExhausted(role_name));
+            return Err(ApiError::RevocationCapacityExhausted(role_name.to_owned()));
         }
         // Retried on ConcurrentModification like every IAM write of the broker.
-        let write = Step::PutInline { role: role_name.clone(), name: own.clone(), document: text };
+        let write = Step::PutInline { role: role_name.to_owned(), name: own.clone(), document: text };
         apply_with_retry(iam, &write).await?;
-        self.revocations.cache.invalidate(&role_name);
-        tracing::info!(
-            target: "sandbox_broker::audit",
-            event = "session_revoked",
-            session_id = %id,
-            profile,
-            aws_userid = %entry,
-            caller = caller.unwrap_or("-"),
-        );
-        crate::telemetry::metrics::session_event("revoked", profile);
-        Ok(RevocationReceipt { revoked_at: crate::clock::rfc3339(now), ..receipt(0) })
+        self.revocations.cache.invalidate(role_name);
+        Ok(None)
     }
 
     /// Used and remaining inline-policy characters of a role.

@@ -180,3 +180,28 @@ async fn bad_admin_requests_change_nothing() {
         .unwrap();
     assert_eq!(response.status(), 403);
 }
+
+#[tokio::test]
+async fn concurrent_bootstraps_and_teardowns_all_succeed_and_converge() {
+    let app = std::sync::Arc::new(fresh_app().await);
+    // Interleaved, an unserialised teardown deletes the role between a
+    // bootstrap's GetRole and its ListRolePolicies (NoSuchEntity).
+    let runs: Vec<_> = (0..8)
+        .map(|i| {
+            let app = app.clone();
+            let method = if i % 2 == 0 { Method::POST } else { Method::DELETE };
+            tokio::spawn(async move { app.admin(method, "/admin/bootstrap").await })
+        })
+        .collect();
+    for run in runs {
+        let (status, body) = run.await.unwrap();
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, report) = app.admin(Method::POST, "/admin/bootstrap").await;
+    assert_eq!(status, 200, "{report}");
+    let (status, status_report) = app.admin(Method::GET, "/admin/status").await;
+    assert_eq!(status, 200, "{status_report}");
+    for profile in status_report["profiles"].as_array().unwrap() {
+        assert_eq!(profile["state"], "provisioned", "{status_report}");
+    }
+}

@@ -209,3 +209,19 @@ async fn replicas_revoking_at_once_never_lose_an_entry() {
     let refused = b.post_sessions("", &json!({"session_id": "learner-replica-00"})).await;
     assert_eq!(refused.status(), 409);
 }
+
+#[tokio::test]
+async fn a_role_deleted_behind_the_brokers_back_is_reported_as_not_provisioned() {
+    let app = TestApp::spawn().await;
+    app.issue(&json!({"session_id": "learner-orphan"})).await;
+    // The broker now has the role cached; someone deletes it out of band.
+    let iam = iam_client(&app.aws_endpoint);
+    iam.delete_role().role_name(app.role("s3")).send().await.unwrap();
+
+    let (status, body) = app.revoke("learner-orphan", "?profile=s3").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("profile_not_provisioned")), "{body}");
+    let again = app.post_sessions("", &json!({"session_id": "learner-orphan"})).await;
+    assert_eq!(again.status(), 409);
+    let body: Value = again.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "profile_not_provisioned", "{body}");
+}
