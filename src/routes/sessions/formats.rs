@@ -5,7 +5,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::broker::IssuedSession;
@@ -50,11 +50,13 @@ impl FormatQuery {
 
 pub fn render(session: &IssuedSession, query: &FormatQuery) -> Response {
     let (content_type, body) = match query.format {
-        OutputFormat::Json => ("application/json", json_body(session).to_string()),
-        OutputFormat::CredentialsFile => ("text/plain; charset=utf-8", credentials_file(session, query)),
-        OutputFormat::Env => ("text/plain; charset=utf-8", env_exports(session)),
-        OutputFormat::CredentialProcess => ("application/json", credential_process(session).to_string()),
-        OutputFormat::Link => ("text/plain; charset=utf-8", format!("{}\n", session.console_url.expose_secret())),
+        OutputFormat::Json => ("application/json", json_body(session)),
+        OutputFormat::CredentialsFile => ("text/plain; charset=utf-8", credentials_file(session, query).into_bytes()),
+        OutputFormat::Env => ("text/plain; charset=utf-8", env_exports(session).into_bytes()),
+        OutputFormat::CredentialProcess => ("application/json", credential_process(session).to_string().into_bytes()),
+        OutputFormat::Link => {
+            ("text/plain; charset=utf-8", format!("{}\n", session.console_url.expose_secret()).into_bytes())
+        }
     };
     let mut response = (StatusCode::CREATED, body).into_response();
     let headers = response.headers_mut();
@@ -65,28 +67,60 @@ pub fn render(session: &IssuedSession, query: &FormatQuery) -> Response {
     response
 }
 
-fn json_body(s: &IssuedSession) -> serde_json::Value {
+/// The `json` representation. Typed, not a `serde_json::Value`: it is
+/// written once per session, straight into the response buffer.
+#[derive(Serialize)]
+struct SessionBody<'a> {
+    session_id: &'a str,
+    profile: &'a str,
+    role_arn: &'a str,
+    role_session_name: &'a str,
+    assumed_role_arn: &'a str,
+    region: &'a str,
+    credentials: CredentialsBody<'a>,
+    console: ConsoleBody<'a>,
+}
+
+#[derive(Serialize)]
+struct CredentialsBody<'a> {
+    access_key_id: &'a str,
+    secret_access_key: &'a str,
+    session_token: &'a str,
+    expiration: String,
+}
+
+#[derive(Serialize)]
+struct ConsoleBody<'a> {
+    url: &'a str,
+    url_expires_at: String,
+    launch_url: &'a str,
+    launch_expires_at: String,
+}
+
+fn json_body(s: &IssuedSession) -> Vec<u8> {
     let c = &s.credentials;
-    json!({
-        "session_id": s.session_id.as_str(),
-        "profile": s.profile,
-        "role_arn": s.role_arn,
-        "role_session_name": s.role_session_name.as_str(),
-        "assumed_role_arn": s.assumed_role_arn,
-        "region": s.region.as_str(),
-        "credentials": {
-            "access_key_id": c.access_key_id,
-            "secret_access_key": c.secret_access_key.expose_secret(),
-            "session_token": c.session_token.expose_secret(),
-            "expiration": rfc3339(c.expiration),
+    let body = SessionBody {
+        session_id: s.session_id.as_str(),
+        profile: &s.profile,
+        role_arn: &s.role_arn,
+        role_session_name: s.role_session_name.as_str(),
+        assumed_role_arn: &s.assumed_role_arn,
+        region: s.region.as_str(),
+        credentials: CredentialsBody {
+            access_key_id: &c.access_key_id,
+            secret_access_key: c.secret_access_key.expose_secret(),
+            session_token: c.session_token.expose_secret(),
+            expiration: rfc3339(c.expiration),
         },
-        "console": {
-            "url": s.console_url.expose_secret(),
-            "url_expires_at": rfc3339(s.console_url_expires_at),
-            "launch_url": s.launch_url,
-            "launch_expires_at": rfc3339(c.expiration),
+        console: ConsoleBody {
+            url: s.console_url.expose_secret(),
+            url_expires_at: rfc3339(s.console_url_expires_at),
+            launch_url: &s.launch_url,
+            launch_expires_at: rfc3339(c.expiration),
         },
-    })
+    };
+    // Serialising borrowed strings into a Vec cannot fail.
+    serde_json::to_vec(&body).unwrap_or_default()
 }
 
 fn credentials_file(s: &IssuedSession, query: &FormatQuery) -> String {
