@@ -78,11 +78,52 @@ pub mod metrics {
         ::metrics::counter!(STS_RATE_LIMIT, "result" => result).increment(1);
     }
 
-    /// One HTTP request by route template and status.
-    pub fn http_request(method: &str, route: &str, status: u16, elapsed: Duration) {
-        let (method, route) = (method.to_owned(), route.to_owned());
-        ::metrics::counter!(HTTP_REQUESTS, "method" => method.clone(), "route" => route.clone(), "status" => status.to_string())
+    /// One HTTP request by route template and status. Labels are static
+    /// strings where possible: this runs on every request.
+    pub fn http_request(method: &axum::http::Method, route: &str, status: u16, elapsed: Duration) {
+        let method = static_method(method);
+        let route = route.to_owned();
+        ::metrics::counter!(HTTP_REQUESTS, "method" => method, "route" => route.clone(), "status" => status_label(status))
             .increment(1);
         ::metrics::histogram!(HTTP_DURATION, "method" => method, "route" => route).record(elapsed.as_secs_f64());
+    }
+
+    fn static_method(method: &axum::http::Method) -> &'static str {
+        use axum::http::Method;
+        match *method {
+            Method::GET => "GET",
+            Method::POST => "POST",
+            Method::DELETE => "DELETE",
+            Method::PUT => "PUT",
+            Method::HEAD => "HEAD",
+            Method::OPTIONS => "OPTIONS",
+            Method::PATCH => "PATCH",
+            _ => "other",
+        }
+    }
+
+    fn status_label(status: u16) -> ::metrics::SharedString {
+        const COMMON: [(u16, &str); 16] = [
+            (200, "200"),
+            (201, "201"),
+            (202, "202"),
+            (302, "302"),
+            (400, "400"),
+            (401, "401"),
+            (403, "403"),
+            (404, "404"),
+            (409, "409"),
+            (410, "410"),
+            (413, "413"),
+            (415, "415"),
+            (422, "422"),
+            (502, "502"),
+            (503, "503"),
+            (504, "504"),
+        ];
+        match COMMON.iter().find(|(code, _)| *code == status) {
+            Some((_, label)) => ::metrics::SharedString::const_str(label),
+            None => status.to_string().into(),
+        }
     }
 }

@@ -147,9 +147,10 @@ async fn track_in_flight(State(lifecycle): State<Arc<Lifecycle>>, request: Reque
 async fn record_http_metrics(request: Request<Body>, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
-    metrics::http_request(method.as_str(), &route, response.status().as_u16(), started.elapsed());
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    metrics::http_request(&method, route, response.status().as_u16(), started.elapsed());
     response
 }
 
