@@ -49,13 +49,22 @@ impl PemKey {
 }
 
 enum KeySource {
-    Static { key: DecodingKey, algorithms: Vec<Algorithm> },
+    /// A fixed key: its validation rules are built once, not per request.
+    Static {
+        key: DecodingKey,
+        validation: Box<Validation>,
+    },
     Jwks(JwksCache),
 }
 
 /// Verifies platform tokens with the one configured key source.
 pub struct Verifier {
     source: KeySource,
+    rules: Rules,
+}
+
+/// What every token must satisfy besides its signature.
+struct Rules {
     issuer: String,
     audience: String,
     leeway: u64,
@@ -77,26 +86,47 @@ struct RawClaims {
 
 impl Verifier {
     pub fn from_settings(settings: &AuthSettings, http: reqwest::Client) -> Result<Self, String> {
+        let rules = Rules {
+            issuer: settings.issuer.clone().unwrap_or_default(),
+            audience: settings.audience.clone().unwrap_or_default(),
+            leeway: settings.leeway_seconds,
+        };
         let source = if let Some(secret) = &settings.hs256_secret {
             let key = DecodingKey::from_secret(secret.expose_secret().as_bytes());
-            KeySource::Static { key, algorithms: vec![Algorithm::HS256] }
+            KeySource::Static { key, validation: Box::new(rules.validation(vec![Algorithm::HS256])) }
         } else if let Some(path) = &settings.public_key_pem_file {
             let PemKey { key, algorithms } = PemKey::load(path)?;
-            KeySource::Static { key, algorithms }
+            KeySource::Static { key, validation: Box::new(rules.validation(algorithms)) }
         } else if let Some(url) = &settings.jwks_url {
             let cooldown = Duration::from_secs(settings.jwks_refresh_cooldown_seconds);
             KeySource::Jwks(JwksCache::new(url.clone(), http, cooldown))
         } else {
             return Err("no auth key source configured".into());
         };
-        Ok(Self {
-            source,
-            issuer: settings.issuer.clone().unwrap_or_default(),
-            audience: settings.audience.clone().unwrap_or_default(),
-            leeway: settings.leeway_seconds,
-        })
+        Ok(Self { source, rules })
     }
 
+    pub async fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        let data = match &self.source {
+            KeySource::Static { key, validation } => jsonwebtoken::decode::<RawClaims>(token, key, validation),
+            KeySource::Jwks(cache) => {
+                let header =
+                    jsonwebtoken::decode_header(token).map_err(|_| ApiError::Unauthorized("malformed token"))?;
+                let kid = header.kid.as_deref().ok_or(ApiError::Unauthorized("token has no `kid`"))?;
+                let (key, algorithm) =
+                    cache.key(kid).await.ok_or(ApiError::Unauthorized("token signed by an unknown key"))?;
+                jsonwebtoken::decode::<RawClaims>(token, &key, &self.rules.validation(vec![algorithm]))
+            }
+        }
+        .map_err(|e| ApiError::Unauthorized(reason(e.kind())))?;
+        let RawClaims { sub, scope, scp } = data.claims;
+        let mut scopes: Vec<String> = scope.unwrap_or_default().split_whitespace().map(str::to_owned).collect();
+        scopes.extend(scp.unwrap_or_default());
+        Ok(Claims { sub, scopes })
+    }
+}
+
+impl Rules {
     fn validation(&self, algorithms: Vec<Algorithm>) -> Validation {
         let mut validation = Validation::new(algorithms.first().copied().unwrap_or(Algorithm::HS256));
         validation.algorithms = algorithms;
@@ -106,26 +136,6 @@ impl Verifier {
         validation.validate_nbf = true;
         validation.leeway = self.leeway;
         validation
-    }
-
-    pub async fn verify(&self, token: &str) -> Result<Claims, ApiError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| ApiError::Unauthorized("malformed token"))?;
-        let data = match &self.source {
-            KeySource::Static { key, algorithms } => {
-                jsonwebtoken::decode::<RawClaims>(token, key, &self.validation(algorithms.clone()))
-            }
-            KeySource::Jwks(cache) => {
-                let kid = header.kid.as_deref().ok_or(ApiError::Unauthorized("token has no `kid`"))?;
-                let (key, algorithm) =
-                    cache.key(kid).await.ok_or(ApiError::Unauthorized("token signed by an unknown key"))?;
-                jsonwebtoken::decode::<RawClaims>(token, &key, &self.validation(vec![algorithm]))
-            }
-        }
-        .map_err(|e| ApiError::Unauthorized(reason(e.kind())))?;
-        let RawClaims { sub, scope, scp } = data.claims;
-        let mut scopes: Vec<String> = scope.unwrap_or_default().split_whitespace().map(str::to_owned).collect();
-        scopes.extend(scp.unwrap_or_default());
-        Ok(Claims { sub, scopes })
     }
 }
 
