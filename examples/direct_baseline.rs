@@ -9,9 +9,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sandbox_broker::aws::AssumeRoleInput;
 use sandbox_broker::broker::Upstreams;
-use sandbox_broker::domain::{RoleSessionName, SessionDuration, SessionId};
+
+#[path = "support/upstream_work.rs"]
+mod upstream_work;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -22,27 +23,18 @@ async fn main() -> anyhow::Result<()> {
     let settings = sandbox_broker::config::load(Some(&config)).map_err(|e| anyhow::anyhow!("{e}"))?;
     let sdk = sandbox_broker::startup::load_sdk_config(&settings).await;
     let upstreams = Arc::new(Upstreams::from_sdk_config(&settings, &sdk)?);
-    let endpoint = settings.aws.federation_endpoint.clone().unwrap_or_default();
-    let role_arn = "arn:aws:iam::123456789012:role/sandbox-s3".to_owned();
+    let endpoint = Arc::new(settings.aws.federation_endpoint.clone().unwrap_or_default());
     let deadline = Instant::now() + Duration::from_secs(seconds);
 
     let workers: Vec<_> = (0..concurrency)
         .map(|w| {
-            let (upstreams, endpoint, role_arn) = (upstreams.clone(), endpoint.clone(), role_arn.clone());
+            let (upstreams, endpoint) = (upstreams.clone(), endpoint.clone());
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 let mut n = 0u64;
                 while Instant::now() < deadline {
                     let started = Instant::now();
-                    let id = SessionId::parse(&format!("baseline-{w}-{n}")).map_err(anyhow::Error::msg)?;
-                    let input = AssumeRoleInput {
-                        role_arn: role_arn.clone(),
-                        session_name: RoleSessionName::for_session(&id),
-                        duration: SessionDuration::clamp(3600, 43_200, 43_200, false),
-                        tags: vec![("sandbox-profile".into(), "s3".into())],
-                    };
-                    let issued = upstreams.sts.assume_role(&input).await?;
-                    upstreams.federation.signin_token(&endpoint, &issued.credentials, Some(3600)).await?;
+                    upstream_work::one_session(&upstreams, &endpoint, &format!("baseline-{w}-{n}")).await?;
                     latencies.push(started.elapsed());
                     n += 1;
                 }
