@@ -3,6 +3,8 @@
 #   - a fast fake upstream (examples/fake_upstream.rs) at 0 ms and 20 ms delay,
 #   - the direct baseline (examples/direct_baseline.rs): the same upstream
 #     work with the same clients, no broker,
+#   - the HTTP floor (examples/http_floor.rs): a bare axum route doing that
+#     same work per request, i.e. the ceiling of any HTTP service's ratio,
 #   - moto, and
 #   - the original per-session Python script (boto3 + requests).
 # Load comes from wrk. On a 2-core machine the broker (and the baseline) run
@@ -23,7 +25,8 @@ CPU_BROKER="taskset -c 0"; CPU_LOAD="taskset -c 1"
 [[ $(nproc) -ge 2 ]] || { CPU_BROKER=""; CPU_LOAD=""; }
 
 echo "==> building (release)"
-cargo build --release --locked --quiet --bin sandbox-broker --example fake_upstream --example direct_baseline
+cargo build --release --locked --quiet --bin sandbox-broker --example fake_upstream --example direct_baseline \
+  --example http_floor
 BIN=target/release/sandbox-broker
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 now_ms() { date +%s%3N; }
@@ -85,14 +88,21 @@ summary() { sort -n | awk '{a[NR]=$1} END {printf "%.0f (%.0f–%.0f)", a[int((N
 summary_ms() { sort -n | awk '{a[NR]=$1} END {printf "%.2f (%.2f–%.2f)", a[int((NR+1)/2)], a[1], a[NR]}'; }
 
 ROWS=()
-scenario() {  # label conns url [lua]
-  local label=$1 results=()
-  for _ in $(seq "$RUNS"); do results+=("$(wrk_once "$2" "$3" "${4:-}")"); done
+declare -A MEDIAN
+record() {  # label "rps p99" lines...
+  local label=$1; shift
   local rps p99
-  rps=$(printf '%s\n' "${results[@]}" | cut -d' ' -f1 | summary)
-  p99=$(printf '%s\n' "${results[@]}" | cut -d' ' -f2 | summary_ms)
+  rps=$(printf '%s\n' "$@" | cut -d' ' -f1 | summary)
+  p99=$(printf '%s\n' "$@" | cut -d' ' -f2 | summary_ms)
+  MEDIAN[$label]=${rps%% *}
   ROWS+=("| $label | $rps | $p99 |")
   echo "  $label: $rps req/s, p99 $p99 ms"
+}
+
+scenario() {  # label conns url [lua]
+  local results=()
+  for _ in $(seq "$RUNS"); do results+=("$(wrk_once "$2" "$3" "${4:-}")"); done
+  record "$1" "${results[@]}"
 }
 
 baseline() {  # label conns
@@ -101,11 +111,23 @@ baseline() {  # label conns
     results+=("$($CPU_BROKER target/release/examples/direct_baseline "$OUT/config.toml" "$2" "$DURATION" 2>/dev/null \
       | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["rps"], d["p99_ms"])')")
   done
-  local rps p99
-  rps=$(printf '%s\n' "${results[@]}" | cut -d' ' -f1 | summary)
-  p99=$(printf '%s\n' "${results[@]}" | cut -d' ' -f2 | summary_ms)
-  ROWS+=("| $1 | $rps | $p99 |")
-  echo "  $1: $rps req/s, p99 $p99 ms"
+  record "$1" "${results[@]}"
+}
+
+FLOOR_PID=""
+start_floor() {  # -> sets FLOOR (config from write_config)
+  [[ -n "$FLOOR_PID" ]] && { kill "$FLOOR_PID"; wait "$FLOOR_PID" 2>/dev/null || true; }
+  local port; port=$(free_port)
+  $CPU_BROKER target/release/examples/http_floor "$OUT/config.toml" "$port" 2>/dev/null & FLOOR_PID=$!; pids+=("$FLOOR_PID")
+  FLOOR="http://127.0.0.1:$port"
+  until curl -s -o /dev/null "$FLOOR/"; do sleep 0.01; done
+}
+
+RATIOS=()
+ratio() {  # delay conns
+  local broker=${MEDIAN["POST /sessions, fake $1 ms, c=$2"]} floor=${MEDIAN["HTTP floor, fake $1 ms, c=$2"]}
+  local base=${MEDIAN["direct baseline, fake $1 ms, c=$2"]}
+  RATIOS+=("| fake $1 ms, c=$2 | $(awk -v a="$broker" -v b="$base" 'BEGIN {printf "%.2f", a/b}') | $(awk -v a="$floor" -v b="$base" 'BEGIN {printf "%.2f", a/b}') |")
 }
 
 token() { "$BIN" --config "$OUT/config.toml" token --scope "sessions:issue" --ttl 3600; }
@@ -115,11 +137,14 @@ for delay in 0 20; do
   start_upstream "$delay"
   write_config "$UPSTREAM" "$UPSTREAM/federation" "$(free_port)"
   start_broker
+  start_floor
   [[ $delay == 0 ]] && { STARTUP_FAKE=$STARTUP_MS; IDLE_FAKE=$IDLE_RSS_KB; }
   export BENCH_TOKEN; BENCH_TOKEN=$(token)
   for c in 1 8 32; do
     scenario "POST /sessions, fake ${delay} ms, c=$c" "$c" "$BASE/sessions" benches/support/post_session.lua
+    scenario "HTTP floor, fake ${delay} ms, c=$c" "$c" "$FLOOR/sessions" benches/support/post_session.lua
     baseline "direct baseline, fake ${delay} ms, c=$c" "$c"
+    ratio "$delay" "$c"
   done
   if [[ $delay == 0 ]]; then
     PEAK_FAKE=$(peak_rss_kb)
@@ -157,6 +182,10 @@ done
   echo "| scenario | requests/s median (min–max) | p99 ms median (min–max) |"
   echo "|---|---|---|"
   printf '%s\n' "${ROWS[@]}"
+  echo
+  echo "| throughput vs direct baseline | broker | HTTP floor (ceiling) |"
+  echo "|---|---|---|"
+  printf '%s\n' "${RATIOS[@]}"
   echo
   echo "| figure | value |"
   echo "|---|---|"
