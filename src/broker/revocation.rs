@@ -68,6 +68,14 @@ pub struct RevocationReceipt {
     pub effective: &'static str,
 }
 
+/// What a revocation found or wrote, with its time in Unix seconds.
+enum Recorded {
+    /// Some replica already holds the entry, in the group of this time.
+    Already(u64),
+    /// Added now, at this time.
+    Added(u64),
+}
+
 /// Revocation capacity of one role, in IAM's inline-policy characters.
 #[derive(Debug, Serialize)]
 pub struct Capacity {
@@ -146,11 +154,11 @@ impl Broker {
         let role_name = settings.role_name(profile);
         let role = self.role(profile, &role_name).await?;
         let entry = userid(&role, &RoleSessionName::for_session(id));
-        let revoked_at = self
+        let recorded = self
             .add_revocation(&role_name, &role, &entry)
             .await
             .map_err(|e| self.role_vanished(profile, &role_name, e))?;
-        if revoked_at.is_none() {
+        if let Recorded::Added(_) = recorded {
             tracing::info!(
                 target: "sandbox_broker::audit",
                 event = "session_revoked",
@@ -161,27 +169,26 @@ impl Broker {
             );
             crate::telemetry::metrics::session_event("revoked", profile);
         }
-        let at =
-            revoked_at.map_or_else(|| self.clock.now(), |bucket| SystemTime::UNIX_EPOCH + Duration::from_secs(bucket));
+        let (Recorded::Added(seconds) | Recorded::Already(seconds)) = recorded;
         Ok(RevocationReceipt {
             session_id: id.to_string(),
             profile: profile.to_owned(),
-            revoked_at: crate::clock::rfc3339(at),
+            revoked_at: crate::clock::rfc3339(SystemTime::UNIX_EPOCH + Duration::from_secs(seconds)),
             effective: "within minutes",
         })
     }
 
     /// Writes `entry` into this replica's revocation policy of the role,
-    /// pruning stale groups. `Some(bucket)` when some replica already holds
-    /// the entry (nothing written), `None` when it was added now.
-    async fn add_revocation(&self, role_name: &str, role: &RoleInfo, entry: &str) -> Result<Option<u64>, ApiError> {
+    /// pruning stale groups; nothing is written when some replica already
+    /// holds the entry.
+    async fn add_revocation(&self, role_name: &str, role: &RoleInfo, entry: &str) -> Result<Recorded, ApiError> {
         let iam = self.upstreams.iam.as_ref();
         let own = &self.revocations.policy_name;
         let lock = self.revocations.lock_for(role_name);
         let _serialised = lock.lock().await;
         let policies = inline_policies(iam, role_name).await?;
         if let Some(bucket) = revocation_docs(&policies).iter().find_map(|(_, other)| other.bucket_of(entry)) {
-            return Ok(Some(bucket));
+            return Ok(Recorded::Already(bucket));
         }
         let mut doc = match policies.iter().find(|(name, _)| name == own) {
             Some((_, text)) => RevocationDoc::parse(text).map_err(ApiError::Internal)?,
@@ -199,7 +206,7 @@ impl Broker {
         let write = Step::PutInline { role: role_name.to_owned(), name: own.clone(), document: text };
         apply_with_retry(iam, &write).await?;
         self.revocations.cache.invalidate(role_name);
-        Ok(None)
+        Ok(Recorded::Added(now))
     }
 
     /// Used and remaining inline-policy characters of a role.
