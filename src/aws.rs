@@ -80,6 +80,15 @@ impl UpstreamErrorKind {
     }
 }
 
+/// `Ok(None)` for NoSuchEntity, so "absent" is not an error.
+pub fn absent_as_none<T>(result: Result<T, UpstreamError>) -> Result<Option<T>, UpstreamError> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.kind == UpstreamErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// A failed call to STS, IAM or the federation endpoint.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{service}:{operation} failed ({}): {summary}", code.as_deref().unwrap_or("no error code"))]

@@ -7,7 +7,7 @@ use aws_sdk_iam::types::{Role, Tag};
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use super::{Iam, RoleDetails, RoleInfo, UpstreamError, UpstreamErrorKind, sdk_call};
+use super::{Iam, RoleDetails, RoleInfo, UpstreamError, UpstreamErrorKind, absent_as_none, sdk_call};
 
 const SERVICE: &str = "iam";
 
@@ -31,15 +31,6 @@ where
     R: std::fmt::Debug,
 {
     sdk_call(SERVICE, operation, request).await
-}
-
-/// `Ok(None)` for NoSuchEntity, so "absent" is not an error.
-fn absent_as_none<T>(result: Result<T, UpstreamError>) -> Result<Option<T>, UpstreamError> {
-    match result {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.kind == UpstreamErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
 }
 
 /// IAM returns policy documents URL-encoded (RFC 3986); emulators sometimes

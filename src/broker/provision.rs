@@ -12,7 +12,7 @@ use serde_json::Value;
 use self::desired::{DesiredRole, broker_policy, desired_roles};
 use self::plan::{Action, ActualRole, Change, Item, Step, is_managed, is_revocation_policy, plan_role, plan_teardown};
 use super::Broker;
-use crate::aws::{Iam, UpstreamError, UpstreamErrorKind};
+use crate::aws::{Iam, UpstreamError, UpstreamErrorKind, absent_as_none};
 use crate::error::ApiError;
 
 /// Waits before retrying an IAM write refused with ConcurrentModification.
@@ -63,10 +63,7 @@ pub struct ProfileStatus {
 /// role was deleted while being read (by another replica's teardown): it is
 /// absent now, and planning from that is correct.
 async fn actual_role(iam: &dyn Iam, role: &str) -> Result<Option<(ActualRole, Vec<String>)>, UpstreamError> {
-    match read_role(iam, role).await {
-        Err(e) if e.kind == UpstreamErrorKind::NotFound => Ok(None),
-        other => other,
-    }
+    absent_as_none(read_role(iam, role).await).map(Option::flatten)
 }
 
 async fn read_role(iam: &dyn Iam, role: &str) -> Result<Option<(ActualRole, Vec<String>)>, UpstreamError> {
