@@ -205,3 +205,35 @@ async fn concurrent_bootstraps_and_teardowns_all_succeed_and_converge() {
         assert_eq!(profile["state"], "provisioned", "{status_report}");
     }
 }
+
+#[tokio::test]
+async fn a_role_deleted_between_read_and_write_is_a_409_concurrent_change() {
+    let app = fresh_app().await;
+    let (status, report) = app.admin(Method::POST, "/admin/bootstrap?profile=s3").await;
+    assert_eq!(status, 200, "{report}");
+    // Drift, so the next run writes; another replica's teardown deletes the
+    // role after this run has read it, just before its first write.
+    let iam = iam_client(&app.aws_endpoint);
+    let role = app.role("s3").to_owned();
+    iam.update_role().role_name(&role).max_session_duration(3600).send().await.unwrap();
+    let hook_iam = iam.clone();
+    app.calls.before_next(
+        "iam.update_max_session",
+        Box::new(move || {
+            Box::pin(async move {
+                let policies = hook_iam.list_role_policies().role_name(&role).send().await.unwrap();
+                for name in policies.policy_names() {
+                    hook_iam.delete_role_policy().role_name(&role).policy_name(name).send().await.unwrap();
+                }
+                hook_iam.delete_role().role_name(&role).send().await.unwrap();
+            })
+        }),
+    );
+    let (status, body) = app.admin(Method::POST, "/admin/bootstrap?profile=s3").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("concurrent_change")), "{body}");
+    assert!(body["error"]["completed"].is_array(), "{body}");
+    // The next run sees the role absent and recreates it.
+    let (status, again) = app.admin(Method::POST, "/admin/bootstrap?profile=s3").await;
+    assert_eq!(status, 200, "{again}");
+    assert!(actions(&again).iter().any(|a| a == "create"), "{again}");
+}

@@ -122,23 +122,41 @@ pub async fn create_role(endpoint: &str, name: &str, max_session_seconds: i32) -
     out.role().expect("role").arn().to_owned()
 }
 
+/// Something to run once, just before a given upstream call is forwarded.
+type Hook = Box<dyn FnOnce() -> futures_util::future::BoxFuture<'static, ()> + Send>;
+
 /// Records every upstream call the broker makes, then forwards it.
 #[derive(Default)]
-pub struct CallCounter(std::sync::Mutex<Vec<&'static str>>);
+pub struct CallCounter {
+    calls: std::sync::Mutex<Vec<&'static str>>,
+    before: std::sync::Mutex<Option<(&'static str, Hook)>>,
+}
 
 impl CallCounter {
     pub fn get(&self) -> usize {
-        self.0.lock().unwrap().len()
+        self.calls.lock().unwrap().len()
     }
     /// Names of the calls so far, e.g. `iam.put_inline_policy`.
     pub fn names(&self) -> Vec<&'static str> {
-        self.0.lock().unwrap().clone()
+        self.calls.lock().unwrap().clone()
     }
     pub fn reset(&self) {
-        self.0.lock().unwrap().clear();
+        self.calls.lock().unwrap().clear();
     }
-    fn hit(&self, name: &'static str) {
-        self.0.lock().unwrap().push(name);
+    /// Runs `hook` once, right before the next call named `name` (e.g. to
+    /// play another replica changing IAM between the broker's read and write).
+    pub fn before_next(&self, name: &'static str, hook: Hook) {
+        *self.before.lock().unwrap() = Some((name, hook));
+    }
+    async fn hit(&self, name: &'static str) {
+        self.calls.lock().unwrap().push(name);
+        let hook = {
+            let mut before = self.before.lock().unwrap();
+            if before.as_ref().is_some_and(|(n, _)| *n == name) { before.take().map(|(_, h)| h) } else { None }
+        };
+        if let Some(hook) = hook {
+            hook().await;
+        }
     }
 }
 
@@ -153,7 +171,7 @@ macro_rules! counted_impl {
         #[async_trait]
         impl $trait for Counted<dyn $trait> {
             $( async fn $name(&self $(, $arg: $ty)*) -> $ret {
-                self.counter.hit(concat!($prefix, ".", stringify!($name)));
+                self.counter.hit(concat!($prefix, ".", stringify!($name))).await;
                 self.inner.$name($($arg),*).await
             } )*
         }
