@@ -30,56 +30,59 @@ use crate::error::error_response;
 use crate::state::{AppState, Lifecycle};
 use crate::telemetry::metrics;
 
+/// Each `Router::layer` call wraps every route in one more boxed service
+/// that is cloned and polled per request, so the layers are grouped into
+/// two calls: one for the API routes, one for everything.
 pub fn stack(api: Router<AppState>, operations: Router<AppState>, settings: &Settings, state: AppState) -> Router {
     let server = &settings.server;
-    let limits = ServiceBuilder::new()
-        // Turns a shed request into 503 + Retry-After (errors must become responses for axum).
-        .layer(HandleErrorLayer::new(overloaded))
-        // Refuses at once when no concurrency permit is free, instead of
-        // queueing without bound while upstream calls are slow.
-        .layer(LoadShedLayer::new())
-        .layer(ConcurrencyLimitLayer::new(server.max_concurrency))
-        // The whole request, upstream calls included, gets this budget; 504 after.
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::GATEWAY_TIMEOUT,
-            Duration::from_millis(server.request_timeout_ms),
-        ))
-        // Refuses large bodies by Content-Length and caps streamed ones.
-        .layer(RequestBodyLimitLayer::new(server.max_body_bytes));
-    let api = api
-        .layer(limits)
-        .layer(DefaultBodyLimit::max(server.max_body_bytes))
-        // Counted for graceful shutdown, which waits for them.
-        .layer(axum::middleware::from_fn_with_state(state.lifecycle.clone(), track_in_flight));
+    let api = api.layer(
+        ServiceBuilder::new()
+            // Counted for graceful shutdown, which waits for them.
+            .layer(axum::middleware::from_fn_with_state(state.lifecycle.clone(), track_in_flight))
+            .layer(DefaultBodyLimit::max(server.max_body_bytes))
+            // Turns a shed request into 503 + Retry-After (errors must become responses for axum).
+            .layer(HandleErrorLayer::new(overloaded))
+            // Refuses at once when no concurrency permit is free, instead of
+            // queueing without bound while upstream calls are slow.
+            .layer(LoadShedLayer::new())
+            .layer(ConcurrencyLimitLayer::new(server.max_concurrency))
+            // The whole request, upstream calls included, gets this budget; 504 after.
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::GATEWAY_TIMEOUT,
+                Duration::from_millis(server.request_timeout_ms),
+            ))
+            // Refuses large bodies by Content-Length and caps streamed ones.
+            .layer(RequestBodyLimitLayer::new(server.max_body_bytes)),
+    );
 
     let max_header_bytes = server.max_header_bytes;
     let app = api.merge(operations).fallback(not_found).with_state(state);
-    // Every error response leaves in the one JSON shape.
-    app.layer(axum::middleware::map_response(json_error_bodies))
-        // Per route template and status; inside routing so the template is known.
-        .layer(axum::middleware::from_fn(record_http_metrics))
-        // Oversized headers are refused before anything reads them.
-        .layer(axum::middleware::from_fn(move |req: Request<Body>, next: Next| {
-            limit_header_bytes(max_header_bytes, req, next)
-        }))
-        .layer(
-            ServiceBuilder::new()
-                // Authorization is redacted wherever headers are recorded.
-                .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION]))
-                // A request id first, so the trace span and the response carry it.
-                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-                .layer(
-                    TraceLayer::new_for_http()
-                        .make_span_with(request_span)
-                        // Per-request lines at DEBUG: at INFO they cost ~20% of
-                        // throughput (README, Benchmarks); counts and latencies
-                        // are in /metrics and every session has an audit event.
-                        .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
-                )
-                .layer(PropagateRequestIdLayer::x_request_id())
-                // A panic becomes a 500 without details, and the process lives on.
-                .layer(CatchPanicLayer::custom(panic_response)),
-        )
+    app.layer(
+        ServiceBuilder::new()
+            // Authorization is redacted wherever headers are recorded.
+            .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION]))
+            // A request id first, so the trace span and the response carry it.
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(request_span)
+                    // Per-request lines at DEBUG: at INFO they cost ~20% of
+                    // throughput (README, Benchmarks); counts and latencies
+                    // are in /metrics and every session has an audit event.
+                    .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
+            )
+            .layer(PropagateRequestIdLayer::x_request_id())
+            // A panic becomes a 500 without details, and the process lives on.
+            .layer(CatchPanicLayer::custom(panic_response))
+            // Oversized headers are refused before anything reads them.
+            .layer(axum::middleware::from_fn(move |req: Request<Body>, next: Next| {
+                limit_header_bytes(max_header_bytes, req, next)
+            }))
+            // Per route template and status; inside routing, so the template is known.
+            .layer(axum::middleware::from_fn(record_http_metrics))
+            // Every error response leaves in the one JSON shape.
+            .layer(axum::middleware::map_response(json_error_bodies)),
+    )
 }
 
 /// The span of one request. The path only: query strings may carry tickets.
