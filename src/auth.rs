@@ -8,6 +8,7 @@
 
 mod jwks;
 mod scopes;
+mod verified;
 
 use std::path::Path;
 use std::time::Duration;
@@ -22,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 pub use jwks::JwksCache;
 pub use scopes::{Admin, Authorized, IssueSessions, RevokeSessions, Scope};
+use verified::VerifiedTokens;
 
 use crate::config::AuthSettings;
 use crate::error::ApiError;
@@ -49,10 +51,12 @@ impl PemKey {
 }
 
 enum KeySource {
-    /// A fixed key: its validation rules are built once, not per request.
+    /// A fixed key: its validation rules are built once, not per request,
+    /// and a token that passed them once stays good until it expires.
     Static {
         key: DecodingKey,
         validation: Box<Validation>,
+        verified: VerifiedTokens,
     },
     Jwks(JwksCache),
 }
@@ -79,6 +83,8 @@ pub struct Claims {
 
 #[derive(Deserialize)]
 struct RawClaims {
+    /// Required by the validation rules; a float is a valid NumericDate.
+    exp: Option<f64>,
     sub: Option<String>,
     scope: Option<String>,
     scp: Option<Vec<String>>,
@@ -93,10 +99,10 @@ impl Verifier {
         };
         let source = if let Some(secret) = &settings.hs256_secret {
             let key = DecodingKey::from_secret(secret.expose_secret().as_bytes());
-            KeySource::Static { key, validation: Box::new(rules.validation(vec![Algorithm::HS256])) }
+            KeySource::fixed(key, rules.validation(vec![Algorithm::HS256]))
         } else if let Some(path) = &settings.public_key_pem_file {
             let PemKey { key, algorithms } = PemKey::load(path)?;
-            KeySource::Static { key, validation: Box::new(rules.validation(algorithms)) }
+            KeySource::fixed(key, rules.validation(algorithms))
         } else if let Some(url) = &settings.jwks_url {
             let cooldown = Duration::from_secs(settings.jwks_refresh_cooldown_seconds);
             KeySource::Jwks(JwksCache::new(url.clone(), http, cooldown))
@@ -107,22 +113,50 @@ impl Verifier {
     }
 
     pub async fn verify(&self, token: &str) -> Result<Claims, ApiError> {
-        let data = match &self.source {
-            KeySource::Static { key, validation } => jsonwebtoken::decode::<RawClaims>(token, key, validation),
+        match &self.source {
+            KeySource::Static { key, validation, verified } => {
+                // The same clock jsonwebtoken checks `exp` and `nbf` against.
+                let now = jsonwebtoken::get_current_timestamp();
+                if let Some(claims) = verified.get(token, now, self.rules.leeway) {
+                    return Ok(claims);
+                }
+                let raw = decode(token, key, validation)?;
+                let expires = raw.exp;
+                let claims = raw.into_claims();
+                if let Some(expires) = expires {
+                    verified.insert(token, &claims, expires, now, self.rules.leeway);
+                }
+                Ok(claims)
+            }
             KeySource::Jwks(cache) => {
                 let header =
                     jsonwebtoken::decode_header(token).map_err(|_| ApiError::Unauthorized("malformed token"))?;
                 let kid = header.kid.as_deref().ok_or(ApiError::Unauthorized("token has no `kid`"))?;
                 let (key, algorithm) =
                     cache.key(kid).await.ok_or(ApiError::Unauthorized("token signed by an unknown key"))?;
-                jsonwebtoken::decode::<RawClaims>(token, &key, &self.rules.validation(vec![algorithm]))
+                Ok(decode(token, &key, &self.rules.validation(vec![algorithm]))?.into_claims())
             }
         }
-        .map_err(|e| ApiError::Unauthorized(reason(e.kind())))?;
-        let RawClaims { sub, scope, scp } = data.claims;
-        let mut scopes: Vec<String> = scope.unwrap_or_default().split_whitespace().map(str::to_owned).collect();
-        scopes.extend(scp.unwrap_or_default());
-        Ok(Claims { sub, scopes })
+    }
+}
+
+impl KeySource {
+    fn fixed(key: DecodingKey, validation: Validation) -> Self {
+        Self::Static { key, validation: Box::new(validation), verified: VerifiedTokens::default() }
+    }
+}
+
+fn decode(token: &str, key: &DecodingKey, validation: &Validation) -> Result<RawClaims, ApiError> {
+    jsonwebtoken::decode::<RawClaims>(token, key, validation)
+        .map(|data| data.claims)
+        .map_err(|e| ApiError::Unauthorized(reason(e.kind())))
+}
+
+impl RawClaims {
+    fn into_claims(self) -> Claims {
+        let mut scopes: Vec<String> = self.scope.unwrap_or_default().split_whitespace().map(str::to_owned).collect();
+        scopes.extend(self.scp.unwrap_or_default());
+        Claims { sub: self.sub, scopes }
     }
 }
 

@@ -97,6 +97,22 @@ async fn hs256_negative_matrix() {
     assert_eq!(app.calls.get(), 0, "no AWS call for rejected requests");
 }
 
+/// A verified token is remembered (README, Benchmarks), but only until it
+/// expires: the second request is served from memory, the third, after
+/// `exp` + leeway (30 s here) has passed, is refused as expired.
+#[tokio::test]
+async fn a_remembered_token_is_refused_once_it_expires() {
+    let app = TestApp::spawn().await;
+    let token = mint(json!({"scope": "sessions:issue", "exp": now() - 29}));
+    assert_accepted(&app, token.clone(), "within leeway").await;
+    assert_accepted(&app, token.clone(), "within leeway, again").await;
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    let response = post_with(&app, Some(format!("Bearer {token}"))).await;
+    assert_eq!(response.status(), 401);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["message"], "token expired");
+}
+
 #[tokio::test]
 async fn missing_scope_is_403() {
     let app = TestApp::spawn().await;
