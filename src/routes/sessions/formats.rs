@@ -86,7 +86,7 @@ struct CredentialsBody<'a> {
     access_key_id: &'a str,
     secret_access_key: &'a str,
     session_token: &'a str,
-    expiration: String,
+    expiration: &'a str,
 }
 
 #[derive(Serialize)]
@@ -94,11 +94,13 @@ struct ConsoleBody<'a> {
     url: &'a str,
     url_expires_at: String,
     launch_url: &'a str,
-    launch_expires_at: String,
+    launch_expires_at: &'a str,
 }
 
 fn json_body(s: &IssuedSession) -> Vec<u8> {
     let c = &s.credentials;
+    // The launch link is good exactly as long as the keys.
+    let expiration = rfc3339(c.expiration);
     let body = SessionBody {
         session_id: s.session_id.as_str(),
         profile: &s.profile,
@@ -110,13 +112,13 @@ fn json_body(s: &IssuedSession) -> Vec<u8> {
             access_key_id: &c.access_key_id,
             secret_access_key: c.secret_access_key.expose_secret(),
             session_token: c.session_token.expose_secret(),
-            expiration: rfc3339(c.expiration),
+            expiration: &expiration,
         },
         console: ConsoleBody {
             url: s.console_url.expose_secret(),
             url_expires_at: rfc3339(s.console_url_expires_at),
             launch_url: &s.launch_url,
-            launch_expires_at: rfc3339(c.expiration),
+            launch_expires_at: &expiration,
         },
     };
     // Serialising borrowed strings into a Vec cannot fail.
