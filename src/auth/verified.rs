@@ -28,7 +28,7 @@ struct Verified {
 /// `jsonwebtoken` accepts a token while `now - leeway <= exp`; a cached
 /// token is served under the same rule and re-verified (to give the
 /// precise error) once it fails.
-pub fn still_valid(expires: f64, now: u64, leeway: u64) -> bool {
+fn still_valid(expires: f64, now: u64, leeway: u64) -> bool {
     now.saturating_sub(leeway) as f64 <= expires
 }
 
