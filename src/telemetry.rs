@@ -35,6 +35,9 @@ pub mod metrics {
     /// Latency buckets in seconds: loopback emulators to slow AWS regions.
     const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
+    /// How often histogram samples are folded into their buckets.
+    const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+
     /// Installs the recorder on first use and returns its handle.
     pub fn handle() -> Option<PrometheusHandle> {
         static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
@@ -42,7 +45,10 @@ pub mod metrics {
             .get_or_init(|| {
                 let builder = PrometheusBuilder::new().set_buckets(&BUCKETS).ok()?;
                 match builder.install_recorder() {
-                    Ok(handle) => Some(handle),
+                    Ok(handle) => {
+                        spawn_upkeep(handle.clone());
+                        Some(handle)
+                    }
                     Err(err) => {
                         tracing::warn!(error = %err, "metrics recorder not installed");
                         None
@@ -50,6 +56,24 @@ pub mod metrics {
                 }
             })
             .clone()
+    }
+
+    /// The recorder keeps every histogram sample until something drains
+    /// it: a scrape or `run_upkeep`. `install_recorder` (unlike the
+    /// exporter's own `install`) starts no upkeep task, so a broker nobody
+    /// scrapes would grow by every request's samples, without bound. A
+    /// plain thread, because the recorder is process-wide and outlives any
+    /// one tokio runtime (tests build many).
+    fn spawn_upkeep(handle: PrometheusHandle) {
+        let spawned = std::thread::Builder::new().name("metrics-upkeep".into()).spawn(move || {
+            loop {
+                std::thread::sleep(UPKEEP_INTERVAL);
+                handle.run_upkeep();
+            }
+        });
+        if let Err(err) = spawned {
+            tracing::warn!(error = %err, "metrics upkeep thread not started; samples are drained only by scrapes");
+        }
     }
 
     /// A session event (`issued`, `revoked`, `launched`) for a profile.
