@@ -10,7 +10,11 @@
 # Load comes from wrk. On a 2-core machine the broker (and the baseline) run
 # on CPU 0; wrk and the upstream on CPU 1. Each scenario runs BENCH_RUNS
 # times (default 3) for BENCH_SECONDS (default 5); the table shows the
-# median and the min–max. Results: stdout and target/bench/results.md.
+# median and the min–max, plus the CPU time (user + system, from
+# /proc/<pid>/stat) the measured process spent per request: the broker, the
+# floor or the baseline, all on CPU 0. When CPU 0 is saturated, throughput
+# ratios are the inverse ratios of these figures. Results: stdout and
+# target/bench/results.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/venv.sh
@@ -72,31 +76,42 @@ start_broker() {  # -> sets BASE, STARTUP_MS, IDLE_RSS_KB
 
 peak_rss_kb() { awk '/VmHWM/ {print $2}' "/proc/$BROKER_PID/status"; }
 
-# wrk once: prints "rps p99_ms"
+# CPU ticks (user + system, USER_HZ) a process has used so far.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+HZ=$(getconf CLK_TCK)
+SERVER_PID=""  # the process whose CPU per request the next scenarios report
+
+# wrk once: prints "rps p99_ms cpu_us_per_request" (CPU of $SERVER_PID)
 wrk_once() {  # connections url [lua]
   local conns=$1 url=$2 script=${3:-}
+  local before; before=$(cpu_ticks "$SERVER_PID")
   local out; out=$($CPU_LOAD wrk -t1 -c"$conns" -d"${DURATION}s" --latency ${script:+-s "$script"} "$url")
-  local rps p99
+  local rps p99 cpu
+  cpu=$(awk -v a="$before" -v b="$(cpu_ticks "$SERVER_PID")" -v hz="$HZ" -v n="$(awk '/requests in/ {print $1}' <<<"$out")" \
+    'BEGIN {printf "%.1f", (b - a) * 1e6 / hz / n}')
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}' <<<"$out")
   if grep -q "Non-2xx" <<<"$out"; then echo "warning: $(grep Non-2xx <<<"$out") for $url" >&2; fi
-  echo "$rps $p99"
+  echo "$rps $p99 $cpu"
 }
 
 # "median (min–max)" of a column of numbers
 summary() { sort -n | awk '{a[NR]=$1} END {printf "%.0f (%.0f–%.0f)", a[int((NR+1)/2)], a[1], a[NR]}'; }
 summary_ms() { sort -n | awk '{a[NR]=$1} END {printf "%.2f (%.2f–%.2f)", a[int((NR+1)/2)], a[1], a[NR]}'; }
+summary_cpu() { sort -n | awk '{a[NR]=$1} END {printf "%.0f (%.0f–%.0f)", a[int((NR+1)/2)], a[1], a[NR]}'; }
 
 ROWS=()
-declare -A MEDIAN
-record() {  # label "rps p99" lines...
+declare -A MEDIAN CPU_MEDIAN
+record() {  # label "rps p99 cpu" lines...
   local label=$1; shift
-  local rps p99
+  local rps p99 cpu
   rps=$(printf '%s\n' "$@" | cut -d' ' -f1 | summary)
   p99=$(printf '%s\n' "$@" | cut -d' ' -f2 | summary_ms)
+  cpu=$(printf '%s\n' "$@" | cut -d' ' -f3 | summary_cpu)
   MEDIAN[$label]=${rps%% *}
-  ROWS+=("| $label | $rps | $p99 |")
-  echo "  $label: $rps req/s, p99 $p99 ms"
+  CPU_MEDIAN[$label]=${cpu%% *}
+  ROWS+=("| $label | $rps | $p99 | $cpu |")
+  echo "  $label: $rps req/s, p99 $p99 ms, CPU $cpu µs per request"
 }
 
 scenario() {  # label conns url [lua]
@@ -109,7 +124,7 @@ baseline() {  # label conns
   local results=()
   for _ in $(seq "$RUNS"); do
     results+=("$($CPU_BROKER target/release/examples/direct_baseline "$OUT/config.toml" "$2" "$DURATION" 2>/dev/null \
-      | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["rps"], d["p99_ms"])')")
+      | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["rps"], d["p99_ms"], d["cpu_us"])')")
   done
   record "$1" "${results[@]}"
 }
@@ -127,7 +142,9 @@ RATIOS=()
 ratio() {  # delay conns
   local broker=${MEDIAN["POST /sessions, fake $1 ms, c=$2"]} floor=${MEDIAN["HTTP floor, fake $1 ms, c=$2"]}
   local base=${MEDIAN["direct baseline, fake $1 ms, c=$2"]}
-  RATIOS+=("| fake $1 ms, c=$2 | $(awk -v a="$broker" -v b="$base" 'BEGIN {printf "%.2f", a/b}') | $(awk -v a="$floor" -v b="$base" 'BEGIN {printf "%.2f", a/b}') |")
+  local cpu="${CPU_MEDIAN["POST /sessions, fake $1 ms, c=$2"]} | ${CPU_MEDIAN["HTTP floor, fake $1 ms, c=$2"]}"
+  cpu+=" | ${CPU_MEDIAN["direct baseline, fake $1 ms, c=$2"]}"
+  RATIOS+=("| fake $1 ms, c=$2 | $(awk -v a="$broker" -v b="$base" 'BEGIN {printf "%.2f", a/b}') | $(awk -v a="$floor" -v b="$base" 'BEGIN {printf "%.2f", a/b}') | $cpu |")
 }
 
 token() { "$BIN" --config "$OUT/config.toml" token --scope "sessions:issue" --ttl 3600; }
@@ -141,13 +158,16 @@ for delay in 0 20; do
   [[ $delay == 0 ]] && { STARTUP_FAKE=$STARTUP_MS; IDLE_FAKE=$IDLE_RSS_KB; }
   export BENCH_TOKEN; BENCH_TOKEN=$(token)
   for c in 1 8 32; do
+    SERVER_PID=$BROKER_PID
     scenario "POST /sessions, fake ${delay} ms, c=$c" "$c" "$BASE/sessions" benches/support/post_session.lua
+    SERVER_PID=$FLOOR_PID
     scenario "HTTP floor, fake ${delay} ms, c=$c" "$c" "$FLOOR/sessions" benches/support/post_session.lua
     baseline "direct baseline, fake ${delay} ms, c=$c" "$c"
     ratio "$delay" "$c"
   done
   if [[ $delay == 0 ]]; then
     PEAK_FAKE=$(peak_rss_kb)
+    SERVER_PID=$BROKER_PID
     scenario "GET /healthz, c=32" 32 "$BASE/healthz"
     launch=$(curl -sf -X POST "$BASE/sessions" -H "Authorization: Bearer $BENCH_TOKEN" \
       -H 'Content-Type: application/json' -d '{"session_id":"bench-launch"}' \
@@ -173,18 +193,19 @@ until curl -sf -o /dev/null "http://127.0.0.1:$moto_port/moto-api/"; do sleep 0.
 write_config "http://127.0.0.1:$moto_port" "http://127.0.0.1:$fed_port/federation" "$(free_port)"
 "$BIN" --config "$OUT/config.toml" bootstrap >/dev/null 2>&1
 start_broker
+SERVER_PID=$BROKER_PID
 BENCH_TOKEN=$(token)
 for c in 1 8 32; do
   scenario "POST /sessions, moto, c=$c" "$c" "$BASE/sessions" benches/support/post_session.lua
 done
 
 {
-  echo "| scenario | requests/s median (min–max) | p99 ms median (min–max) |"
-  echo "|---|---|---|"
+  echo "| scenario | requests/s median (min–max) | p99 ms median (min–max) | CPU µs per request median (min–max) |"
+  echo "|---|---|---|---|"
   printf '%s\n' "${ROWS[@]}"
   echo
-  echo "| throughput vs direct baseline | broker | HTTP floor (ceiling) |"
-  echo "|---|---|---|"
+  echo "| throughput vs direct baseline | broker | HTTP floor (ceiling) | broker CPU µs/session | floor CPU µs/session | baseline CPU µs/session |"
+  echo "|---|---|---|---|---|---|"
   printf '%s\n' "${RATIOS[@]}"
   echo
   echo "| figure | value |"
