@@ -239,18 +239,22 @@ impl Broker {
                     (if drift.is_empty() { "provisioned" } else { "drifted" }, drift)
                 }
             };
-            let revocations = match have {
-                Some(_) => match self.revocation_capacity(&want.role_name).await {
-                    // Deleted since it was read (another replica's teardown).
-                    Err(ApiError::Upstream(e)) if e.kind == UpstreamErrorKind::NotFound => None,
-                    other => Some(other?),
-                },
-                None => None,
+            // Capacity from the documents just read plus the revocation ones.
+            let (role_arn, revocations) = match have {
+                Some((role, names)) => {
+                    let capacity = match self.revocation_capacity(&want.role_name, &role.inline, names).await {
+                        // Deleted since it was read (another replica's teardown).
+                        Err(ApiError::Upstream(e)) if e.kind == UpstreamErrorKind::NotFound => None,
+                        other => Some(other?),
+                    };
+                    (Some(role.details.info.arn), capacity)
+                }
+                None => (None, None),
             };
             statuses.push(ProfileStatus {
                 revocations,
                 profile: want.profile.clone(),
-                role_arn: have.map(|(h, _)| h.details.info.arn),
+                role_arn,
                 role_name: want.role_name,
                 state,
                 drift,

@@ -12,7 +12,7 @@
 
 pub mod doc;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -88,14 +88,25 @@ pub struct Capacity {
 
 /// Every inline policy of a role: (name, minified document).
 async fn inline_policies(iam: &dyn Iam, role: &str) -> Result<Vec<(String, String)>, ApiError> {
+    let names = iam.list_inline_policies(role).await?;
+    fetch_minified(iam, role, names).await
+}
+
+/// The named inline policies of a role, minified; one that vanished since it
+/// was listed is skipped.
+async fn fetch_minified(iam: &dyn Iam, role: &str, names: Vec<String>) -> Result<Vec<(String, String)>, ApiError> {
     let mut out = Vec::new();
-    for name in iam.list_inline_policies(role).await? {
+    for name in names {
         if let Some(doc) = iam.get_inline_policy(role, &name).await? {
-            let minified = minify(&doc).unwrap_or(doc);
-            out.push((name, minified));
+            out.push((name, minified(doc)));
         }
     }
     Ok(out)
+}
+
+/// The length IAM counts against the inline-policy budget.
+fn minified(doc: String) -> String {
+    minify(&doc).unwrap_or(doc)
 }
 
 fn revocation_docs(policies: &[(String, String)]) -> Vec<(String, RevocationDoc)> {
@@ -209,9 +220,17 @@ impl Broker {
         Ok(Recorded::Added(now))
     }
 
-    /// Used and remaining inline-policy characters of a role.
-    pub async fn revocation_capacity(&self, role_name: &str) -> Result<Capacity, ApiError> {
-        let policies = inline_policies(self.upstreams.iam.as_ref(), role_name).await?;
+    /// Used and remaining inline-policy characters of a role whose other
+    /// inline policies were just read (`others`: name → document), so only
+    /// its revocation policies (`names`) are fetched.
+    pub async fn revocation_capacity(
+        &self,
+        role_name: &str,
+        others: &BTreeMap<String, String>,
+        names: Vec<String>,
+    ) -> Result<Capacity, ApiError> {
+        let mut policies = fetch_minified(self.upstreams.iam.as_ref(), role_name, names).await?;
+        policies.extend(others.iter().map(|(name, doc)| (name.clone(), minified(doc.clone()))));
         let docs = revocation_docs(&policies);
         let used: usize = policies.iter().map(|(_, d)| d.len()).sum();
         Ok(Capacity {

@@ -146,10 +146,16 @@ async fn capacity_exhaustion_is_507_and_leaves_the_policy_valid() {
     }
     assert!(accepted > 0 && accepted < 100, "accepted {accepted}");
     assert_eq!(revocation_policy(&app).await, last_good, "the policy is untouched by the refused write");
+    app.calls.reset();
     let (_, status) = app.admin(Method::GET, "/admin/status").await;
     let s3 = status["profiles"].as_array().unwrap().iter().find(|p| p["profile"] == "s3").unwrap().clone();
     assert_eq!(s3["revocations"]["entries"], accepted);
     assert!(s3["revocations"]["remaining_chars"].as_u64().unwrap() < 100, "{s3}");
+    // One listing of each existing role's inline policies serves both the
+    // drift check and the capacity figures.
+    let calls = app.calls.names();
+    let existing = status["profiles"].as_array().unwrap().iter().filter(|p| p["state"] != "missing").count();
+    assert_eq!(calls.iter().filter(|c| **c == "iam.list_inline_policies").count(), existing, "{calls:?}");
 }
 
 #[tokio::test]
