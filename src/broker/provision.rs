@@ -240,14 +240,12 @@ impl Broker {
                 }
             };
             // Capacity from the documents just read plus the revocation ones.
+            // A role deleted since (another replica's teardown) is no error
+            // here: GetRolePolicy reads a vanished policy as absent.
             let (role_arn, revocations) = match have {
                 Some((role, names)) => {
-                    let capacity = match self.revocation_capacity(&want.role_name, &role.inline, names).await {
-                        // Deleted since it was read (another replica's teardown).
-                        Err(ApiError::Upstream(e)) if e.kind == UpstreamErrorKind::NotFound => None,
-                        other => Some(other?),
-                    };
-                    (Some(role.details.info.arn), capacity)
+                    let capacity = self.revocation_capacity(&want.role_name, &role.inline, names).await?;
+                    (Some(role.details.info.arn), Some(capacity))
                 }
                 None => (None, None),
             };
