@@ -79,15 +79,13 @@ peak_rss_kb() { awk '/VmHWM/ {print $2}' "/proc/$BROKER_PID/status"; }
 # CPU ticks (user + system, USER_HZ) a process has used so far.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
-SERVER_PID=""  # the process whose CPU per request the next scenarios report
-
-# wrk once: prints "rps p99_ms cpu_us_per_request" (CPU of $SERVER_PID)
-wrk_once() {  # connections url [lua]
-  local conns=$1 url=$2 script=${3:-}
-  local before; before=$(cpu_ticks "$SERVER_PID")
+# wrk once: prints "rps p99_ms cpu_us_per_request" (CPU of the server process)
+wrk_once() {  # server_pid connections url [lua]
+  local pid=$1 conns=$2 url=$3 script=${4:-}
+  local before; before=$(cpu_ticks "$pid")
   local out; out=$($CPU_LOAD wrk -t1 -c"$conns" -d"${DURATION}s" --latency ${script:+-s "$script"} "$url")
   local rps p99 cpu
-  cpu=$(awk -v a="$before" -v b="$(cpu_ticks "$SERVER_PID")" -v hz="$HZ" -v n="$(awk '/requests in/ {print $1}' <<<"$out")" \
+  cpu=$(awk -v a="$before" -v b="$(cpu_ticks "$pid")" -v hz="$HZ" -v n="$(awk '/requests in/ {print $1}' <<<"$out")" \
     'BEGIN {printf "%.1f", (b - a) * 1e6 / hz / n}')
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}' <<<"$out")
@@ -114,9 +112,9 @@ record() {  # label "rps p99 cpu" lines...
   echo "  $label: $rps req/s, p99 $p99 ms, CPU $cpu µs per request"
 }
 
-scenario() {  # label conns url [lua]
+scenario() {  # label server_pid conns url [lua]
   local results=()
-  for _ in $(seq "$RUNS"); do results+=("$(wrk_once "$2" "$3" "${4:-}")"); done
+  for _ in $(seq "$RUNS"); do results+=("$(wrk_once "$2" "$3" "$4" "${5:-}")"); done
   record "$1" "${results[@]}"
 }
 
@@ -158,21 +156,19 @@ for delay in 0 20; do
   [[ $delay == 0 ]] && { STARTUP_FAKE=$STARTUP_MS; IDLE_FAKE=$IDLE_RSS_KB; }
   export BENCH_TOKEN; BENCH_TOKEN=$(token)
   for c in 1 8 32; do
-    SERVER_PID=$BROKER_PID
-    scenario "POST /sessions, fake ${delay} ms, c=$c" "$c" "$BASE/sessions" benches/support/post_session.lua
-    SERVER_PID=$FLOOR_PID
-    scenario "HTTP floor, fake ${delay} ms, c=$c" "$c" "$FLOOR/sessions" benches/support/post_session.lua
+    scenario "POST /sessions, fake ${delay} ms, c=$c" "$BROKER_PID" "$c" "$BASE/sessions" \
+      benches/support/post_session.lua
+    scenario "HTTP floor, fake ${delay} ms, c=$c" "$FLOOR_PID" "$c" "$FLOOR/sessions" benches/support/post_session.lua
     baseline "direct baseline, fake ${delay} ms, c=$c" "$c"
     ratio "$delay" "$c"
   done
   if [[ $delay == 0 ]]; then
     PEAK_FAKE=$(peak_rss_kb)
-    SERVER_PID=$BROKER_PID
-    scenario "GET /healthz, c=32" 32 "$BASE/healthz"
+    scenario "GET /healthz, c=32" "$BROKER_PID" 32 "$BASE/healthz"
     launch=$(curl -sf -X POST "$BASE/sessions" -H "Authorization: Bearer $BENCH_TOKEN" \
       -H 'Content-Type: application/json' -d '{"session_id":"bench-launch"}' \
       | python3 -c 'import json,sys; print(json.load(sys.stdin)["console"]["launch_url"])')
-    scenario "GET /console/launch, fake 0 ms, c=8" 8 "$launch"
+    scenario "GET /console/launch, fake 0 ms, c=8" "$BROKER_PID" 8 "$launch"
     echo "==> original script (python, one process per session), fake 0 ms"
     started=$(now_ms); n=10
     for i in $(seq $n); do
@@ -193,10 +189,9 @@ until curl -sf -o /dev/null "http://127.0.0.1:$moto_port/moto-api/"; do sleep 0.
 write_config "http://127.0.0.1:$moto_port" "http://127.0.0.1:$fed_port/federation" "$(free_port)"
 "$BIN" --config "$OUT/config.toml" bootstrap >/dev/null 2>&1
 start_broker
-SERVER_PID=$BROKER_PID
 BENCH_TOKEN=$(token)
 for c in 1 8 32; do
-  scenario "POST /sessions, moto, c=$c" "$c" "$BASE/sessions" benches/support/post_session.lua
+  scenario "POST /sessions, moto, c=$c" "$BROKER_PID" "$c" "$BASE/sessions" benches/support/post_session.lua
 done
 
 {
