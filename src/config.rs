@@ -49,6 +49,12 @@ pub struct ServerSettings {
     /// Largest accepted total of header names and values; 431 above it.
     pub max_header_bytes: usize,
     pub max_concurrency: usize,
+    /// Open client connections; at the cap the one idle the longest closes.
+    pub max_connections: usize,
+    /// Time to receive a whole request head (slow clients are cut off).
+    pub header_read_timeout_ms: u64,
+    /// How long a keep-alive connection may wait for its next request.
+    pub idle_timeout_ms: u64,
     pub shutdown_grace_seconds: u64,
     /// Names this replica's revocation policy; must be unique per replica
     /// and stable across restarts. Default: `$HOSTNAME`, else `default`.
@@ -64,6 +70,9 @@ impl Default for ServerSettings {
             max_body_bytes: 16 * 1024,
             max_header_bytes: 16 * 1024,
             max_concurrency: 256,
+            max_connections: 1024,
+            header_read_timeout_ms: 10_000,
+            idle_timeout_ms: 75_000,
             shutdown_grace_seconds: 20,
             replica_id: None,
         }

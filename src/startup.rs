@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use aws_config::retry::RetryConfig;
@@ -12,7 +12,6 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use axum::Router;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 
 use crate::auth::Verifier;
 use crate::aws::federation::HttpFederation;
@@ -24,7 +23,10 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::state::{AppState, Lifecycle};
 
+mod connections;
 mod middleware;
+
+use connections::{ConnectionServer, Limits};
 
 pub struct Application {
     listener: TcpListener,
@@ -32,6 +34,7 @@ pub struct Application {
     router: Router,
     grace: Duration,
     lifecycle: Arc<Lifecycle>,
+    limits: Limits,
 }
 
 /// Loads the AWS SDK configuration from the environment's default chain
@@ -120,7 +123,8 @@ impl Application {
             .with_context(|| format!("binding {}", settings.server.listen))?;
         let port = listener.local_addr()?.port();
         let grace = Duration::from_secs(settings.server.shutdown_grace_seconds);
-        Ok(Self { listener, port, router, grace, lifecycle })
+        let limits = Limits::from_settings(&settings.server);
+        Ok(Self { listener, port, router, grace, lifecycle, limits })
     }
 
     pub fn port(&self) -> u16 {
@@ -134,31 +138,33 @@ impl Application {
 
     /// Serves until `signal` resolves. Then `/readyz` answers 503 at once
     /// while the listener keeps accepting, so the load balancer sees the
-    /// change; once no API request is in flight the listener closes and
-    /// open connections finish. All of it is bounded by
-    /// `server.shutdown_grace_seconds`, after which the process exits anyway.
+    /// change; once no API request is in flight the listener closes, idle
+    /// and half-open connections close at once and busy ones after their
+    /// response. All of it is bounded by `server.shutdown_grace_seconds`.
     pub async fn run_until(self, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let Self { listener, router, grace, lifecycle, .. } = self;
-        let stopping = Arc::new(Notify::new());
-        let notify = stopping.clone();
-        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
-            signal.await;
-            lifecycle.start_draining();
-            notify.notify_one();
-            tracing::info!(grace_seconds = grace.as_secs(), "shutdown requested; draining");
-            let _ = tokio::time::timeout(grace, lifecycle.idle()).await;
-        });
-        let deadline = async move {
-            stopping.notified().await;
-            tokio::time::sleep(grace).await;
-        };
-        tokio::select! {
-            result = serve => result,
-            () = deadline => {
-                tracing::warn!(grace_seconds = grace.as_secs(), "grace period over; abandoning requests still running");
-                Ok(())
+        let Self { listener, router, grace, lifecycle, limits, .. } = self;
+        let mut server = ConnectionServer::new(router, limits);
+        let signalled = Arc::new(std::sync::OnceLock::new());
+        let drained = {
+            let signalled = signalled.clone();
+            async move {
+                signal.await;
+                let _ = signalled.set(Instant::now());
+                lifecycle.start_draining();
+                tracing::info!(grace_seconds = grace.as_secs(), "shutdown requested; draining");
+                if tokio::time::timeout(grace, lifecycle.idle()).await.is_err() {
+                    tracing::warn!(
+                        grace_seconds = grace.as_secs(),
+                        "grace period over; abandoning requests still running"
+                    );
+                }
             }
-        }
+        };
+        server.accept_until(&listener, drained).await;
+        drop(listener);
+        let left = signalled.get().map_or(grace, |at: &Instant| grace.saturating_sub(at.elapsed()));
+        server.shut_down(left).await;
+        Ok(())
     }
 }
 

@@ -31,6 +31,9 @@ pub mod metrics {
     pub const UPSTREAM_DURATION: &str = "sandbox_broker_upstream_call_duration_seconds";
     pub const UPSTREAM_ERRORS: &str = "sandbox_broker_upstream_errors_total";
     pub const STS_RATE_LIMIT: &str = "sandbox_broker_sts_rate_limit_total";
+    pub const CONNECTIONS_OPEN: &str = "sandbox_broker_http_connections_open";
+    pub const CONNECTIONS_CLOSED: &str = "sandbox_broker_http_connections_closed_total";
+    pub const CONSOLE_LAUNCHES: &str = "sandbox_broker_console_launches_total";
 
     /// Latency buckets in seconds: loopback emulators to slow AWS regions.
     const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
@@ -100,6 +103,24 @@ pub mod metrics {
     /// The STS limiter made a call wait (`waited`) or refused it (`shed`).
     pub fn sts_rate_limit(result: &'static str) {
         ::metrics::counter!(STS_RATE_LIMIT, "result" => result).increment(1);
+    }
+
+    /// Open client connections.
+    pub fn connections_open(count: usize) {
+        ::metrics::gauge!(CONNECTIONS_OPEN).set(count as f64);
+    }
+
+    /// A client connection closed: `client`, `header_timeout`,
+    /// `idle_timeout`, `evicted` (idle the longest at the cap), `refused`
+    /// (at the cap with every connection busy) or `shutdown`.
+    pub fn connection_closed(reason: &'static str) {
+        ::metrics::counter!(CONNECTIONS_CLOSED, "reason" => reason).increment(1);
+    }
+
+    /// How a console launch was answered: `minted`, `reused` (a still-valid
+    /// sign-in URL of the same ticket), `checked` (HEAD) or `limited`.
+    pub fn console_launch(result: &'static str) {
+        ::metrics::counter!(CONSOLE_LAUNCHES, "result" => result).increment(1);
     }
 
     /// One HTTP request by route template and status. Labels are static

@@ -55,6 +55,9 @@ const SECTIONS: &[(&str, &[&str])] = &[
             "max_body_bytes",
             "max_header_bytes",
             "max_concurrency",
+            "max_connections",
+            "header_read_timeout_ms",
+            "idle_timeout_ms",
             "shutdown_grace_seconds",
             "replica_id",
         ],
@@ -208,6 +211,9 @@ fn validate(s: &Settings, problems: &mut Problems) {
         ("server.max_body_bytes", s.server.max_body_bytes as u64),
         ("server.max_header_bytes", s.server.max_header_bytes as u64),
         ("server.max_concurrency", s.server.max_concurrency as u64),
+        ("server.max_connections", s.server.max_connections as u64),
+        ("server.header_read_timeout_ms", s.server.header_read_timeout_ms),
+        ("server.idle_timeout_ms", s.server.idle_timeout_ms),
         ("aws.call_timeout_ms", s.aws.call_timeout_ms),
     ] {
         if value == 0 {

@@ -112,9 +112,9 @@ fn env_overrides_the_file() {
     assert!(stderr.contains("aws.region"), "{stderr}");
 }
 
-struct Broker {
-    child: std::process::Child,
-    base: String,
+pub struct Broker {
+    pub child: std::process::Child,
+    pub base: String,
     /// stdout and stderr go to a file: a pipe nobody drains would block the
     /// broker once trace-level logging fills it.
     log: tempfile::NamedTempFile,
@@ -126,7 +126,7 @@ impl Drop for Broker {
     }
 }
 
-fn start_broker(config: &std::path::Path, envs: &[(&str, &str)]) -> Broker {
+pub fn start_broker(config: &std::path::Path, envs: &[(&str, &str)]) -> Broker {
     let port = free_port();
     let log = tempfile::NamedTempFile::new().unwrap();
     let mut command = Command::new(BIN);

@@ -7,6 +7,7 @@ mod admin;
 mod auth;
 mod browser;
 mod cli;
+mod connections;
 mod console;
 mod container;
 mod enforcement;
