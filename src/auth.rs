@@ -1,6 +1,8 @@
 //! Platform authentication: a JWT bearer token, checked for signature,
-//! `exp`, `nbf`, `iss` and `aud` (all required), with permissions from the
-//! OAuth2 `scope` (space-separated) or `scp` (array) claim.
+//! `exp`, `iss` (a single string) and `aud` (all required) and `nbf` and
+//! `iat` when present (RFC 9068 access tokens carry no `nbf`), with
+//! permissions from the OAuth2 `scope` (space-separated, RFC 6749 §3.3) or
+//! `scp` (array) claim.
 //!
 //! The accepted algorithms follow the configured key, never the token's
 //! header, which closes the classic HS256-signed-with-the-RSA-public-key and
@@ -21,7 +23,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-pub use jwks::JwksCache;
+pub use jwks::{JwksCache, RefreshBounds};
 pub use scopes::{Admin, Authorized, IssueSessions, RevokeSessions, Scope};
 use verified::VerifiedTokens;
 
@@ -85,6 +87,11 @@ pub struct Claims {
 struct RawClaims {
     /// Required by the validation rules; a float is a valid NumericDate.
     exp: Option<f64>,
+    /// jsonwebtoken accepts an array holding the issuer; RFC 7519 §4.1.1
+    /// makes `iss` one StringOrURI, so anything else is refused here.
+    #[serde(default)]
+    iss: serde_json::Value,
+    iat: Option<f64>,
     sub: Option<String>,
     scope: Option<String>,
     scp: Option<Vec<String>>,
@@ -105,7 +112,11 @@ impl Verifier {
             KeySource::fixed(key, rules.validation(algorithms))
         } else if let Some(url) = &settings.jwks_url {
             let cooldown = Duration::from_secs(settings.jwks_refresh_cooldown_seconds);
-            KeySource::Jwks(JwksCache::new(url.clone(), http, cooldown))
+            let bounds = RefreshBounds {
+                min: Duration::from_secs(settings.jwks_refresh_min_seconds),
+                max: Duration::from_secs(settings.jwks_refresh_max_seconds),
+            };
+            KeySource::Jwks(JwksCache::new(url.clone(), http, cooldown, bounds))
         } else {
             return Err("no auth key source configured".into());
         };
@@ -122,7 +133,7 @@ impl Verifier {
                 }
                 let raw = decode(token, key, validation)?;
                 let expires = raw.exp;
-                let claims = raw.into_claims();
+                let claims = raw.into_claims(now, self.rules.leeway)?;
                 if let Some(expires) = expires {
                     verified.insert(token, &claims, expires, now, self.rules.leeway);
                 }
@@ -132,9 +143,10 @@ impl Verifier {
                 let header =
                     jsonwebtoken::decode_header(token).map_err(|_| ApiError::Unauthorized("malformed token"))?;
                 let kid = header.kid.as_deref().ok_or(ApiError::Unauthorized("token has no `kid`"))?;
-                let (key, algorithm) =
+                let (key, algorithms) =
                     cache.key(kid).await.ok_or(ApiError::Unauthorized("token signed by an unknown key"))?;
-                Ok(decode(token, &key, &self.rules.validation(vec![algorithm]))?.into_claims())
+                let now = jsonwebtoken::get_current_timestamp();
+                decode(token, &key, &self.rules.validation(algorithms))?.into_claims(now, self.rules.leeway)
             }
         }
     }
@@ -153,10 +165,21 @@ fn decode(token: &str, key: &DecodingKey, validation: &Validation) -> Result<Raw
 }
 
 impl RawClaims {
-    fn into_claims(self) -> Claims {
-        let mut scopes: Vec<String> = self.scope.unwrap_or_default().split_whitespace().map(str::to_owned).collect();
+    /// The checks jsonwebtoken leaves to the caller: a single-string `iss`
+    /// (its value was already compared) and an `iat` not in the future.
+    fn into_claims(self, now: u64, leeway: u64) -> Result<Claims, ApiError> {
+        if !self.iss.is_string() {
+            return Err(ApiError::Unauthorized("token issuer must be a single string"));
+        }
+        if self.iat.is_some_and(|iat| iat > (now + leeway) as f64) {
+            return Err(ApiError::Unauthorized("token issued in the future (iat)"));
+        }
+        // RFC 6749 §3.3: scope tokens are separated by spaces (%x20) only, so
+        // "x\u{a0}admin" is one (unknown) scope, not two.
+        let mut scopes: Vec<String> =
+            self.scope.unwrap_or_default().split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect();
         scopes.extend(self.scp.unwrap_or_default());
-        Claims { sub: self.sub, scopes }
+        Ok(Claims { sub: self.sub, scopes })
     }
 }
 
@@ -166,7 +189,8 @@ impl Rules {
         validation.algorithms = algorithms;
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
-        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud"]);
+        // `nbf` is checked when present but not required (RFC 9068 tokens lack it).
+        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
         validation.validate_nbf = true;
         validation.leeway = self.leeway;
         validation
@@ -179,22 +203,32 @@ fn reason(kind: &ErrorKind) -> &'static str {
         ErrorKind::ImmatureSignature => "token not yet valid (nbf)",
         ErrorKind::InvalidAudience => "token audience not accepted",
         ErrorKind::InvalidIssuer => "token issuer not accepted",
-        ErrorKind::MissingRequiredClaim(_) => "token lacks a required claim (exp, nbf, iss, aud)",
+        ErrorKind::MissingRequiredClaim(_) => "token lacks a required claim (exp, iss, aud)",
         ErrorKind::InvalidSignature => "token signature is invalid",
         ErrorKind::InvalidAlgorithm => "token algorithm not accepted",
         _ => "malformed token",
     }
 }
 
-/// Pulls `Authorization: Bearer …` and verifies it.
+/// Pulls `Authorization: Bearer …` and verifies it. The scheme name is
+/// case-insensitive (RFC 7235 §2.1); two Authorization headers are an
+/// invalid request (RFC 6750 §3.1), not a choice of the first.
 async fn claims_from_parts(parts: &Parts, verifier: &Verifier) -> Result<Claims, ApiError> {
-    let header = parts.headers.get(AUTHORIZATION).ok_or(ApiError::Unauthorized("missing bearer token"))?;
+    let mut headers = parts.headers.get_all(AUTHORIZATION).iter();
+    let header = headers.next().ok_or(ApiError::Unauthorized("missing bearer token"))?;
+    if headers.next().is_some() {
+        return Err(ApiError::InvalidRequest("send exactly one Authorization header"));
+    }
     let value = header.to_str().map_err(|_| ApiError::Unauthorized("malformed Authorization header"))?;
-    let token = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-        .ok_or(ApiError::Unauthorized("Authorization must use the Bearer scheme"))?;
-    verifier.verify(token.trim()).await
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(ApiError::Unauthorized("Authorization must use the Bearer scheme"));
+    }
+    let token = token.trim_matches(' ');
+    if token.is_empty() {
+        return Err(ApiError::Unauthorized("missing bearer token"));
+    }
+    verifier.verify(token).await
 }
 
 impl FromRequestParts<crate::state::AppState> for Claims {

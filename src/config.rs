@@ -89,8 +89,11 @@ pub struct AuthSettings {
     pub hs256_secret_file: Option<PathBuf>,
     pub public_key_pem_file: Option<PathBuf>,
     pub jwks_url: Option<String>,
-    /// Minimum time between two JWKS refreshes triggered by unknown `kid`s.
+    /// Minimum time between two JWKS fetches.
     pub jwks_refresh_cooldown_seconds: u64,
+    /// Bounds on how long a fetched JWKS is used (its `max-age`).
+    pub jwks_refresh_min_seconds: u64,
+    pub jwks_refresh_max_seconds: u64,
 }
 
 impl Default for AuthSettings {
@@ -104,6 +107,8 @@ impl Default for AuthSettings {
             public_key_pem_file: None,
             jwks_url: None,
             jwks_refresh_cooldown_seconds: 30,
+            jwks_refresh_min_seconds: 60,
+            jwks_refresh_max_seconds: 3_600,
         }
     }
 }

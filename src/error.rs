@@ -19,6 +19,9 @@ use crate::aws::{UpstreamError, UpstreamErrorKind};
 pub enum ApiError {
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// A malformed authentication attempt (RFC 6750 `invalid_request`).
+    #[error("{0}")]
+    InvalidRequest(&'static str),
     #[error("this token lacks the `{0}` scope")]
     InsufficientScope(&'static str),
     #[error("{message}")]
@@ -64,6 +67,7 @@ impl ApiError {
     pub fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
             Self::InsufficientScope(_) => (StatusCode::FORBIDDEN, "insufficient_scope"),
             Self::InvalidField { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
             Self::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
@@ -132,6 +136,9 @@ impl ApiError {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Self::InvalidRequest(_) = self {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_request\""));
         }
         if let Self::InsufficientScope(_) = self {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"insufficient_scope\""));

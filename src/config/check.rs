@@ -73,6 +73,8 @@ const SECTIONS: &[(&str, &[&str])] = &[
             "public_key_pem_file",
             "jwks_url",
             "jwks_refresh_cooldown_seconds",
+            "jwks_refresh_min_seconds",
+            "jwks_refresh_max_seconds",
         ],
     ),
     (
@@ -240,6 +242,9 @@ fn validate(s: &Settings, problems: &mut Problems) {
         problems.add("auth.public_key_pem_file", err.to_string());
     }
     check_url("auth.jwks_url", auth.jwks_url.as_deref(), problems);
+    if auth.jwks_refresh_min_seconds > auth.jwks_refresh_max_seconds {
+        problems.add("auth.jwks_refresh_min_seconds", "must not exceed auth.jwks_refresh_max_seconds");
+    }
 
     if Region::parse(&s.aws.region).is_err() {
         problems.add("aws.region", format!("`{}` is not an AWS region name", s.aws.region));

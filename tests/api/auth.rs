@@ -82,7 +82,9 @@ async fn hs256_negative_matrix() {
         ("expired beyond leeway", Some(format!("Bearer {}", with(json!({"exp": now() - 120}))))),
         ("future nbf", Some(format!("Bearer {}", with(json!({"nbf": now() + 300}))))),
         ("missing exp", Some(format!("Bearer {}", with(json!({"exp": null}))))),
-        ("missing nbf", Some(format!("Bearer {}", with(json!({"nbf": null}))))),
+        ("issuer in an array", Some(format!("Bearer {}", with(json!({"iss": [ISSUER]}))))),
+        ("iat in the future", Some(format!("Bearer {}", with(json!({"iat": now() + 300}))))),
+        ("string iat", Some(format!("Bearer {}", with(json!({"iat": "yesterday"}))))),
         ("missing aud", Some(format!("Bearer {}", with(json!({"aud": null}))))),
         ("missing iss", Some(format!("Bearer {}", with(json!({"iss": null}))))),
         ("wrong aud", Some(format!("Bearer {}", with(json!({"aud": "someone-else"}))))),
@@ -93,6 +95,11 @@ async fn hs256_negative_matrix() {
         assert_unauthorized(&app, authorization, case).await;
     }
     assert_accepted(&app, with(json!({"exp": now() - 10})), "expired within leeway").await;
+    assert_accepted(&app, with(json!({"nbf": null})), "no nbf (RFC 9068 access token)").await;
+    for scheme in ["bearer", "BEARER", "bEaReR"] {
+        let response = post_with(&app, Some(format!("{scheme} {}", with(json!({}))))).await;
+        assert_eq!(response.status(), 422, "scheme {scheme} is case-insensitive (RFC 7235)");
+    }
     assert_accepted(&app, with(json!({"scope": null, "scp": ["other", "sessions:issue"]})), "scp array").await;
     assert_eq!(app.calls.get(), 0, "no AWS call for rejected requests");
 }
@@ -113,12 +120,51 @@ async fn a_remembered_token_is_refused_once_it_expires() {
     assert_eq!(body["error"]["message"], "token expired");
 }
 
+/// An RFC 9068 access token as an OAuth2 server issues it for the
+/// client_credentials grant: `typ: at+jwt`, `iat`, `jti`, `client_id`, no `nbf`.
+#[tokio::test]
+async fn rfc9068_access_tokens_are_accepted() {
+    let app = TestApp::spawn().await;
+    let key = EncodingKey::from_secret(crate::helpers::HS256_SECRET.as_bytes());
+    let mut header = Header::new(Algorithm::HS256);
+    header.typ = Some("at+jwt".into());
+    let claims = json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "platform-client", "client_id": "platform-client",
+        "iat": now(), "exp": now() + 600, "jti": "8d7b2f", "scope": "sessions:issue"});
+    let token = jsonwebtoken::encode(&header, &claims, &key).unwrap();
+    assert_accepted(&app, token, "RFC 9068 token").await;
+}
+
+#[tokio::test]
+async fn two_authorization_headers_are_an_invalid_request() {
+    let app = TestApp::spawn().await;
+    let good = format!("Bearer {}", mint(json!({"scope": "sessions:issue"})));
+    let response = app
+        .http
+        .post(format!("{}/sessions", app.base))
+        .header("authorization", good.clone())
+        .header("authorization", good)
+        .json(&invalid_body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert_eq!(response.headers()["www-authenticate"], "Bearer error=\"invalid_request\"");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_request");
+}
+
 #[tokio::test]
 async fn missing_scope_is_403() {
     let app = TestApp::spawn().await;
-    for scope in
-        [json!({"scope": "sessions:revoke admin"}), json!({"scope": null}), json!({"scope": "sessions:issuex"})]
-    {
+    // RFC 6749 §3.3 separates scopes by spaces only: a no-break space
+    // does not split "x\u{a0}sessions:issue" into two scopes.
+    for scope in [
+        json!({"scope": "sessions:revoke admin"}),
+        json!({"scope": null}),
+        json!({"scope": "sessions:issuex"}),
+        json!({"scope": "x\u{a0}sessions:issue"}),
+        json!({"scope": "x\tsessions:issue"}),
+    ] {
         let response = post_with(&app, Some(format!("Bearer {}", mint(scope.clone())))).await;
         assert_eq!(response.status(), 403, "{scope}");
         let body: Value = response.json().await.unwrap();
@@ -190,7 +236,8 @@ async fn jwks_server(keys: Arc<std::sync::Mutex<Vec<Value>>>, hits: Arc<AtomicUs
             let hits = hits.clone();
             async move {
                 hits.fetch_add(1, Ordering::SeqCst);
-                axum::Json(json!({ "keys": keys.lock().unwrap().clone() }))
+                let set = axum::Json(json!({ "keys": keys.lock().unwrap().clone() }));
+                ([(axum::http::header::CACHE_CONTROL, "public, max-age=1")], set)
             }
         }),
     );
@@ -244,4 +291,57 @@ async fn jwks_keys_by_kid_with_refresh_and_cooldown() {
     assert_accepted(&app, sign(&claims(json!({})), Algorithm::EdDSA, &k2, Some("k2")), "k2 after rotation").await;
     let wrong_key = sign(&claims(json!({})), Algorithm::EdDSA, &k1, Some("k2"));
     assert_unauthorized(&app, Some(format!("Bearer {wrong_key}")), "k2 kid signed by k1").await;
+}
+
+/// The IdP withdraws a key: once the set's `max-age` (1 s, within the
+/// configured bounds) has passed the broker fetches it again and refuses
+/// tokens signed with the withdrawn key, without waiting for an unknown kid.
+#[tokio::test]
+async fn jwks_withdrawn_keys_stop_being_trusted_after_max_age() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k1_private, _, k1_der) = keypair(dir.path(), "k1", &["-algorithm", "ED25519"]);
+    let (_, _, k2_der) = keypair(dir.path(), "k2", &["-algorithm", "ED25519"]);
+    let keys = Arc::new(std::sync::Mutex::new(vec![ed_jwk("k1", &k1_der)]));
+    let hits = Arc::new(AtomicUsize::new(0));
+    let url = jwks_server(keys.clone(), hits.clone()).await;
+    let k1 = EncodingKey::from_ed_pem(&k1_private).unwrap();
+    let app = TestApp::spawn_with(TestOptions {
+        auth_source: format!("jwks_url = \"{url}\"\njwks_refresh_cooldown_seconds = 0\njwks_refresh_min_seconds = 1"),
+        ..Default::default()
+    })
+    .await;
+    let token = sign(&claims(json!({})), Algorithm::EdDSA, &k1, Some("k1"));
+    assert_accepted(&app, token.clone(), "k1 published").await;
+    *keys.lock().unwrap() = vec![ed_jwk("k2", &k2_der)];
+    assert_accepted(&app, token.clone(), "k1 within the set's max-age").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_300)).await;
+    assert_unauthorized(&app, Some(format!("Bearer {token}")), "k1 withdrawn").await;
+    assert_eq!(hits.load(Ordering::SeqCst), 2, "one fetch per max-age");
+}
+
+/// The JWK form of an RSA public key, published without `alg` (as many
+/// IdPs do): its modulus from openssl, exponent 65537.
+fn rsa_jwk(kid: &str, public_pem: &std::path::Path) -> Value {
+    let out =
+        Command::new("openssl").args(["rsa", "-pubin", "-modulus", "-noout", "-in"]).arg(public_pem).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let hex = text.trim().trim_start_matches("Modulus=");
+    let bytes: Vec<u8> = (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+    json!({"kty": "RSA", "kid": kid, "use": "sig", "n": URL_SAFE_NO_PAD.encode(bytes), "e": "AQAB"})
+}
+
+#[tokio::test]
+async fn jwks_rsa_keys_without_alg_accept_rs256_and_ps256_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (private, public, _) = keypair(dir.path(), "rsa", &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]);
+    let keys = Arc::new(std::sync::Mutex::new(vec![rsa_jwk("r1", &public)]));
+    let url = jwks_server(keys, Arc::new(AtomicUsize::new(0))).await;
+    let app =
+        TestApp::spawn_with(TestOptions { auth_source: format!("jwks_url = \"{url}\""), ..Default::default() }).await;
+    let rsa = EncodingKey::from_rsa_pem(&private).unwrap();
+    assert_accepted(&app, sign(&claims(json!({})), Algorithm::RS256, &rsa, Some("r1")), "RS256").await;
+    assert_accepted(&app, sign(&claims(json!({})), Algorithm::PS256, &rsa, Some("r1")), "PS256").await;
+    let confused = EncodingKey::from_secret(&std::fs::read(&public).unwrap());
+    let hs = sign(&claims(json!({})), Algorithm::HS256, &confused, Some("r1"));
+    assert_unauthorized(&app, Some(format!("Bearer {hs}")), "HS256 naming an RSA kid").await;
 }
