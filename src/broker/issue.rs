@@ -89,8 +89,8 @@ pub struct IssuedSession {
     pub assumed_role_arn: String,
     pub region: Region,
     pub credentials: TemporaryCredentials,
-    pub console_url: SecretString,
-    pub console_url_expires_at: SystemTime,
+    /// The sign-in URL and its expiry, when the response shows one.
+    pub console: Option<(SecretString, SystemTime)>,
     /// The broker's durable console link (see [`Broker::launch_console`]).
     pub launch_url: String,
 }
@@ -100,17 +100,25 @@ pub(super) struct Minted {
     pub role_arn: String,
     pub session_name: RoleSessionName,
     pub issued: IssuedCredentials,
-    pub console_url: SecretString,
-    pub console_url_expires_at: SystemTime,
+    pub console: Option<(SecretString, SystemTime)>,
     pub duration: SessionDuration,
     pub chained: bool,
 }
 
 impl Broker {
-    pub async fn issue_session(&self, req: &SessionRequest, caller: Option<&str>) -> Result<IssuedSession, ApiError> {
+    /// Issues a session. `sign_in` asks for a console sign-in URL too; the
+    /// CLI formats show none, so they skip that upstream round trip (and
+    /// do not depend on the federation endpoint being up).
+    pub async fn issue_session(
+        &self,
+        req: &SessionRequest,
+        caller: Option<&str>,
+        sign_in: bool,
+    ) -> Result<IssuedSession, ApiError> {
         let profile = self.profile(&req.profile)?;
         let requested = req.requested_seconds.unwrap_or(profile.default_session_seconds);
-        let minted = self.mint(&req.profile, &req.session_id, requested, &req.destination).await?;
+        let destination = sign_in.then_some(&req.destination);
+        let minted = self.mint(&req.profile, &req.session_id, requested, destination).await?;
         let expiration = minted.issued.credentials.expiration;
         let ticket = Ticket {
             session_id: req.session_id.to_string(),
@@ -145,8 +153,7 @@ impl Broker {
             assumed_role_arn: minted.issued.assumed_role_arn,
             region: req.region.clone(),
             credentials: minted.issued.credentials,
-            console_url: minted.console_url,
-            console_url_expires_at: minted.console_url_expires_at,
+            console: minted.console,
             launch_url,
         })
     }
@@ -155,15 +162,16 @@ impl Broker {
         self.settings.profiles.get(name).ok_or_else(|| ApiError::UnknownProfile(name.to_owned()))
     }
 
-    /// AssumeRole for the session (refused if revoked), then a sign-in
-    /// token for those credentials. `requested` is clamped to the profile's
-    /// and role's maxima and the role-chaining limit.
+    /// AssumeRole for the session (refused if revoked), then, given a
+    /// console destination, a sign-in token for those credentials.
+    /// `requested` is clamped to the profile's and role's maxima and the
+    /// role-chaining limit.
     pub(super) async fn mint(
         &self,
         profile_name: &str,
         id: &SessionId,
         requested: u32,
-        destination: &Destination,
+        destination: Option<&Destination>,
     ) -> Result<Minted, ApiError> {
         let profile = self.profile(profile_name)?;
         let identity = self.identity().await?;
@@ -187,24 +195,31 @@ impl Broker {
             duration,
         };
         let issued = self.assume_role_with_retry(&input).await?;
+        let console = match destination {
+            Some(destination) => Some(self.sign_in(&identity, &issued, duration, chained, destination).await?),
+            None => None,
+        };
+        Ok(Minted { role_arn: role.arn, session_name: input.session_name, issued, console, duration, chained })
+    }
 
-        let endpoint = self.federation_endpoint(&identity);
+    /// A console login URL for fresh credentials, and when it expires.
+    async fn sign_in(
+        &self,
+        identity: &crate::aws::CallerIdentity,
+        issued: &IssuedCredentials,
+        duration: SessionDuration,
+        chained: bool,
+        destination: &Destination,
+    ) -> Result<(SecretString, SystemTime), ApiError> {
+        let endpoint = self.federation_endpoint(identity);
         // AWS rejects SessionDuration for credentials obtained by role chaining.
         let console_seconds = (!chained).then(|| duration.seconds());
         let token = self.upstreams.federation.signin_token(&endpoint, &issued.credentials, console_seconds).await?;
-        let console_url = login_url(&endpoint, &self.settings.console.issuer, destination, &token)
+        let url = login_url(&endpoint, &self.settings.console.issuer, destination, &token)
             .map_err(|e| ApiError::Internal(format!("federation endpoint URL: {e}")))?;
-        let console_url_expires_at = (self.clock.now() + SIGNIN_TOKEN_LIFETIME).min(issued.credentials.expiration);
-        Ok(Minted {
-            role_arn: role.arn,
-            session_name: input.session_name,
-            issued,
-            console_url,
-            console_url_expires_at,
-            duration,
-            chained,
-        })
+        Ok((url, (self.clock.now() + SIGNIN_TOKEN_LIFETIME).min(issued.credentials.expiration)))
     }
+
     /// AssumeRole, retrying AccessDenied on a short capped schedule: a role
     /// created or re-trusted seconds ago may not be assumable yet because
     /// IAM changes propagate eventually. Throttling is retried by the SDK's

@@ -35,7 +35,7 @@ impl Broker {
         let destination = Destination::parse(&ticket.destination, region.partition()).map_err(invalid)?;
         self.profile(&ticket.profile).map_err(|_| ApiError::Unauthorized("this console link is not valid"))?;
         let remaining = u32::try_from(ticket.exp.saturating_sub(now)).unwrap_or(u32::MAX);
-        let minted = self.mint(&ticket.profile, &id, remaining, &destination).await?;
+        let minted = self.mint(&ticket.profile, &id, remaining, Some(&destination)).await?;
         tracing::info!(
             target: "sandbox_broker::audit",
             event = "console_launched",
@@ -46,6 +46,6 @@ impl Broker {
             duration_seconds = minted.duration.seconds(),
         );
         crate::telemetry::metrics::session_event("launched", &ticket.profile);
-        Ok(minted.console_url)
+        minted.console.map(|(url, _)| url).ok_or_else(|| ApiError::Internal("no sign-in URL was minted".into()))
     }
 }

@@ -34,7 +34,8 @@ async fn issue_session(
 ) -> Result<Response, ApiError> {
     let query = query.validate()?;
     let request = SessionRequest::validate(body, &state.settings)?;
-    let session = state.broker.issue_session(&request, auth.claims.sub.as_deref()).await?;
+    let sign_in = query.format.shows_console_url();
+    let session = state.broker.issue_session(&request, auth.claims.sub.as_deref(), sign_in).await?;
     Ok(formats::render(&session, &query))
 }
 

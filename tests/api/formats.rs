@@ -131,3 +131,22 @@ async fn unknown_format_and_bad_profile_name_are_rejected() {
     }
     assert_eq!(app.calls.get(), 0);
 }
+
+/// The CLI formats show no console URL, so they never call the federation
+/// endpoint: with it down they still work, and each costs one upstream
+/// round trip (AssumeRole) instead of two.
+#[tokio::test]
+async fn cli_formats_work_without_the_console_endpoint() {
+    let app = TestApp::spawn_with(crate::helpers::TestOptions {
+        aws_overrides: "federation_endpoint = \"http://127.0.0.1:9/federation\"\n".into(),
+        ..Default::default()
+    })
+    .await;
+    for format in ["credential-process", "credentials-file", "env"] {
+        let (_, body) = issue_text(&app, &format!("?format={format}"), &format!("cli-{format}")).await;
+        assert!(body.contains("ASIA"), "{format}: {body}");
+    }
+    assert!(!app.calls.names().contains(&"federation.signin_token"), "{:?}", app.calls.names());
+    let response = app.post_sessions("?format=json", &json!({"session_id": "cli-json"})).await;
+    assert_eq!(response.status(), 502, "the json format shows a console URL, so it needs the endpoint");
+}

@@ -23,6 +23,13 @@ pub enum OutputFormat {
     Link,
 }
 
+impl OutputFormat {
+    /// Whether the representation includes the console sign-in URL.
+    pub fn shows_console_url(self) -> bool {
+        matches!(self, Self::Json | Self::Link)
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FormatQuery {
@@ -54,9 +61,7 @@ pub fn render(session: &IssuedSession, query: &FormatQuery) -> Response {
         OutputFormat::CredentialsFile => ("text/plain; charset=utf-8", credentials_file(session, query).into_bytes()),
         OutputFormat::Env => ("text/plain; charset=utf-8", env_exports(session).into_bytes()),
         OutputFormat::CredentialProcess => ("application/json", credential_process(session).to_string().into_bytes()),
-        OutputFormat::Link => {
-            ("text/plain; charset=utf-8", format!("{}\n", session.console_url.expose_secret()).into_bytes())
-        }
+        OutputFormat::Link => ("text/plain; charset=utf-8", format!("{}\n", console_url(session)).into_bytes()),
     };
     let mut response = (StatusCode::CREATED, body).into_response();
     let headers = response.headers_mut();
@@ -97,6 +102,11 @@ struct ConsoleBody<'a> {
     launch_expires_at: &'a str,
 }
 
+/// The sign-in URL; the formats that show it always ask for one.
+fn console_url(s: &IssuedSession) -> &str {
+    s.console.as_ref().map_or("", |(url, _)| url.expose_secret())
+}
+
 fn json_body(s: &IssuedSession) -> Vec<u8> {
     let c = &s.credentials;
     // The launch link is good exactly as long as the keys.
@@ -115,8 +125,8 @@ fn json_body(s: &IssuedSession) -> Vec<u8> {
             expiration: &expiration,
         },
         console: ConsoleBody {
-            url: s.console_url.expose_secret(),
-            url_expires_at: rfc3339(s.console_url_expires_at),
+            url: console_url(s),
+            url_expires_at: s.console.as_ref().map(|(_, at)| rfc3339(*at)).unwrap_or_default(),
             launch_url: &s.launch_url,
             launch_expires_at: &expiration,
         },
