@@ -55,7 +55,8 @@ impl Broker {
             .as_ref()
             .ok_or_else(|| anyhow::anyhow!("console.ticket_secret is required"))?;
         let tickets = TicketSigner::new(ticket_secret).map_err(anyhow::Error::msg)?;
-        let revocations = revocation::Revocations::new(&settings.server.replica_id());
+        let replica = settings.server.replica_id().ok_or_else(|| anyhow::anyhow!("server.replica_id is required"))?;
+        let revocations = revocation::Revocations::new(&replica);
         Ok(Self {
             settings,
             upstreams,

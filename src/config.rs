@@ -57,7 +57,7 @@ pub struct ServerSettings {
     pub idle_timeout_ms: u64,
     pub shutdown_grace_seconds: u64,
     /// Names this replica's revocation policy; must be unique per replica
-    /// and stable across restarts. Default: `$HOSTNAME`, else `default`.
+    /// and stable across restarts. Default: the kernel's host name.
     pub replica_id: Option<String>,
 }
 
@@ -197,12 +197,23 @@ impl ProfileSettings {
 }
 
 impl ServerSettings {
-    pub fn replica_id(&self) -> String {
-        self.replica_id
-            .clone()
-            .or_else(|| std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()))
-            .unwrap_or_else(|| "default".into())
+    /// `replica_id`, else the kernel's host name (gethostname(2): bash does
+    /// not export `$HOSTNAME`, so on VMs and under systemd it is unset).
+    /// `None` when neither names this replica: replicas sharing one id
+    /// would rewrite each other's revocation policy.
+    pub fn replica_id(&self) -> Option<String> {
+        let host = gethostname::gethostname();
+        replica_id_from(self.replica_id.as_deref(), &host.to_string_lossy())
     }
+}
+
+fn replica_id_from(configured: Option<&str>, host: &str) -> Option<String> {
+    if let Some(id) = configured {
+        return Some(id.to_owned());
+    }
+    // Container and image defaults that many machines share.
+    let generic = ["", "localhost", "localhost.localdomain", "(none)"];
+    (!generic.contains(&host)).then(|| host.to_owned())
 }
 
 impl Settings {
@@ -230,6 +241,17 @@ pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
     figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__"));
     let base_dir = path.and_then(Path::parent).unwrap_or_else(|| Path::new("."));
     check::extract_and_validate(&figment, base_dir)
+}
+
+#[cfg(test)]
+mod replica_tests {
+    #[test]
+    fn replica_id_defaults_to_a_specific_host_name() {
+        assert_eq!(super::replica_id_from(Some("broker-0"), "host-a").as_deref(), Some("broker-0"));
+        assert_eq!(super::replica_id_from(None, "host-a").as_deref(), Some("host-a"));
+        assert_eq!(super::replica_id_from(None, "localhost"), None);
+        assert_eq!(super::replica_id_from(None, ""), None);
+    }
 }
 
 /// A minimal valid configuration for unit tests.

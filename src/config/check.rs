@@ -204,9 +204,16 @@ fn validate(s: &Settings, problems: &mut Problems) {
     }
     check_url("server.public_url", Some(&s.server.public_url), problems);
     // The id ends up in an IAM policy name: 128 characters of [\w+=,.@-].
-    let replica = s.server.replica_id();
-    if replica.len() > 90 || !is_valid_role_name(&replica[..replica.len().min(64)]) {
-        problems.add("server.replica_id", format!("`{replica}` must be 1-90 characters of [A-Za-z0-9+=,.@_-]"));
+    match s.server.replica_id() {
+        Some(replica) if replica.len() > 90 || !is_valid_role_name(&replica[..replica.len().min(64)]) => {
+            problems.add("server.replica_id", format!("`{replica}` must be 1-90 characters of [A-Za-z0-9+=,.@_-]"))
+        }
+        Some(_) => {}
+        None => problems.add(
+            "server.replica_id",
+            "is required here: the host name is generic, and replicas sharing an id would overwrite each other's \
+             revocations",
+        ),
     }
     for (key, value) in [
         ("server.request_timeout_ms", s.server.request_timeout_ms),

@@ -329,3 +329,27 @@ async fn sigterm_drains_in_flight_requests_then_exits_zero() {
     };
     assert_eq!(status.code(), Some(0));
 }
+
+/// Without `server.replica_id` the revocation policy is named after the
+/// kernel's host name (not `$HOSTNAME`, which bash does not export).
+#[tokio::test]
+async fn replica_id_defaults_to_the_kernel_host_name() {
+    let moto = &Moto::shared().endpoint;
+    let roles = vec![("s3".to_owned(), unique("replica-role"))];
+    create_role(moto, &roles[0].1, 43_200).await;
+    let auth = format!("hs256_secret = \"{}\"", crate::helpers::HS256_SECRET);
+    let toml = test_config_toml(moto, "http://127.0.0.1:9/federation", &roles, &auth, "")
+        .replace("replica_id = \"test\"\n", "");
+    let (_dir, path) = write_config(&toml);
+    let broker = start_broker(
+        &path,
+        &[("AWS_ACCESS_KEY_ID", "AKIAREPLICA"), ("AWS_SECRET_ACCESS_KEY", "replica"), ("HOSTNAME", "not-this-one")],
+    );
+    let token = crate::helpers::mint(json!({"scope": "sessions:revoke"}));
+    let response =
+        reqwest::Client::new().delete(format!("{}/sessions/learner-1", broker.base)).bearer_auth(token).send().await;
+    assert_eq!(response.unwrap().status(), 202);
+    let names = crate::helpers::iam_client(moto).list_role_policies().role_name(&roles[0].1).send().await.unwrap();
+    let host = String::from_utf8(Command::new("hostname").output().unwrap().stdout).unwrap();
+    assert_eq!(names.policy_names(), [format!("sandbox-broker-revocations-{}", host.trim())]);
+}
