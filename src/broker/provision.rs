@@ -249,6 +249,22 @@ impl Broker {
                 }
                 None => (None, None),
             };
+            let mut drift = drift;
+            let mut state = state;
+            let foreign = revocations.as_ref().map_or(0, |c| c.foreign_statements);
+            if foreign > 0 {
+                if state == "provisioned" {
+                    state = "drifted";
+                }
+                drift.push(Change {
+                    resource: format!("role/{}/revocations", want.role_name),
+                    action: Action::Update,
+                    detail: format!(
+                        "{foreign} statement(s) in the revocation policies were not written by the broker: kept, \
+                         and their aws:userid Denies honoured; move them to a policy of your own"
+                    ),
+                });
+            }
             statuses.push(ProfileStatus {
                 revocations,
                 profile: want.profile.clone(),

@@ -1,6 +1,7 @@
 //! Session revocation. STS credentials cannot be recalled, but an explicit
-//! Deny on the role for `aws:userid = <RoleId>:<role session name>` makes
-//! every credential of that session fail within minutes (IAM propagation).
+//! Deny on the role for `aws:userid` like `*:<role session name>` (STS
+//! reports `<RoleId>:<name>`) makes every credential of that session fail
+//! within minutes (IAM propagation), whatever the role's current RoleId.
 //!
 //! IAM has no conditional writes: two writers doing read-modify-write on one
 //! policy document can silently drop each other's entries, and a check
@@ -18,7 +19,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use self::doc::RevocationDoc;
+use self::doc::{ForeignDenial, RevocationDoc};
 use super::Broker;
 use super::TtlCache;
 use super::provision::apply_with_retry;
@@ -37,7 +38,22 @@ const REVOCATION_CACHE: Duration = Duration::from_secs(5);
 pub struct Revocations {
     policy_name: String,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    cache: TtlCache<Arc<HashSet<String>>>,
+    cache: TtlCache<Arc<Denials>>,
+}
+
+/// Everything the revocation policies of one role deny, across replicas.
+#[derive(Default)]
+struct Denials {
+    session_names: HashSet<String>,
+    /// Denies written by hand: honoured, so a hand edit never fails open.
+    foreign: Vec<ForeignDenial>,
+}
+
+impl Denials {
+    fn deny(&self, role: &RoleInfo, session_name: &RoleSessionName) -> bool {
+        self.session_names.contains(session_name.as_str())
+            || self.foreign.iter().any(|d| d.denies(&format!("{}:{session_name}", role.role_id)))
+    }
 }
 
 impl Revocations {
@@ -81,6 +97,8 @@ enum Recorded {
 pub struct Capacity {
     pub entries: usize,
     pub policies: usize,
+    /// Statements in the revocation policies that the broker did not write.
+    pub foreign_statements: usize,
     pub used_chars: usize,
     pub capacity_chars: usize,
     pub remaining_chars: usize,
@@ -117,23 +135,20 @@ fn revocation_docs(policies: &[(String, String)]) -> Vec<(String, RevocationDoc)
         .collect()
 }
 
-pub fn userid(role: &RoleInfo, session_name: &RoleSessionName) -> String {
-    format!("{}:{}", role.role_id, session_name)
-}
-
 impl Broker {
-    /// All revoked `aws:userid`s of a role, across replicas (cached briefly).
-    async fn revoked_userids(&self, role_name: &str) -> Result<Arc<HashSet<String>>, ApiError> {
+    /// Everything the revocation policies of a role deny, across replicas
+    /// (cached briefly).
+    async fn denials(&self, role_name: &str) -> Result<Arc<Denials>, ApiError> {
         let iam = self.upstreams.iam.as_ref();
         self.revocations
             .cache
             .get_or_load(role_name, || async {
-                let policies = inline_policies(iam, role_name).await?;
-                let ids = revocation_docs(&policies)
-                    .iter()
-                    .flat_map(|(_, d)| d.userids().cloned().collect::<Vec<_>>())
-                    .collect();
-                Ok::<_, ApiError>(Arc::new(ids))
+                let mut denials = Denials::default();
+                for (_, doc) in revocation_docs(&inline_policies(iam, role_name).await?) {
+                    denials.session_names.extend(doc.session_names().cloned());
+                    denials.foreign.extend(doc.foreign_denials());
+                }
+                Ok::<_, ApiError>(Arc::new(denials))
             })
             .await
     }
@@ -145,8 +160,7 @@ impl Broker {
         role: &RoleInfo,
         id: &SessionId,
     ) -> Result<(), ApiError> {
-        let revoked = self.revoked_userids(role_name).await?;
-        if revoked.contains(&userid(role, &RoleSessionName::for_session(id))) {
+        if self.denials(role_name).await?.deny(role, &RoleSessionName::for_session(id)) {
             return Err(ApiError::SessionRevoked(id.to_string()));
         }
         Ok(())
@@ -163,10 +177,14 @@ impl Broker {
         let settings =
             self.settings.profiles.get(profile).ok_or_else(|| ApiError::UnknownProfile(profile.to_owned()))?;
         let role_name = settings.role_name(profile);
+        // Read afresh: the role may have been re-created (by a teardown and
+        // bootstrap elsewhere) since this replica cached it.
+        self.roles.invalidate(&role_name);
         let role = self.role(profile, &role_name).await?;
-        let entry = userid(&role, &RoleSessionName::for_session(id));
+        let session_name = RoleSessionName::for_session(id);
+        let entry = session_name.as_str();
         let recorded = self
-            .add_revocation(&role_name, &role, &entry)
+            .add_revocation(&role_name, &role, entry)
             .await
             .map_err(|e| self.role_vanished(profile, &role_name, e))?;
         if let Recorded::Added(_) = recorded {
@@ -175,7 +193,7 @@ impl Broker {
                 event = "session_revoked",
                 session_id = %id,
                 profile,
-                aws_userid = %entry,
+                aws_userid = %format!("*:{entry}"),
                 caller = caller.unwrap_or("-"),
             );
             crate::telemetry::metrics::session_event("revoked", profile);
@@ -189,9 +207,9 @@ impl Broker {
         })
     }
 
-    /// Writes `entry` into this replica's revocation policy of the role,
-    /// pruning stale groups; nothing is written when some replica already
-    /// holds the entry.
+    /// Writes `entry` (a role session name) into this replica's revocation
+    /// policy of the role, pruning stale groups and keeping statements it
+    /// did not write; nothing is written when some replica already holds it.
     async fn add_revocation(&self, role_name: &str, role: &RoleInfo, entry: &str) -> Result<Recorded, ApiError> {
         let iam = self.upstreams.iam.as_ref();
         let own = &self.revocations.policy_name;
@@ -236,6 +254,7 @@ impl Broker {
         Ok(Capacity {
             entries: docs.iter().map(|(_, d)| d.len()).sum(),
             policies: docs.len(),
+            foreign_statements: docs.iter().map(|(_, d)| d.foreign_statements()).sum(),
             used_chars: used,
             capacity_chars: INLINE_POLICY_BUDGET,
             remaining_chars: INLINE_POLICY_BUDGET.saturating_sub(used),

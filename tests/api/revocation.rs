@@ -25,7 +25,7 @@ fn denied_ids(policy: &Value) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|s| s["Condition"]["StringEquals"]["aws:userid"].as_array().unwrap().clone())
+        .flat_map(|s| s["Condition"]["StringLike"]["aws:userid"].as_array().unwrap().clone())
         .map(|v| v.as_str().unwrap().to_owned())
         .collect()
 }
@@ -54,7 +54,8 @@ async fn revocation_denies_the_session_and_is_enforced_by_the_broker() {
     assert_eq!(statement["Effect"], "Deny");
     assert_eq!(statement["Action"], "*");
     assert_eq!(statement["Resource"], "*");
-    assert_eq!(denied_ids(&policy), [format!("{}:learner-revoked", role_id(&app).await)]);
+    assert_eq!(denied_ids(&policy), ["*:learner-revoked"]);
+    assert!(role_id(&app).await.starts_with("AROA"));
 
     let again = app.post_sessions("", &json!({"session_id": "learner-revoked"})).await;
     assert_eq!(again.status(), 409);
@@ -230,4 +231,62 @@ async fn a_role_deleted_behind_the_brokers_back_is_reported_as_not_provisioned()
     assert_eq!(again.status(), 409);
     let body: Value = again.json().await.unwrap();
     assert_eq!(body["error"]["code"], "profile_not_provisioned", "{body}");
+}
+
+/// IAM wildcard match, as `StringLike` evaluates `aws:userid`.
+fn like(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, tail)) => text.starts_with(head) && text.len() >= head.len() + tail.len() && text.ends_with(tail),
+    }
+}
+
+/// The role is deleted and re-created behind this replica's back (a CLI
+/// teardown + bootstrap): it gets a new RoleId while the broker still has
+/// the old one cached. The revocation must still deny the live role's
+/// sessions, and the id stays refused.
+#[tokio::test]
+async fn a_revocation_after_the_role_is_recreated_denies_the_live_role() {
+    let app = TestApp::spawn().await;
+    app.issue(&json!({"session_id": "learner-recreated"})).await;
+    let old_id = role_id(&app).await;
+    let iam = iam_client(&app.aws_endpoint);
+    iam.delete_role().role_name(app.role("s3")).send().await.unwrap();
+    crate::helpers::create_role(&app.aws_endpoint, app.role("s3"), 43_200).await;
+    let live_id = role_id(&app).await;
+    assert_ne!(old_id, live_id);
+
+    assert_eq!(app.revoke("learner-recreated", "").await.0, 202);
+    let patterns = denied_ids(&revocation_policy(&app).await.unwrap());
+    let live_userid = format!("{live_id}:learner-recreated");
+    assert!(patterns.iter().any(|p| like(p, &live_userid)), "{patterns:?} misses {live_userid}");
+    let again = app.post_sessions("", &json!({"session_id": "learner-recreated"})).await;
+    assert_eq!(again.status(), 409);
+}
+
+/// Someone writes a valid Deny by hand into the broker's revocation policy.
+/// It is kept on later writes, honoured when issuing, reported as drift,
+/// and never turns a revocation into a 500.
+#[tokio::test]
+async fn a_hand_edited_revocation_policy_is_kept_reported_and_honoured() {
+    let app = TestApp::spawn().await;
+    let by_hand = json!({"Sid": "ByHand", "Effect": "Deny", "Action": "*", "Resource": "*",
+        "Condition": {"StringEquals": {"aws:userid": format!("{}:learner-by-hand", role_id(&app).await)}}});
+    let document = json!({"Version": "2012-10-17", "Statement": [by_hand]}).to_string();
+    let iam = iam_client(&app.aws_endpoint);
+    iam.put_role_policy().role_name(app.role("s3")).policy_name(POLICY).policy_document(document).send().await.unwrap();
+
+    let refused = app.post_sessions("", &json!({"session_id": "learner-by-hand"})).await;
+    assert_eq!(refused.status(), 409, "a hand-written Deny is honoured");
+    let (status, body) = app.revoke("learner-other", "").await;
+    assert_eq!(status, 202, "{body}");
+    let policy = revocation_policy(&app).await.unwrap();
+    let statements = policy["Statement"].as_array().unwrap();
+    assert!(statements.iter().any(|s| s["Sid"] == "ByHand"), "kept: {policy}");
+    assert!(statements.iter().any(|s| s["Condition"]["StringLike"]["aws:userid"] == json!(["*:learner-other"])));
+
+    let (_, status) = app.admin(Method::GET, "/admin/status").await;
+    let s3 = status["profiles"].as_array().unwrap().iter().find(|p| p["profile"] == "s3").unwrap().clone();
+    assert_eq!(s3["revocations"]["foreign_statements"], 1, "{s3}");
+    assert!(s3["drift"].as_array().unwrap().iter().any(|d| d["resource"].as_str().unwrap().ends_with("/revocations")));
 }

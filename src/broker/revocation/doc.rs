@@ -1,7 +1,18 @@
-//! The revocation policy document: explicit Denies on `aws:userid`
-//! (`<RoleId>:<role session name>`, what STS reports for a role session),
+//! The revocation policy document: explicit Denies on `aws:userid`, which
+//! STS reports as `<RoleId>:<role session name>` for a role session,
 //! grouped into one statement per hour of revocation so whole statements
 //! can be dropped once no credential issued before them can be alive.
+//!
+//! Entries are written as `StringLike` `*:<role session name>`. The policy
+//! is attached to the role, so it only ever applies to that role's
+//! sessions; leaving the RoleId out keeps the Deny true for a role deleted
+//! and re-created under the same name (a new RoleId), which a cached
+//! RoleId would silently miss. Session names cannot contain `:`, `*` or
+//! `?`, so the pattern matches exactly that one name.
+//!
+//! Statements not in the broker's layout (someone edited the policy by
+//! hand) are kept verbatim on every rewrite, reported as drift, and their
+//! `aws:userid` Denies are honoured when refusing a session (fail closed).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,70 +22,72 @@ use serde_json::{Value, json};
 pub const BUCKET_SECONDS: u64 = 3_600;
 const SID_PREFIX: &str = "Revoked";
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RevocationDoc {
-    /// Bucket start (Unix seconds) → revoked `aws:userid` values.
+    /// Bucket start (Unix seconds) → revoked role session names.
     buckets: BTreeMap<u64, BTreeSet<String>>,
+    /// Statements the broker did not write, kept as they are.
+    foreign: Vec<Value>,
+}
+
+/// An `aws:userid` condition of a Deny the broker did not write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ForeignDenial {
+    Equals(String),
+    Like(String),
 }
 
 impl RevocationDoc {
-    /// Reads a document this broker wrote (other statements are an error:
-    /// the policy name is reserved for the broker).
+    /// Reads a revocation policy; only text that is not JSON is an error.
     pub fn parse(text: &str) -> Result<Self, String> {
         let value: Value = serde_json::from_str(text).map_err(|e| format!("revocation policy is not JSON: {e}"))?;
         let mut doc = Self::default();
         let statements = match &value["Statement"] {
             Value::Array(items) => items.clone(),
             Value::Object(_) => vec![value["Statement"].clone()],
-            _ => return Err("revocation policy has no Statement".into()),
+            _ => Vec::new(),
         };
         for statement in statements {
-            let bucket = statement["Sid"]
-                .as_str()
-                .and_then(|sid| sid.strip_prefix(SID_PREFIX))
-                .and_then(|ts| ts.parse::<u64>().ok())
-                .ok_or("revocation statement without a Revoked<time> Sid")?;
-            let ids = &statement["Condition"]["StringEquals"]["aws:userid"];
-            let ids: Vec<String> = match ids {
-                Value::String(one) => vec![one.clone()],
-                Value::Array(many) => many.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
-                _ => return Err("revocation statement without aws:userid".into()),
-            };
-            doc.buckets.entry(bucket).or_default().extend(ids);
+            match own_statement(&statement) {
+                Some((bucket, names)) => doc.buckets.entry(bucket).or_default().extend(names),
+                None => doc.foreign.push(statement),
+            }
         }
         Ok(doc)
     }
 
     /// The minified document, or `None` when there is nothing to deny.
     pub fn to_json(&self) -> Option<String> {
-        if self.buckets.is_empty() {
+        if self.buckets.is_empty() && self.foreign.is_empty() {
             return None;
         }
-        let statements: Vec<Value> = self
+        let mut statements: Vec<Value> = self
             .buckets
             .iter()
-            .map(|(bucket, ids)| {
+            .map(|(bucket, names)| {
+                let patterns: Vec<String> = names.iter().map(|name| format!("*:{name}")).collect();
                 json!({
                     "Sid": format!("{SID_PREFIX}{bucket}"),
                     "Effect": "Deny",
                     "Action": "*",
                     "Resource": "*",
-                    "Condition": { "StringEquals": { "aws:userid": ids } },
+                    "Condition": { "StringLike": { "aws:userid": patterns } },
                 })
             })
             .collect();
+        statements.extend(self.foreign.iter().cloned());
         Some(json!({ "Version": "2012-10-17", "Statement": statements }).to_string())
     }
 
-    /// The bucket holding `userid`, if revoked.
-    pub fn bucket_of(&self, userid: &str) -> Option<u64> {
-        self.buckets.iter().find(|(_, ids)| ids.contains(userid)).map(|(b, _)| *b)
+    /// The bucket holding the role session name, if revoked.
+    pub fn bucket_of(&self, session_name: &str) -> Option<u64> {
+        self.buckets.iter().find(|(_, names)| names.contains(session_name)).map(|(b, _)| *b)
     }
 
-    /// Adds `userid` revoked at `now`; returns its bucket.
-    pub fn add(&mut self, userid: &str, now: u64) -> u64 {
+    /// Adds a role session name revoked at `now`; returns its bucket.
+    pub fn add(&mut self, session_name: &str, now: u64) -> u64 {
         let bucket = now - now % BUCKET_SECONDS;
-        self.buckets.entry(bucket).or_default().insert(userid.to_owned());
+        self.buckets.entry(bucket).or_default().insert(session_name.to_owned());
         bucket
     }
 
@@ -83,11 +96,22 @@ impl RevocationDoc {
     pub fn prune(&mut self, now: u64, max_session: u64) -> usize {
         let stale: Vec<u64> =
             self.buckets.keys().copied().filter(|b| b + BUCKET_SECONDS + max_session <= now).collect();
-        stale.iter().filter_map(|b| self.buckets.remove(b)).map(|ids| ids.len()).sum()
+        stale.iter().filter_map(|b| self.buckets.remove(b)).map(|names| names.len()).sum()
     }
 
-    pub fn userids(&self) -> impl Iterator<Item = &String> {
+    /// Revoked role session names.
+    pub fn session_names(&self) -> impl Iterator<Item = &String> {
         self.buckets.values().flatten()
+    }
+
+    /// The `aws:userid` conditions of Deny statements the broker did not write.
+    pub fn foreign_denials(&self) -> Vec<ForeignDenial> {
+        self.foreign.iter().filter(|s| s["Effect"] == "Deny").flat_map(userid_conditions).collect()
+    }
+
+    /// How many statements the broker did not write.
+    pub fn foreign_statements(&self) -> usize {
+        self.foreign.len()
     }
 
     pub fn len(&self) -> usize {
@@ -99,44 +123,77 @@ impl RevocationDoc {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn round_trips_and_finds_entries() {
-        let mut doc = RevocationDoc::default();
-        let bucket = doc.add("AROA1:learner-1", 7_250);
-        assert_eq!(bucket, 7_200);
-        doc.add("AROA1:learner-2", 7_300);
-        doc.add("AROA1:learner-1", 7_400);
-        let text = doc.to_json().unwrap();
-        let parsed = RevocationDoc::parse(&text).unwrap();
-        assert_eq!(parsed, doc);
-        assert_eq!(parsed.len(), 2);
-        assert_eq!(parsed.bucket_of("AROA1:learner-2"), Some(7_200));
-        assert_eq!(parsed.bucket_of("AROA1:other"), None);
-        let value: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(value["Statement"][0]["Effect"], "Deny");
-        assert_eq!(value["Statement"][0]["Action"], "*");
+/// A statement in the broker's layout: `Revoked<time>` Sid, Deny of
+/// everything, names under `aws:userid` (the older `StringEquals`
+/// `<RoleId>:<name>` form is read too and rewritten as a pattern).
+fn own_statement(statement: &Value) -> Option<(u64, Vec<String>)> {
+    let bucket = statement["Sid"].as_str()?.strip_prefix(SID_PREFIX)?.parse::<u64>().ok()?;
+    let shape = statement["Effect"] == "Deny" && statement["Action"] == "*" && statement["Resource"] == "*";
+    let condition = statement["Condition"].as_object()?;
+    if !shape || condition.len() != 1 {
+        return None;
     }
+    let values = match condition.iter().next()? {
+        (operator, test) if operator == "StringLike" || operator == "StringEquals" => string_values(test)?,
+        _ => return None,
+    };
+    let names = values
+        .iter()
+        .map(|v| v.rsplit_once(':').map(|(prefix, name)| (prefix, name.to_owned())))
+        .collect::<Option<Vec<_>>>()?;
+    // Only `*:<name>` or `<RoleId>:<name>` with a literal name belongs to us.
+    let literal = |s: &str| !s.is_empty() && !s.contains(['*', '?']);
+    let ours = names.iter().all(|(prefix, name)| (*prefix == "*" || literal(prefix)) && literal(name));
+    ours.then(|| (bucket, names.into_iter().map(|(_, name)| name).collect()))
+}
 
-    #[test]
-    fn prunes_only_groups_past_the_longest_session() {
-        let mut doc = RevocationDoc::default();
-        doc.add("old", 0);
-        doc.add("new", 10_000);
-        // The 0..3600 group may hold credentials alive until 3600 + 43200.
-        assert_eq!(doc.prune(3_600 + 43_199, 43_200), 0);
-        assert_eq!(doc.prune(3_600 + 43_200, 43_200), 1);
-        assert_eq!(doc.userids().collect::<Vec<_>>(), ["new"]);
-        assert_eq!(doc.prune(u64::MAX / 2, 43_200), 1);
-        assert!(doc.to_json().is_none());
+/// `{"aws:userid": "x"}` or `{"aws:userid": ["x", …]}` with no other key.
+fn string_values(test: &Value) -> Option<Vec<String>> {
+    let test = test.as_object()?;
+    if test.len() != 1 {
+        return None;
     }
-
-    #[test]
-    fn refuses_foreign_statements() {
-        assert!(RevocationDoc::parse(r#"{"Statement":[{"Sid":"Other","Effect":"Allow"}]}"#).is_err());
-        assert!(RevocationDoc::parse("nope").is_err());
+    match test.get("aws:userid")? {
+        Value::String(one) => Some(vec![one.clone()]),
+        Value::Array(many) => many.iter().map(|v| v.as_str().map(str::to_owned)).collect(),
+        _ => None,
     }
 }
+
+fn userid_conditions(statement: &Value) -> Vec<ForeignDenial> {
+    let Some(condition) = statement["Condition"].as_object() else { return Vec::new() };
+    let mut out = Vec::new();
+    for (operator, test) in condition {
+        let values = match &test["aws:userid"] {
+            Value::String(one) => vec![one.clone()],
+            Value::Array(many) => many.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+            _ => continue,
+        };
+        let like = operator.trim_start_matches("ForAnyValue:").starts_with("StringLike");
+        out.extend(values.into_iter().map(|v| if like { ForeignDenial::Like(v) } else { ForeignDenial::Equals(v) }));
+    }
+    out
+}
+
+impl ForeignDenial {
+    /// Whether this condition denies `userid` (IAM's `*`/`?` wildcards).
+    pub fn denies(&self, userid: &str) -> bool {
+        match self {
+            Self::Equals(value) => value == userid,
+            Self::Like(pattern) => wildcard_match(pattern.as_bytes(), userid.as_bytes()),
+        }
+    }
+}
+
+fn wildcard_match(pattern: &[u8], text: &[u8]) -> bool {
+    match pattern.split_first() {
+        None => text.is_empty(),
+        Some((b'*', rest)) => (0..=text.len()).any(|i| wildcard_match(rest, &text[i..])),
+        Some((b'?', rest)) => !text.is_empty() && wildcard_match(rest, &text[1..]),
+        Some((c, rest)) => text.first() == Some(c) && wildcard_match(rest, &text[1..]),
+    }
+}
+
+#[cfg(test)]
+#[path = "doc_tests.rs"]
+mod tests;
