@@ -4,6 +4,8 @@
 mod cache;
 pub mod issue;
 mod launch;
+
+use launch::LaunchLimits;
 pub mod provision;
 pub mod revocation;
 
@@ -37,6 +39,7 @@ pub struct Broker {
     denied_backoff: Vec<Duration>,
     revocations: revocation::Revocations,
     tickets: TicketSigner,
+    launches: LaunchLimits,
     /// Bootstrap and teardown of one replica run one at a time: interleaved,
     /// one could delete a role the other has just read.
     provisioning: tokio::sync::Mutex<()>,
@@ -57,6 +60,7 @@ impl Broker {
         let tickets = TicketSigner::new(ticket_secret).map_err(anyhow::Error::msg)?;
         let replica = settings.server.replica_id().ok_or_else(|| anyhow::anyhow!("server.replica_id is required"))?;
         let revocations = revocation::Revocations::new(&replica);
+        let launches = LaunchLimits::new(&settings);
         Ok(Self {
             settings,
             upstreams,
@@ -66,6 +70,7 @@ impl Broker {
             denied_backoff: DEFAULT_DENIED_BACKOFF_MS.iter().map(|ms| Duration::from_millis(*ms)).collect(),
             revocations,
             tickets,
+            launches,
             provisioning: tokio::sync::Mutex::new(()),
         })
     }

@@ -153,11 +153,21 @@ pub struct ConsoleSettings {
     pub issuer: String,
     pub ticket_secret: Option<SecretString>,
     pub ticket_secret_file: Option<PathBuf>,
+    /// Sign-in tokens minted per session and minute by launch links.
+    pub launches_per_session_per_minute: u32,
+    /// Share of `aws.sts_max_rps` launch links may use, in percent.
+    pub launch_sts_share_percent: u32,
 }
 
 impl Default for ConsoleSettings {
     fn default() -> Self {
-        Self { issuer: "sandbox-broker".into(), ticket_secret: None, ticket_secret_file: None }
+        Self {
+            issuer: "sandbox-broker".into(),
+            ticket_secret: None,
+            ticket_secret_file: None,
+            launches_per_session_per_minute: 6,
+            launch_sts_share_percent: 25,
+        }
     }
 }
 

@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::aws::{UpstreamError, UpstreamErrorKind};
 
 /// Everything the API can answer with instead of success.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
     Unauthorized(&'static str),
@@ -48,6 +48,8 @@ pub enum ApiError {
     RevocationCapacityExhausted(String),
     #[error("`{0}` was changed by someone else during this run (another bootstrap or teardown?); run it again")]
     ConcurrentChange(String),
+    #[error("too many console launches; retry in {retry_after_seconds} s")]
+    LaunchRateLimited { retry_after_seconds: u64 },
     #[error("session `{0}` has been revoked")]
     SessionRevoked(String),
     #[error("{0}")]
@@ -81,6 +83,7 @@ impl ApiError {
             Self::RoleNotManaged(_) => (StatusCode::CONFLICT, "role_not_managed"),
             Self::RevocationCapacityExhausted(_) => (StatusCode::INSUFFICIENT_STORAGE, "revocation_capacity_exhausted"),
             Self::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
+            Self::LaunchRateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "launch_rate_limited"),
             Self::Upstream(err) => match err.kind {
                 UpstreamErrorKind::Throttled => (StatusCode::SERVICE_UNAVAILABLE, "upstream_throttled"),
                 UpstreamErrorKind::AccessDenied => (StatusCode::BAD_GATEWAY, "upstream_access_denied"),
@@ -142,6 +145,9 @@ impl ApiError {
         }
         if let Self::InsufficientScope(_) = self {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"insufficient_scope\""));
+        }
+        if let Self::LaunchRateLimited { retry_after_seconds } = self {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
         }
         if matches!(&self, Self::Upstream(e) if matches!(e.kind, UpstreamErrorKind::Throttled | UpstreamErrorKind::Conflict | UpstreamErrorKind::RateLimited))
         {

@@ -82,7 +82,16 @@ const SECTIONS: &[(&str, &[&str])] = &[
         &["region", "endpoint_url", "federation_endpoint", "call_timeout_ms", "identity_cache_seconds", "sts_max_rps"],
     ),
     ("trust", &["principal_arn"]),
-    ("console", &["issuer", "ticket_secret", "ticket_secret_file"]),
+    (
+        "console",
+        &[
+            "issuer",
+            "ticket_secret",
+            "ticket_secret_file",
+            "launches_per_session_per_minute",
+            "launch_sts_share_percent",
+        ],
+    ),
 ];
 
 const PROFILE_KEYS: &[&str] = &[
@@ -262,6 +271,12 @@ fn validate(s: &Settings, problems: &mut Problems) {
         && (!arn.starts_with("arn:") || arn.split(':').count() < 6)
     {
         problems.add("trust.principal_arn", format!("`{arn}` is not an ARN"));
+    }
+    if !(1..=100).contains(&s.console.launch_sts_share_percent) {
+        problems.add("console.launch_sts_share_percent", "must be 1-100");
+    }
+    if s.console.launches_per_session_per_minute == 0 {
+        problems.add("console.launches_per_session_per_minute", "must be greater than zero");
     }
     if s.console.issuer.trim().is_empty() {
         problems.add("console.issuer", "must not be empty");

@@ -14,7 +14,23 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/console/launch", get(launch_console))
+    Router::new().route("/console/launch", get(launch_console).head(check_console_link))
+}
+
+/// `HEAD`: link scanners and chat previews probe links; they learn whether
+/// the link is good (200, 401, 410) without a sign-in token being minted.
+async fn check_console_link(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Response {
+    let Some(ticket) = params.get("ticket") else {
+        return page(ApiError::Unauthorized("this console link is not valid"));
+    };
+    match state.broker.check_launch_link(ticket).await {
+        Ok(()) => {
+            let mut response = StatusCode::OK.into_response();
+            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(err) => page(err),
+    }
 }
 
 /// Browsers and mail scanners may append parameters; only `ticket` counts.
@@ -44,6 +60,9 @@ fn page(err: ApiError) -> Response {
     let (status, message) = match &err {
         ApiError::SessionRevoked(_) => (StatusCode::GONE, "This sandbox session has been revoked."),
         ApiError::Unauthorized(why) => (StatusCode::UNAUTHORIZED, *why),
+        ApiError::LaunchRateLimited { .. } => {
+            (StatusCode::TOO_MANY_REQUESTS, "This console link was opened too often. Please wait a moment and retry.")
+        }
         other => {
             (other.status_and_code().0, "The AWS console could not be opened right now. Please try again shortly.")
         }
@@ -57,6 +76,9 @@ fn page(err: ApiError) -> Response {
     let mut response = (status, Html(body)).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    if let ApiError::LaunchRateLimited { retry_after_seconds } = err {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
+    }
     response
 }
 

@@ -100,3 +100,104 @@ async fn tampered_foreign_and_missing_tickets_are_refused() {
     }
     assert_eq!(app.calls.get(), before, "no AWS call for a bad ticket");
 }
+
+fn signin_calls(app: &TestApp) -> usize {
+    app.calls.names().iter().filter(|c| **c == "federation.signin_token").count()
+}
+
+/// Clicks on one ticket re-serve the sign-in URL minted for it while it is
+/// valid; HEAD (link scanners) checks the link and mints nothing; neither
+/// serves a revoked session.
+#[tokio::test]
+async fn clicks_reuse_a_valid_signin_url_and_head_mints_nothing() {
+    let app = TestApp::spawn().await;
+    let session = app.issue(&json!({"session_id": "learner-reuse"})).await;
+    let launch = app.launch_url(&session);
+    let (minted_before, sts_before) =
+        (signin_calls(&app), app.calls.names().iter().filter(|c| c.starts_with("sts.")).count());
+    let head = app.http.head(&launch).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["cache-control"], "no-store");
+    assert_eq!(signin_calls(&app), minted_before, "HEAD mints no sign-in token");
+    assert_eq!(app.calls.names().iter().filter(|c| c.starts_with("sts.")).count(), sts_before, "nor credentials");
+
+    let first = click(&app, &launch).await;
+    let second = click(&app, &launch).await;
+    assert_eq!((first.status().as_u16(), second.status().as_u16()), (302, 302));
+    assert_eq!(first.headers()["location"], second.headers()["location"], "the valid URL is re-served");
+    assert_eq!(signin_calls(&app), minted_before + 1);
+
+    assert_eq!(app.revoke("learner-reuse", "").await.0, 202);
+    assert_eq!(app.http.head(&launch).send().await.unwrap().status(), 410);
+    assert_eq!(click(&app, &launch).await.status(), 410, "a revoked session gets no re-served URL");
+}
+
+#[tokio::test]
+async fn mints_per_session_are_limited() {
+    let app = TestApp::spawn_with(TestOptions {
+        console_overrides: "launches_per_session_per_minute = 2\n".into(),
+        ..Default::default()
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for seconds in [3600, 3700, 3800] {
+        // Each issue gives the session a new ticket (its expiry differs).
+        let session = app.issue(&json!({"session_id": "learner-limited", "duration_seconds": seconds})).await;
+        let response = click(&app, &app.launch_url(&session)).await;
+        statuses.push(response.status().as_u16());
+        if response.status() == 429 {
+            assert_eq!(response.headers()["retry-after"], "30");
+        }
+    }
+    assert_eq!(statuses, [302, 302, 429]);
+}
+
+/// One learner hammers a launch link while the platform issues sessions:
+/// the platform must not notice (the STS budget is 20 calls per second).
+#[tokio::test]
+async fn a_launch_flood_on_one_ticket_leaves_session_issuance_working() {
+    let app = Arc::new(
+        TestApp::spawn_with(TestOptions { aws_overrides: "sts_max_rps = 20\n".into(), ..Default::default() }).await,
+    );
+    let session = app.issue(&json!({"session_id": "learner-flood"})).await;
+    let launch = app.launch_url(&session);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flood: Vec<_> = (0..48)
+        .map(|_| {
+            let (app, launch, stop) = (app.clone(), launch.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut clicks = 0u32;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = app.http.get(&launch).send().await;
+                    clicks += 1;
+                }
+                clicks
+            })
+        })
+        .collect();
+    let issues: Vec<_> = (0..4)
+        .map(|worker| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let mut created = 0;
+                for i in 0..10 {
+                    let body = json!({"session_id": format!("platform-{worker}-{i}")});
+                    created += usize::from(app.post_sessions("", &body).await.status() == 201);
+                }
+                created
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for task in issues {
+        created += task.await.unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut clicks = 0;
+    for task in flood {
+        clicks += task.await.unwrap();
+    }
+    eprintln!("launch flood: {clicks} clicks, {created}/40 platform issues succeeded");
+    assert!(clicks > 100, "the flood ran ({clicks} clicks)");
+    assert!(created >= 38, "{created}/40 platform issues succeeded under a launch flood");
+}

@@ -263,6 +263,7 @@ pub struct TestOptions {
     /// Extra lines for the `[server]` and `[aws]` tables.
     pub server_overrides: String,
     pub aws_overrides: String,
+    pub console_overrides: String,
 }
 
 impl Default for TestOptions {
@@ -279,6 +280,7 @@ impl Default for TestOptions {
             roles: None,
             server_overrides: String::new(),
             aws_overrides: String::new(),
+            console_overrides: String::new(),
         }
     }
 }
@@ -377,6 +379,7 @@ impl TestApp {
         let toml = test_config_toml(&aws_endpoint, &federation.endpoint(), &roles, &opts.auth_source, &opts.extra_toml);
         let toml = override_keys(&toml, "[server]", &opts.server_overrides);
         let toml = override_keys(&toml, "[aws]", &opts.aws_overrides);
+        let toml = override_keys(&toml, "[console]", &opts.console_overrides);
         let (config_dir, path) = write_config(&toml);
         let settings = sandbox_broker::config::load(Some(&path)).unwrap_or_else(|e| panic!("{e}"));
         let sdk = opts.sdk.unwrap_or_else(|| broker_sdk_config(&aws_endpoint));
