@@ -45,7 +45,7 @@ pub async fn sdk_call<T, E, R>(
 ) -> Result<T, UpstreamError>
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: fmt::Debug,
+    R: fmt::Debug + 'static,
 {
     observed(service, operation, async { request.await.map_err(|e| UpstreamError::from_sdk(service, operation, e)) })
         .await
@@ -114,9 +114,14 @@ impl UpstreamError {
     pub fn from_sdk<E, R>(service: &'static str, operation: &'static str, err: SdkError<E, R>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: fmt::Debug,
+        R: fmt::Debug + 'static,
     {
         let code = err.code().map(str::to_owned);
+        if lacks_credentials(&err as &(dyn std::error::Error + 'static)) {
+            let summary = "the broker found no AWS credentials (environment, shared profile, web identity, \
+                           container or instance metadata)";
+            return Self { service, operation, kind: UpstreamErrorKind::Unavailable, code, summary: summary.into() };
+        }
         let (kind, summary) = match &err {
             SdkError::TimeoutError(_) => (UpstreamErrorKind::Timeout, "timed out".to_owned()),
             SdkError::DispatchFailure(d) if d.is_timeout() => (UpstreamErrorKind::Timeout, "timed out".to_owned()),
@@ -125,6 +130,19 @@ impl UpstreamError {
         };
         Self { service, operation, kind, code, summary }
     }
+}
+
+/// Whether the SDK gave up before sending because no credential provider
+/// produced credentials (it reports that as a dispatch failure).
+fn lacks_credentials(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(err);
+    while let Some(e) = source {
+        if e.downcast_ref::<aws_credential_types::provider::error::CredentialsError>().is_some() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
 }
 
 fn kind_of_code(code: Option<&str>) -> UpstreamErrorKind {

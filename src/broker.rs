@@ -81,6 +81,12 @@ impl Broker {
         Ok(self.identity.get_or_load("self", || sts.caller_identity()).await?)
     }
 
+    /// The identity last resolved, and how long ago (for `/readyz` when
+    /// STS is slow).
+    pub fn last_known_identity(&self) -> Option<(CallerIdentity, Duration)> {
+        self.identity.last("self")
+    }
+
     /// The profile's role; `profile_not_provisioned` when IAM has no such role.
     async fn role(&self, profile: &str, role_name: &str) -> Result<RoleInfo, ApiError> {
         let iam = &self.upstreams.iam;

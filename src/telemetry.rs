@@ -7,8 +7,13 @@
 
 use tracing_subscriber::EnvFilter;
 
+/// The default filter. The SDK's credential chain logs each provider it
+/// tried (instance metadata included) with its error's debug form at WARN;
+/// the broker reports a missing-credentials failure in one line itself.
+const DEFAULT_FILTER: &str = "info,aws_config::meta::credentials::chain=error,aws_config::imds=error";
+
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let json = std::env::var("LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     // try_init: a second initialisation (tests) is not an error worth dying for.

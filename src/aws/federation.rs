@@ -17,6 +17,10 @@ use crate::domain::Destination;
 const SERVICE: &str = "signin";
 const OP: &str = "getSigninToken";
 
+/// Largest federation response read; a SigninToken is about 1-3 KB, and
+/// a broken or hostile endpoint must not make the broker buffer megabytes.
+const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+
 /// How long AWS honours a sign-in token.
 pub const SIGNIN_TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
@@ -93,15 +97,28 @@ impl HttpFederation {
             };
             return Err(UpstreamError::new(SERVICE, OP, kind, format!("HTTP {status}")));
         }
-        let body: SigninTokenResponse = response.json().await.map_err(|e| {
-            if e.is_timeout() {
-                transport_error(&e)
-            } else {
-                UpstreamError::new(SERVICE, OP, UpstreamErrorKind::Other, "response is not a SigninToken document")
-            }
+        let body = read_capped(response).await?;
+        let body: SigninTokenResponse = serde_json::from_slice(&body).map_err(|_| {
+            UpstreamError::new(SERVICE, OP, UpstreamErrorKind::Other, "response is not a SigninToken document")
         })?;
         Ok(SecretString::from(body.signin_token))
     }
+}
+
+/// The response body, refused past [`MAX_RESPONSE_BYTES`].
+async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, UpstreamError> {
+    let too_large = || UpstreamError::new(SERVICE, OP, UpstreamErrorKind::Other, "response is too large");
+    if response.content_length().is_some_and(|n| n > MAX_RESPONSE_BYTES as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| transport_error(&e))? {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// `Action=login` URL that signs the browser in and lands on `destination`.

@@ -28,7 +28,7 @@ async fn call<T, E, R>(
 ) -> Result<T, UpstreamError>
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     sdk_call(SERVICE, operation, request).await
 }

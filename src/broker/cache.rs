@@ -45,6 +45,12 @@ impl<V: Clone> TtlCache<V> {
         Ok(value)
     }
 
+    /// The last value loaded for `key`, fresh or not, and its age.
+    pub fn last(&self, key: &str) -> Option<(V, Duration)> {
+        let entries = self.entries.lock().ok()?;
+        entries.get(key).map(|(at, v)| (v.clone(), at.elapsed()))
+    }
+
     /// Forgets `key` (e.g. after the role was changed).
     pub fn invalidate(&self, key: &str) {
         if let Ok(mut entries) = self.entries.lock() {

@@ -124,7 +124,10 @@ pub(super) async fn apply_with_retry(iam: &dyn Iam, step: &Step) -> Result<(), U
 
 impl Broker {
     fn desired(&self, identity: &crate::aws::CallerIdentity, only: Option<&str>) -> Result<Vec<DesiredRole>, ApiError> {
-        let all = desired_roles(&self.settings, identity).map_err(|m| ApiError::invalid("invalid_policy", m))?;
+        let all = desired_roles(&self.settings, identity).map_err(|m| {
+            let code = if m.contains("root credentials") { "root_principal_refused" } else { "invalid_policy" };
+            ApiError::invalid(code, m)
+        })?;
         Ok(all.into_iter().filter(|d| only.is_none_or(|n| n == d.profile)).collect())
     }
 

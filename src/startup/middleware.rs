@@ -61,6 +61,9 @@ pub fn stack(api: Router<AppState>, operations: Router<AppState>, settings: &Set
         ServiceBuilder::new()
             // Authorization is redacted wherever headers are recorded.
             .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION]))
+            // A client's X-Request-Id is kept only when short and plain (it
+            // reaches logs and the response); otherwise a fresh one replaces it.
+            .layer(axum::middleware::map_request(drop_unsafe_request_id))
             // A request id first, so the trace span and the response carry it.
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
             .layer(
@@ -89,6 +92,23 @@ pub fn stack(api: Router<AppState>, operations: Router<AppState>, settings: &Set
 fn request_span<B>(request: &Request<B>) -> tracing::Span {
     let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
     tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %request_id)
+}
+
+/// Longest client-supplied request id kept.
+const MAX_REQUEST_ID: usize = 128;
+
+async fn drop_unsafe_request_id(mut request: Request<Body>) -> Request<Body> {
+    let headers = request.headers_mut();
+    let ids: Vec<&HeaderValue> = headers.get_all("x-request-id").iter().collect();
+    let plain = |v: &HeaderValue| {
+        let bytes = v.as_bytes();
+        (1..=MAX_REQUEST_ID).contains(&bytes.len())
+            && bytes.iter().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
+    };
+    if ids.len() > 1 || ids.iter().any(|v| !plain(v)) {
+        headers.remove("x-request-id");
+    }
+    request
 }
 
 async fn overloaded(err: BoxError) -> Response {

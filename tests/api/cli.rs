@@ -353,3 +353,37 @@ async fn replica_id_defaults_to_the_kernel_host_name() {
     let host = String::from_utf8(Command::new("hostname").output().unwrap().stdout).unwrap();
     assert_eq!(names.policy_names(), [format!("sandbox-broker-revocations-{}", host.trim())]);
 }
+
+/// With no AWS credentials anywhere, readiness says exactly that, and the
+/// SDK's per-provider debug dump stays out of the log.
+#[tokio::test]
+async fn missing_aws_credentials_are_named_as_such() {
+    let home = tempfile::tempdir().unwrap();
+    let local = crate::helpers::repo_path("config/local.toml");
+    let port = free_port();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["--config", local.to_str().unwrap(), "serve"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("SANDBOX_BROKER__SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        .env("SANDBOX_BROKER__AWS__ENDPOINT_URL", format!("http://127.0.0.1:{}", free_port()))
+        .stderr(Stdio::from(log.reopen().unwrap()))
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "broker did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let ready = reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await.unwrap();
+    let _ = child.kill();
+    assert_eq!(ready.status(), 503);
+    let body: Value = ready.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("no AWS credentials"), "{message}");
+    let logged = std::fs::read_to_string(log.path()).unwrap();
+    assert!(!logged.contains("ProviderError"), "{logged}");
+}

@@ -50,3 +50,73 @@ async fn openapi_document_is_served() {
     assert_eq!(text, std::fs::read_to_string(crate::helpers::repo_path("openapi.yaml")).unwrap());
     assert!(text.contains("/sessions:"));
 }
+
+/// An upstream that accepts connections and never answers: /readyz still
+/// answers within its own budget (probes time out after about a second).
+#[tokio::test]
+async fn readyz_answers_promptly_when_aws_stalls() {
+    let stalled = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", stalled.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = stalled.accept().await {
+            held.push(socket);
+        }
+    });
+    let app = TestApp::spawn_with(TestOptions {
+        aws_endpoint: Some(endpoint),
+        create_roles: false,
+        aws_overrides: "call_timeout_ms = 5000\n".into(),
+        ..Default::default()
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let ready = app.http.get(format!("{}/readyz", app.base)).send().await.unwrap();
+    let took = started.elapsed();
+    assert_eq!(ready.status(), 503);
+    assert!(took < std::time::Duration::from_secs(3), "readyz took {took:?} with a stalled upstream");
+    let body: Value = ready.json().await.unwrap();
+    assert!(body["error"]["message"].as_str().unwrap().contains("too long"), "{body}");
+}
+
+/// A federation endpoint that answers with megabytes is cut off: the
+/// broker neither buffers nor forwards it.
+#[tokio::test]
+async fn oversized_federation_responses_are_refused() {
+    let huge = axum::Router::new().route(
+        "/federation",
+        axum::routing::post(|| async { axum::Json(serde_json::json!({"SigninToken": "x".repeat(1 << 20)})) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let federation = format!("http://{}/federation", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, huge).await });
+    let app = TestApp::spawn_with(TestOptions {
+        aws_overrides: format!("federation_endpoint = \"{federation}\"\n"),
+        ..Default::default()
+    })
+    .await;
+    let response = app.post_sessions("", &serde_json::json!({"session_id": "learner-huge"})).await;
+    assert_eq!(response.status(), 502);
+    let text = response.text().await.unwrap();
+    assert!(text.len() < 1_000 && text.contains("too large"), "{text}");
+}
+
+#[tokio::test]
+async fn client_request_ids_are_kept_only_when_plain() {
+    let app = TestApp::spawn().await;
+    let echo = |id: &'static str| {
+        let request = app.http.get(format!("{}/healthz", app.base)).header("x-request-id", id);
+        async move { request.send().await.unwrap().headers()["x-request-id"].to_str().unwrap().to_owned() }
+    };
+    assert_eq!(echo("trace-0123:abc_def.9").await, "trace-0123:abc_def.9");
+    let long: &'static str = Box::leak("a".repeat(200).into_boxed_str());
+    for bad in [long, "has space", "quote\"inside", "<script>"] {
+        let replaced = echo(bad).await;
+        assert_ne!(replaced, bad);
+        assert!(uuid_like(&replaced), "{bad:?} was replaced by {replaced:?}");
+    }
+}
+
+fn uuid_like(id: &str) -> bool {
+    id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+}

@@ -49,6 +49,22 @@ pub fn trust_principal(settings: &Settings, identity: &CallerIdentity) -> String
     }
 }
 
+/// Refuses to trust an account root (`arn:…:iam::<account>:root`), which
+/// is what the broker's principal is when it runs with root credentials:
+/// AWS reads that as "any principal of the account that IAM allows
+/// sts:AssumeRole", not the broker alone. `trust.principal_arn` overrides.
+pub fn refuse_root_trust(settings: &Settings, identity: &CallerIdentity) -> Result<String, String> {
+    let principal = trust_principal(settings, identity);
+    if settings.trust.principal_arn.is_none() && principal.ends_with(":root") {
+        return Err(format!(
+            "the broker runs with the account's root credentials ({principal}); the roles would trust every \
+             principal of the account. Run it as an IAM role or user, or set trust.principal_arn \
+             (SANDBOX_BROKER__TRUST__PRINCIPAL_ARN) to the principal that should assume the roles"
+        ));
+    }
+    Ok(principal)
+}
+
 pub fn trust_policy(principal: &str) -> String {
     json!({
         "Version": "2012-10-17",
@@ -63,7 +79,7 @@ pub fn trust_policy(principal: &str) -> String {
 }
 
 pub fn desired_roles(settings: &Settings, identity: &CallerIdentity) -> Result<Vec<DesiredRole>, String> {
-    let principal = trust_principal(settings, identity);
+    let principal = refuse_root_trust(settings, identity)?;
     let vars = TemplateVars {
         account_id: &identity.account,
         partition: identity.partition.id(),
@@ -132,6 +148,9 @@ mod tests {
         assert_eq!(trust_principal(&settings, &id), "arn:aws:iam::123456789012:role/broker-role");
         let user = identity("arn:aws:iam::123456789012:user/broker");
         assert_eq!(trust_principal(&settings, &user), "arn:aws:iam::123456789012:user/broker");
+        let root = identity("arn:aws:iam::123456789012:root");
+        let refused = desired_roles(&settings, &root).map(|_| ()).unwrap_err();
+        assert!(refused.contains("trust.principal_arn"), "{refused}");
     }
 
     #[test]
