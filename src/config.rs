@@ -253,17 +253,6 @@ pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
     check::extract_and_validate(&figment, base_dir)
 }
 
-#[cfg(test)]
-mod replica_tests {
-    #[test]
-    fn replica_id_defaults_to_a_specific_host_name() {
-        assert_eq!(super::replica_id_from(Some("broker-0"), "host-a").as_deref(), Some("broker-0"));
-        assert_eq!(super::replica_id_from(None, "host-a").as_deref(), Some("host-a"));
-        assert_eq!(super::replica_id_from(None, "localhost"), None);
-        assert_eq!(super::replica_id_from(None, ""), None);
-    }
-}
-
 /// A minimal valid configuration for unit tests.
 #[cfg(test)]
 pub fn test_settings() -> Settings {
@@ -285,5 +274,16 @@ pub fn test_settings() -> Settings {
         trust: TrustSettings::default(),
         console: ConsoleSettings::default(),
         profiles: [("s3".to_owned(), profile)].into_iter().collect(),
+    }
+}
+
+#[cfg(test)]
+mod replica_tests {
+    #[test]
+    fn replica_id_defaults_to_a_specific_host_name() {
+        assert_eq!(super::replica_id_from(Some("broker-0"), "host-a").as_deref(), Some("broker-0"));
+        assert_eq!(super::replica_id_from(None, "host-a").as_deref(), Some("host-a"));
+        assert_eq!(super::replica_id_from(None, "localhost"), None);
+        assert_eq!(super::replica_id_from(None, ""), None);
     }
 }

@@ -380,6 +380,7 @@ async fn missing_aws_credentials_are_named_as_such() {
     }
     let ready = reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await.unwrap();
     let _ = child.kill();
+    let _ = child.wait();
     assert_eq!(ready.status(), 503);
     let body: Value = ready.json().await.unwrap();
     let message = body["error"]["message"].as_str().unwrap();
