@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sandbox_broker::broker::Upstreams;
+use sandbox_broker::aws::Upstreams;
 
 #[path = "support/upstream_work.rs"]
 mod upstream_work;
@@ -22,7 +22,7 @@ async fn main() -> anyhow::Result<()> {
     let concurrency: usize = args.next().and_then(|c| c.parse().ok()).unwrap_or(1);
     let seconds: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(5);
     let settings = sandbox_broker::config::load(Some(&config)).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let sdk = sandbox_broker::startup::load_sdk_config(&settings).await;
+    let sdk = sandbox_broker::aws::load_sdk_config(&settings).await;
     let upstreams = Arc::new(Upstreams::from_sdk_config(&settings, &sdk)?);
     let endpoint = Arc::new(settings.aws.federation_endpoint.clone().unwrap_or_default());
     let deadline = Instant::now() + Duration::from_secs(seconds);

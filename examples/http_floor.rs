@@ -17,7 +17,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
-use sandbox_broker::broker::Upstreams;
+use sandbox_broker::aws::Upstreams;
 use secrecy::ExposeSecret;
 
 #[path = "support/upstream_work.rs"]
@@ -52,7 +52,7 @@ async fn main() -> anyhow::Result<()> {
     let config = PathBuf::from(args.next().unwrap_or_else(|| "config/local.toml".into()));
     let port: u16 = args.next().and_then(|p| p.parse().ok()).unwrap_or(5200);
     let settings = sandbox_broker::config::load(Some(&config)).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let sdk = sandbox_broker::startup::load_sdk_config(&settings).await;
+    let sdk = sandbox_broker::aws::load_sdk_config(&settings).await;
     let floor = Floor {
         upstreams: Upstreams::from_sdk_config(&settings, &sdk)?,
         endpoint: settings.aws.federation_endpoint.clone().unwrap_or_default(),

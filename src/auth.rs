@@ -12,10 +12,11 @@ mod jwks;
 mod scopes;
 mod verified;
 
-use std::path::Path;
 use std::time::Duration;
 
-use axum::extract::FromRequestParts;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use jsonwebtoken::errors::ErrorKind;
@@ -29,28 +30,6 @@ use verified::VerifiedTokens;
 
 use crate::config::AuthSettings;
 use crate::error::ApiError;
-
-/// A PEM public key and the algorithms its type allows.
-pub struct PemKey {
-    key: DecodingKey,
-    algorithms: Vec<Algorithm>,
-}
-
-impl PemKey {
-    pub fn load(path: &Path) -> Result<Self, String> {
-        let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        if let Ok(key) = DecodingKey::from_rsa_pem(&pem) {
-            return Ok(Self { key, algorithms: vec![Algorithm::RS256] });
-        }
-        if let Ok(key) = DecodingKey::from_ec_pem(&pem) {
-            return Ok(Self { key, algorithms: vec![Algorithm::ES256] });
-        }
-        if let Ok(key) = DecodingKey::from_ed_pem(&pem) {
-            return Ok(Self { key, algorithms: vec![Algorithm::EdDSA] });
-        }
-        Err(format!("{} holds no RSA, EC (P-256) or Ed25519 public key in PEM form", path.display()))
-    }
-}
 
 enum KeySource {
     /// A fixed key: its validation rules are built once, not per request,
@@ -107,9 +86,8 @@ impl Verifier {
         let source = if let Some(secret) = &settings.hs256_secret {
             let key = DecodingKey::from_secret(secret.expose_secret().as_bytes());
             KeySource::fixed(key, rules.validation(vec![Algorithm::HS256]))
-        } else if let Some(path) = &settings.public_key_pem_file {
-            let PemKey { key, algorithms } = PemKey::load(path)?;
-            KeySource::fixed(key, rules.validation(algorithms))
+        } else if let Some(pem) = &settings.public_key {
+            KeySource::fixed(pem.key.clone(), rules.validation(pem.algorithms.clone()))
         } else if let Some(url) = &settings.jwks_url {
             let cooldown = Duration::from_secs(settings.jwks_refresh_cooldown_seconds);
             let bounds = RefreshBounds {
@@ -231,11 +209,16 @@ async fn claims_from_parts(parts: &Parts, verifier: &Verifier) -> Result<Claims,
     verifier.verify(token).await
 }
 
-impl FromRequestParts<crate::state::AppState> for Claims {
+/// Any state that can lend the verifier (axum's `FromRef`) authenticates.
+impl<S> FromRequestParts<S> for Claims
+where
+    S: Send + Sync,
+    Arc<Verifier>: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &crate::state::AppState) -> Result<Self, Self::Rejection> {
-        claims_from_parts(parts, &state.verifier).await
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        claims_from_parts(parts, &Arc::<Verifier>::from_ref(state)).await
     }
 }
 
@@ -253,6 +236,9 @@ struct MintedClaims<'a> {
 /// Mints an HS256 platform token (CLI `token`, local use and the demo).
 pub fn mint_token(settings: &AuthSettings, sub: &str, scope: &str, ttl: Duration) -> Result<SecretString, String> {
     let secret = settings.hs256_secret.as_ref().ok_or("`token` needs auth.hs256_secret (or its _FILE)")?;
+    if settings.issuer.is_none() || settings.audience.is_none() {
+        return Err("`token` needs auth.issuer and auth.audience".into());
+    }
     let now = jsonwebtoken::get_current_timestamp();
     let claims = MintedClaims {
         iss: settings.issuer.as_deref().unwrap_or_default(),

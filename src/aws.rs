@@ -2,10 +2,14 @@
 //! [`Sts`], [`Iam`], [`Federation`] — so they can be exercised without a
 //! network, while [`sts`], [`iam`] and [`federation`] hold the real clients.
 
+mod clients;
 pub mod federation;
 pub mod iam;
 pub mod rate_limit;
+pub mod retry;
 pub mod sts;
+
+pub use clients::{Upstreams, http_client, load_sdk_config};
 
 use std::fmt;
 use std::time::SystemTime;

@@ -8,9 +8,12 @@
 //! naming its key, so `check-config` can report them together.
 
 mod check;
+mod keys;
 mod profiles;
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
@@ -18,11 +21,15 @@ use figment::providers::{Env, Format, Toml};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-pub use check::{ConfigError, Problem};
+pub use check::{ConfigError, Problem, check_serving};
+pub use keys::PemKey;
+
+use crate::domain::Region;
 
 /// Environment variable prefix; levels are separated by `__`.
 pub const ENV_PREFIX: &str = "SANDBOX_BROKER__";
 
+/// The whole configuration, validated by [`load`].
 #[derive(Debug, Deserialize)]
 pub struct Settings {
     #[serde(default)]
@@ -39,15 +46,52 @@ pub struct Settings {
     pub profiles: BTreeMap<String, ProfileSettings>,
 }
 
+/// `server.public_url`: an http(s) URL with a host, without a trailing `/`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct PublicUrl(String);
+
+impl TryFrom<String> for PublicUrl {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        match url::Url::parse(&raw) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+                Ok(Self(raw.trim_end_matches('/').to_owned()))
+            }
+            _ => Err(format!("`{raw}` is not an http(s) URL")),
+        }
+    }
+}
+
+impl PublicUrl {
+    /// The URL, without a trailing `/`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PublicUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `[server]`: the listener, limits and this replica's identity.
 #[derive(Debug, Deserialize)]
 #[serde(default)]
 pub struct ServerSettings {
-    pub listen: String,
-    pub public_url: String,
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// Base URL of launch links.
+    pub public_url: PublicUrl,
+    /// Budget of one whole request, upstream calls included.
     pub request_timeout_ms: u64,
+    /// Largest accepted request body; 413 above it.
     pub max_body_bytes: usize,
     /// Largest accepted total of header names and values; 431 above it.
     pub max_header_bytes: usize,
+    /// API requests served at once; 503 beyond.
     pub max_concurrency: usize,
     /// Open client connections; at the cap the one idle the longest closes.
     pub max_connections: usize,
@@ -55,6 +99,7 @@ pub struct ServerSettings {
     pub header_read_timeout_ms: u64,
     /// How long a keep-alive connection may wait for its next request.
     pub idle_timeout_ms: u64,
+    /// How long SIGTERM waits for requests in flight.
     pub shutdown_grace_seconds: u64,
     /// Names this replica's revocation policy; must be unique per replica
     /// and stable across restarts. Default: the kernel's host name.
@@ -64,8 +109,8 @@ pub struct ServerSettings {
 impl Default for ServerSettings {
     fn default() -> Self {
         Self {
-            listen: "0.0.0.0:8080".into(),
-            public_url: "http://localhost:8080".into(),
+            listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            public_url: PublicUrl("http://localhost:8080".into()),
             request_timeout_ms: 15_000,
             max_body_bytes: 16 * 1024,
             max_header_bytes: 16 * 1024,
@@ -79,15 +124,26 @@ impl Default for ServerSettings {
     }
 }
 
+/// `[auth]`: how platform tokens are verified.
 #[derive(Debug, Deserialize)]
 #[serde(default)]
 pub struct AuthSettings {
+    /// The `iss` every token must carry.
     pub issuer: Option<String>,
+    /// The `aud` every token must carry.
     pub audience: Option<String>,
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`.
     pub leeway_seconds: u64,
+    /// Key source 1: an HS256 shared secret.
     pub hs256_secret: Option<SecretString>,
+    /// Where `hs256_secret` may be read from instead.
     pub hs256_secret_file: Option<PathBuf>,
+    /// Key source 2: a PEM public key file.
     pub public_key_pem_file: Option<PathBuf>,
+    /// The key in `public_key_pem_file`, loaded by validation.
+    #[serde(skip)]
+    pub public_key: Option<PemKey>,
+    /// Key source 3: a JWKS URL.
     pub jwks_url: Option<String>,
     /// Minimum time between two JWKS fetches.
     pub jwks_refresh_cooldown_seconds: u64,
@@ -105,6 +161,7 @@ impl Default for AuthSettings {
             hs256_secret: None,
             hs256_secret_file: None,
             public_key_pem_file: None,
+            public_key: None,
             jwks_url: None,
             jwks_refresh_cooldown_seconds: 30,
             jwks_refresh_min_seconds: 60,
@@ -113,11 +170,15 @@ impl Default for AuthSettings {
     }
 }
 
+/// `[aws]`: upstream endpoints and budgets.
 #[derive(Debug, Deserialize)]
 #[serde(default)]
 pub struct AwsSettings {
-    pub region: String,
+    /// Region of STS calls, default console region, and the partition.
+    pub region: Region,
+    /// An emulator's endpoint for STS and IAM.
     pub endpoint_url: Option<String>,
+    /// The console federation endpoint; default: the partition's.
     pub federation_endpoint: Option<String>,
     /// Per-attempt budget of one upstream call (STS, IAM, federation).
     pub call_timeout_ms: u64,
@@ -131,7 +192,7 @@ pub struct AwsSettings {
 impl Default for AwsSettings {
     fn default() -> Self {
         Self {
-            region: "us-east-1".into(),
+            region: Region::us_east_1(),
             endpoint_url: None,
             federation_endpoint: None,
             call_timeout_ms: 5_000,
@@ -141,17 +202,23 @@ impl Default for AwsSettings {
     }
 }
 
+/// `[trust]`: who the provisioned roles trust.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct TrustSettings {
+    /// Overrides the broker's own principal.
     pub principal_arn: Option<String>,
 }
 
+/// `[console]`: console sign-in and launch links.
 #[derive(Debug, Deserialize)]
 #[serde(default)]
 pub struct ConsoleSettings {
+    /// Shown by the console as the sign-in issuer.
     pub issuer: String,
+    /// Key of the launch tickets (required to serve).
     pub ticket_secret: Option<SecretString>,
+    /// Where `ticket_secret` may be read from instead.
     pub ticket_secret_file: Option<PathBuf>,
     /// Sign-in tokens minted per session and minute by launch links.
     pub launches_per_session_per_minute: u32,

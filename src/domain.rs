@@ -11,4 +11,6 @@ pub mod ticket;
 pub use destination::Destination;
 pub use duration::{MAX_SESSION_SECONDS, MIN_SESSION_SECONDS, ROLE_CHAINING_MAX_SECONDS, SessionDuration};
 pub use region::{Partition, Region};
-pub use session::{RoleSessionName, SessionId, SessionKey, is_valid_role_name};
+pub use session::{
+    RoleSessionName, SessionId, SessionKey, TAG_KEY, TAG_PROFILE, TAG_SESSION, is_valid_role_name, session_tags,
+};

@@ -7,9 +7,10 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use std::sync::Arc;
 
-use sandbox_broker::broker::{Broker, Upstreams};
+use sandbox_broker::aws::{Upstreams, load_sdk_config};
+use sandbox_broker::broker::{Context, Provisioner};
 use sandbox_broker::clock::SystemClock;
-use sandbox_broker::startup::{self, Application};
+use sandbox_broker::startup::Application;
 use sandbox_broker::{auth, config, telemetry};
 use secrecy::ExposeSecret;
 
@@ -64,6 +65,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if matches!(cli.command, Command::CheckConfig | Command::Serve)
+        && let Err(err) = config::check_serving(&settings)
+    {
+        eprintln!("{err}");
+        return ExitCode::from(2);
+    }
     match cli.command {
         Command::CheckConfig => {
             println!("configuration OK: {} profile(s)", settings.profiles.len());
@@ -98,13 +105,14 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
 }
 
 /// Runs bootstrap (or teardown) without a server and prints the report.
+/// Needs AWS credentials and the profiles, nothing of the server's secrets.
 fn provision(settings: config::Settings, teardown: bool, dry_run: bool) -> ExitCode {
     telemetry::init();
     let Some(runtime) = runtime() else {
         return ExitCode::FAILURE;
     };
     runtime.block_on(async {
-        let sdk = startup::load_sdk_config(&settings).await;
+        let sdk = load_sdk_config(&settings).await;
         let upstreams = match Upstreams::from_sdk_config(&settings, &sdk) {
             Ok(u) => u,
             Err(err) => {
@@ -112,14 +120,10 @@ fn provision(settings: config::Settings, teardown: bool, dry_run: bool) -> ExitC
                 return ExitCode::FAILURE;
             }
         };
-        let broker = match Broker::new(Arc::new(settings), upstreams, Arc::new(SystemClock)) {
-            Ok(b) => b,
-            Err(err) => {
-                eprintln!("{err:#}");
-                return ExitCode::FAILURE;
-            }
-        };
-        let result = if teardown { broker.teardown(dry_run).await } else { broker.bootstrap(dry_run, None).await };
+        let context = Arc::new(Context::new(Arc::new(settings), upstreams, Arc::new(SystemClock)));
+        let provisioner = Provisioner::new(context);
+        let result =
+            if teardown { provisioner.teardown(dry_run).await } else { provisioner.bootstrap(dry_run, None).await };
         match result {
             Ok(report) => {
                 println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());

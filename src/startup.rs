@@ -6,19 +6,13 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use anyhow::Context as _;
 use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::auth::Verifier;
-use crate::aws::federation::HttpFederation;
-use crate::aws::iam::SdkIam;
-use crate::aws::rate_limit::RateLimitedSts;
-use crate::aws::sts::SdkSts;
-use crate::broker::{Broker, Upstreams};
+use crate::aws::{Upstreams, http_client, load_sdk_config};
+use crate::broker::{Context, Provisioner, Sessions};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::state::{AppState, Lifecycle};
@@ -28,6 +22,7 @@ mod middleware;
 
 use connections::{ConnectionServer, Limits};
 
+/// The HTTP service, bound and ready to run.
 pub struct Application {
     listener: TcpListener,
     port: u16,
@@ -35,56 +30,6 @@ pub struct Application {
     grace: Duration,
     lifecycle: Arc<Lifecycle>,
     limits: Limits,
-}
-
-/// Loads the AWS SDK configuration from the environment's default chain
-/// (env vars, profile, web identity, ECS/EC2 metadata) for `aws.region`.
-pub async fn load_sdk_config(settings: &Settings) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(aws_config::Region::new(settings.aws.region.clone()))
-        .load()
-        .await
-}
-
-/// An HTTP client with the upstream call budget; it never follows
-/// redirects, so a federation endpoint cannot bounce credentials elsewhere.
-pub fn http_client(settings: &Settings) -> anyhow::Result<reqwest::Client> {
-    let budget = Duration::from_millis(settings.aws.call_timeout_ms);
-    reqwest::Client::builder()
-        .timeout(budget)
-        .connect_timeout(budget.min(Duration::from_secs(3)))
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("sandbox-broker/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .context("building the HTTP client")
-}
-
-impl Upstreams {
-    /// Real STS, IAM and federation clients. Throttling is retried by the
-    /// SDK's standard mode (3 attempts with jittered backoff); each attempt
-    /// is bounded by `aws.call_timeout_ms`.
-    pub fn from_sdk_config(settings: &Settings, sdk: &SdkConfig) -> anyhow::Result<Self> {
-        let attempt = Duration::from_millis(settings.aws.call_timeout_ms);
-        let timeouts =
-            TimeoutConfig::builder().operation_attempt_timeout(attempt).operation_timeout(attempt * 3).build();
-        let retry = RetryConfig::standard().with_max_attempts(3);
-        let endpoint = settings.aws.endpoint_url.clone();
-        let mut sts =
-            aws_sdk_sts::config::Builder::from(sdk).timeout_config(timeouts.clone()).retry_config(retry.clone());
-        sts.set_endpoint_url(endpoint.clone());
-        let mut iam = aws_sdk_iam::config::Builder::from(sdk).timeout_config(timeouts).retry_config(retry);
-        iam.set_endpoint_url(endpoint);
-        let (sts, iam) = (sts.build(), iam.build());
-        let mut sts_client: Arc<dyn crate::aws::Sts> = Arc::new(SdkSts::new(aws_sdk_sts::Client::from_conf(sts)));
-        if let Some(rps) = std::num::NonZeroU32::new(settings.aws.sts_max_rps) {
-            sts_client = Arc::new(RateLimitedSts::new(sts_client, rps));
-        }
-        Ok(Self {
-            sts: sts_client,
-            iam: Arc::new(SdkIam::new(aws_sdk_iam::Client::from_conf(iam))),
-            federation: Arc::new(HttpFederation::new(http_client(settings)?)),
-        })
-    }
 }
 
 impl Application {
@@ -95,30 +40,26 @@ impl Application {
         Self::build_with(settings, upstreams, Arc::new(SystemClock)).await
     }
 
-    /// Builds the app around given upstreams and clock.
+    /// Builds the app around given upstreams and clock, and binds the
+    /// listener (`server.listen`; port 0 picks a free port).
     pub async fn build_with(settings: Settings, upstreams: Upstreams, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        crate::config::check_serving(&settings).map_err(|e| anyhow::anyhow!("{e}"))?;
         let settings = Arc::new(settings);
         let verifier = Verifier::from_settings(&settings.auth, http_client(&settings)?).map_err(anyhow::Error::msg)?;
-        let broker = Broker::new(settings.clone(), upstreams, clock)?;
-        Self::build_with_broker(settings, verifier, broker).await
-    }
-
-    pub async fn build_with_broker(
-        settings: Arc<Settings>,
-        verifier: Verifier,
-        broker: Broker,
-    ) -> anyhow::Result<Self> {
+        let ticket_secret = settings.console.ticket_secret.as_ref().context(
+            "console.ticket_secret (SANDBOX_BROKER__CONSOLE__TICKET_SECRET or its _FILE) is required to serve",
+        )?;
+        let replica = settings.server.replica_id().context("server.replica_id is required")?;
+        let context = Arc::new(Context::new(settings.clone(), upstreams, clock));
+        let sessions = Arc::new(Sessions::new(context.clone(), ticket_secret, &replica)?);
+        let provisioner = Arc::new(Provisioner::new(context.clone()));
         // Installed before the first request so no early sample is lost.
         let _ = crate::telemetry::metrics::handle();
         let lifecycle = Arc::new(Lifecycle::default());
-        let state = AppState {
-            settings: settings.clone(),
-            verifier: Arc::new(verifier),
-            broker: Arc::new(broker),
-            lifecycle: lifecycle.clone(),
-        };
+        let state =
+            AppState { verifier: Arc::new(verifier), context, sessions, provisioner, lifecycle: lifecycle.clone() };
         let router = middleware::stack(crate::routes::api(), crate::routes::operations(), &settings, state);
-        let listener = TcpListener::bind(&settings.server.listen)
+        let listener = TcpListener::bind(settings.server.listen)
             .await
             .with_context(|| format!("binding {}", settings.server.listen))?;
         let port = listener.local_addr()?.port();

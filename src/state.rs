@@ -5,16 +5,31 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tokio::sync::Notify;
 
-use crate::auth::Verifier;
-use crate::broker::Broker;
-use crate::config::Settings;
+use axum::extract::FromRef;
 
+use crate::auth::Verifier;
+use crate::broker::{Context, Provisioner, Sessions};
+
+/// Everything a handler may need, cloned per request (all `Arc`s).
 #[derive(Clone)]
 pub struct AppState {
-    pub settings: Arc<Settings>,
+    /// Platform token verification.
     pub verifier: Arc<Verifier>,
-    pub broker: Arc<Broker>,
+    /// Configuration, AWS clients and caches shared by the services.
+    pub context: Arc<Context>,
+    /// Issue, launch, revoke.
+    pub sessions: Arc<Sessions>,
+    /// Bootstrap, teardown, status.
+    pub provisioner: Arc<Provisioner>,
+    /// Draining and in-flight bookkeeping for shutdown.
     pub lifecycle: Arc<Lifecycle>,
+}
+
+/// The auth extractors need only the verifier.
+impl FromRef<AppState> for Arc<Verifier> {
+    fn from_ref(state: &AppState) -> Self {
+        state.verifier.clone()
+    }
 }
 
 /// Shutdown bookkeeping: once draining starts `/readyz` answers 503 so the
@@ -28,10 +43,12 @@ pub struct Lifecycle {
 }
 
 impl Lifecycle {
+    /// From now on `/readyz` answers 503.
     pub fn start_draining(&self) {
         self.draining.store(true, Ordering::SeqCst);
     }
 
+    /// Whether shutdown has begun.
     pub fn is_draining(&self) -> bool {
         self.draining.load(Ordering::SeqCst)
     }
@@ -54,6 +71,7 @@ impl Lifecycle {
     }
 }
 
+/// Counts one request in flight while it lives.
 pub struct InFlight(Arc<Lifecycle>);
 
 impl Drop for InFlight {

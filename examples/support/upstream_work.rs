@@ -2,8 +2,8 @@
 //! that each does exactly what the broker does upstream: AssumeRole with
 //! the broker's three session tags and SourceIdentity, then getSigninToken.
 
+use sandbox_broker::aws::Upstreams;
 use sandbox_broker::aws::{AssumeRoleInput, IssuedCredentials};
-use sandbox_broker::broker::Upstreams;
 use sandbox_broker::domain::{RoleSessionName, SessionDuration, SessionId, SessionKey};
 use secrecy::SecretString;
 

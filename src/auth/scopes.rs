@@ -3,13 +3,13 @@
 //! before the body is read.
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 
-use super::Claims;
+use super::{Claims, Verifier};
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// A permission named by an OAuth2 scope.
 pub trait Scope: Send + Sync {
@@ -36,10 +36,15 @@ pub struct Authorized<S: Scope> {
     scope: PhantomData<S>,
 }
 
-impl<S: Scope> FromRequestParts<AppState> for Authorized<S> {
+impl<S, St> FromRequestParts<St> for Authorized<S>
+where
+    S: Scope,
+    St: Send + Sync,
+    Arc<Verifier>: FromRef<St>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, Self::Rejection> {
         let claims = Claims::from_request_parts(parts, state).await?;
         if claims.scopes.iter().any(|s| s == S::NAME) {
             Ok(Self { claims, scope: PhantomData })

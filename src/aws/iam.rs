@@ -1,5 +1,9 @@
 //! IAM through the AWS SDK: role metadata for the session path, and the
-//! reads and writes bootstrap and teardown converge with.
+//! reads and writes bootstrap, teardown and revocation use. IAM refuses
+//! overlapping writes to one entity with ConcurrentModification; every
+//! write here is retried on that, so callers never see it unless it lasts.
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_iam::types::{Role, Tag};
@@ -7,9 +11,14 @@ use aws_sdk_iam::types::{Role, Tag};
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
+use super::retry::retry_on;
 use super::{Iam, RoleDetails, RoleInfo, UpstreamError, UpstreamErrorKind, absent_as_none, sdk_call};
 
 const SERVICE: &str = "iam";
+
+/// Waits before retrying a write refused with ConcurrentModification.
+const CONFLICT_BACKOFF: [Duration; 4] =
+    [Duration::from_millis(250), Duration::from_millis(500), Duration::from_secs(1), Duration::from_secs(2)];
 
 pub struct SdkIam {
     client: aws_sdk_iam::Client,
@@ -31,6 +40,18 @@ where
     R: std::fmt::Debug + 'static,
 {
     sdk_call(SERVICE, operation, request).await
+}
+
+/// Sends one IAM write built by `request`, again while IAM answers
+/// ConcurrentModification.
+async fn write<T, E, R, F, Fut>(operation: &'static str, request: F) -> Result<T, UpstreamError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, SdkError<E, R>>>,
+{
+    retry_on(UpstreamErrorKind::Conflict, &CONFLICT_BACKOFF, || call(operation, request())).await
 }
 
 /// IAM returns policy documents URL-encoded (RFC 3986); emulators sometimes
@@ -109,7 +130,7 @@ impl Iam for SdkIam {
             .max_session_duration(i32::try_from(max_session_seconds).unwrap_or(3_600))
             .set_tags(Some(tags(role_tags)?))
             .set_permissions_boundary(permissions_boundary_arn.map(str::to_owned));
-        let out = call("CreateRole", request.send()).await?;
+        let out = write("CreateRole", || request.clone().send()).await?;
         let role = out.role().ok_or_else(|| {
             UpstreamError::new(SERVICE, "CreateRole", UpstreamErrorKind::Other, "response lacks Role")
         })?;
@@ -118,18 +139,18 @@ impl Iam for SdkIam {
 
     async fn update_trust_policy(&self, role_name: &str, document: &str) -> Result<(), UpstreamError> {
         let request = self.client.update_assume_role_policy().role_name(role_name).policy_document(document);
-        call("UpdateAssumeRolePolicy", request.send()).await.map(drop)
+        write("UpdateAssumeRolePolicy", || request.clone().send()).await.map(drop)
     }
 
     async fn update_max_session(&self, role_name: &str, seconds: u32) -> Result<(), UpstreamError> {
         let seconds = i32::try_from(seconds).unwrap_or(3_600);
         let request = self.client.update_role().role_name(role_name).max_session_duration(seconds);
-        call("UpdateRole", request.send()).await.map(drop)
+        write("UpdateRole", || request.clone().send()).await.map(drop)
     }
 
     async fn tag_role(&self, role_name: &str, role_tags: &[(String, String)]) -> Result<(), UpstreamError> {
         let request = self.client.tag_role().role_name(role_name).set_tags(Some(tags(role_tags)?));
-        call("TagRole", request.send()).await.map(drop)
+        write("TagRole", || request.clone().send()).await.map(drop)
     }
 
     async fn set_permissions_boundary(&self, role_name: &str, arn: Option<&str>) -> Result<(), UpstreamError> {
@@ -137,11 +158,11 @@ impl Iam for SdkIam {
             Some(arn) => {
                 let request =
                     self.client.put_role_permissions_boundary().role_name(role_name).permissions_boundary(arn);
-                call("PutRolePermissionsBoundary", request.send()).await.map(drop)
+                write("PutRolePermissionsBoundary", || request.clone().send()).await.map(drop)
             }
             None => {
                 let request = self.client.delete_role_permissions_boundary().role_name(role_name);
-                call("DeleteRolePermissionsBoundary", request.send()).await.map(drop)
+                write("DeleteRolePermissionsBoundary", || request.clone().send()).await.map(drop)
             }
         }
     }
@@ -160,12 +181,12 @@ impl Iam for SdkIam {
     async fn put_inline_policy(&self, role_name: &str, policy_name: &str, document: &str) -> Result<(), UpstreamError> {
         let request =
             self.client.put_role_policy().role_name(role_name).policy_name(policy_name).policy_document(document);
-        call("PutRolePolicy", request.send()).await.map(drop)
+        write("PutRolePolicy", || request.clone().send()).await.map(drop)
     }
 
     async fn delete_inline_policy(&self, role_name: &str, policy_name: &str) -> Result<(), UpstreamError> {
         let request = self.client.delete_role_policy().role_name(role_name).policy_name(policy_name);
-        absent_as_none(call("DeleteRolePolicy", request.send()).await).map(drop)
+        absent_as_none(write("DeleteRolePolicy", || request.clone().send()).await).map(drop)
     }
 
     async fn list_attached_policies(&self, role_name: &str) -> Result<Vec<String>, UpstreamError> {
@@ -176,16 +197,16 @@ impl Iam for SdkIam {
 
     async fn attach_policy(&self, role_name: &str, policy_arn: &str) -> Result<(), UpstreamError> {
         let request = self.client.attach_role_policy().role_name(role_name).policy_arn(policy_arn);
-        call("AttachRolePolicy", request.send()).await.map(drop)
+        write("AttachRolePolicy", || request.clone().send()).await.map(drop)
     }
 
     async fn detach_policy(&self, role_name: &str, policy_arn: &str) -> Result<(), UpstreamError> {
         let request = self.client.detach_role_policy().role_name(role_name).policy_arn(policy_arn);
-        absent_as_none(call("DetachRolePolicy", request.send()).await).map(drop)
+        absent_as_none(write("DetachRolePolicy", || request.clone().send()).await).map(drop)
     }
 
     async fn delete_role(&self, role_name: &str) -> Result<(), UpstreamError> {
         let request = self.client.delete_role().role_name(role_name);
-        absent_as_none(call("DeleteRole", request.send()).await).map(drop)
+        absent_as_none(write("DeleteRole", || request.clone().send()).await).map(drop)
     }
 }

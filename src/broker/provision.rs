@@ -1,22 +1,30 @@
-//! Bootstrap, teardown and status: converging IAM to the configured
-//! profiles, like `terraform apply` / `destroy` / `plan`.
+//! The provisioning service: bootstrap, teardown and status, converging
+//! IAM to the configured profiles like `terraform apply` / `destroy` /
+//! `plan`. It needs no console or platform secrets, so the one-shot
+//! `bootstrap` and `teardown` commands build only this.
 
 pub mod desired;
 pub mod plan;
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value;
 
 use self::desired::{DesiredRole, broker_policy, desired_roles};
-use self::plan::{Action, ActualRole, Change, Item, Step, is_managed, is_revocation_policy, plan_role, plan_teardown};
-use super::Broker;
-use crate::aws::{Iam, UpstreamError, UpstreamErrorKind, absent_as_none};
+use self::plan::{Action, ActualRole, Change, Item, Step, is_managed, plan_role, plan_teardown};
+use super::context::Context;
+use super::revocation::{self, Capacity, is_revocation_policy};
+use crate::aws::{CallerIdentity, Iam, UpstreamError, UpstreamErrorKind, absent_as_none};
 use crate::error::ApiError;
 
-/// Waits before retrying an IAM write refused with ConcurrentModification.
-const CONFLICT_BACKOFF_MS: [u64; 4] = [250, 500, 1_000, 2_000];
+/// Converges, removes and reports the profiles' IAM roles.
+pub struct Provisioner {
+    ctx: Arc<Context>,
+    /// Bootstrap, teardown and status of one replica run one at a time:
+    /// interleaved, one could delete a role the other has just read.
+    one_at_a_time: tokio::sync::Mutex<()>,
+}
 
 #[derive(Debug, Serialize)]
 pub struct BootstrapReport {
@@ -56,7 +64,7 @@ pub struct ProfileStatus {
     pub state: &'static str,
     pub drift: Vec<Change>,
     /// Revocation entries and IAM inline-policy characters used/left.
-    pub revocations: Option<super::revocation::Capacity>,
+    pub revocations: Option<Capacity>,
 }
 
 /// The role as IAM has it, or `None`. A NoSuchEntity after GetRole means the
@@ -107,24 +115,14 @@ async fn apply(iam: &dyn Iam, step: &Step) -> Result<(), UpstreamError> {
     }
 }
 
-/// One write, retried while IAM reports ConcurrentModification. Throttling
-/// is already retried by the SDK's standard mode.
-pub(super) async fn apply_with_retry(iam: &dyn Iam, step: &Step) -> Result<(), UpstreamError> {
-    let mut waits = CONFLICT_BACKOFF_MS.iter();
-    loop {
-        match apply(iam, step).await {
-            Err(e) if e.kind == UpstreamErrorKind::Conflict => match waits.next() {
-                Some(ms) => tokio::time::sleep(Duration::from_millis(*ms)).await,
-                None => return Err(e),
-            },
-            other => return other,
-        }
+impl Provisioner {
+    /// The provisioning service over the shared context.
+    pub fn new(ctx: Arc<Context>) -> Self {
+        Self { ctx, one_at_a_time: tokio::sync::Mutex::new(()) }
     }
-}
 
-impl Broker {
-    fn desired(&self, identity: &crate::aws::CallerIdentity, only: Option<&str>) -> Result<Vec<DesiredRole>, ApiError> {
-        let all = desired_roles(&self.settings, identity).map_err(|m| {
+    fn desired(&self, identity: &CallerIdentity, only: Option<&str>) -> Result<Vec<DesiredRole>, ApiError> {
+        let all = desired_roles(&self.ctx.settings, identity).map_err(|m| {
             let code = if m.contains("root credentials") { "root_principal_refused" } else { "invalid_policy" };
             ApiError::invalid(code, m)
         })?;
@@ -134,10 +132,10 @@ impl Broker {
     /// Runs `items`' writes in order (unless `dry_run`); on failure reports
     /// the changes completed so far.
     async fn execute(&self, items: Vec<Item>, dry_run: bool, done: &mut Vec<Change>) -> Result<(), ProvisionError> {
-        let iam = self.upstreams.iam.as_ref();
+        let iam = self.ctx.upstreams.iam.as_ref();
         for Item { change, step } in items {
             if let (Some(step), false) = (&step, dry_run)
-                && let Err(err) = apply_with_retry(iam, step).await
+                && let Err(err) = apply(iam, step).await
             {
                 // NoSuchEntity on a write: the role went away after it was
                 // read, so someone else is changing it at the same time.
@@ -155,15 +153,15 @@ impl Broker {
     /// Converges every profile (or `only` one) to the configuration.
     pub async fn bootstrap(&self, dry_run: bool, only: Option<&str>) -> Result<BootstrapReport, ProvisionError> {
         // Checked before any AWS call: bad input changes nothing.
-        if let Some(name) = only.filter(|name| !self.settings.profiles.contains_key(*name)) {
+        if let Some(name) = only.filter(|name| !self.ctx.settings.profiles.contains_key(*name)) {
             return Err(ApiError::UnknownProfile(name.to_owned()).into());
         }
-        let _one_at_a_time = self.provisioning.lock().await;
-        let identity = self.identity().await?;
+        let _one_at_a_time = self.one_at_a_time.lock().await;
+        let identity = self.ctx.identity().await?;
         let desired = self.desired(&identity, only)?;
         let mut changes = Vec::new();
         for want in &desired {
-            let have = actual_role(self.upstreams.iam.as_ref(), &want.role_name).await?;
+            let have = actual_role(self.ctx.upstreams.iam.as_ref(), &want.role_name).await?;
             if let Some((have, _)) = &have
                 && !is_managed(&have.details)
             {
@@ -175,7 +173,7 @@ impl Broker {
             let (actual, revocations) = have.map_or((None, Vec::new()), |(h, r)| (Some(h), r));
             let items = plan_role(want, actual.as_ref(), &revocations);
             self.execute(items, dry_run, &mut changes).await?;
-            self.roles.invalidate(&want.role_name);
+            self.ctx.forget_role(&want.role_name).await;
         }
         let all = self.desired(&identity, None)?;
         Ok(BootstrapReport {
@@ -189,13 +187,13 @@ impl Broker {
     /// Deletes the profiles' roles that carry the managed-by tag; any other
     /// role is reported and left alone, whatever its name.
     pub async fn teardown(&self, dry_run: bool) -> Result<BootstrapReport, ProvisionError> {
-        let _one_at_a_time = self.provisioning.lock().await;
-        let identity = self.identity().await?;
+        let _one_at_a_time = self.one_at_a_time.lock().await;
+        let identity = self.ctx.identity().await?;
         let desired = self.desired(&identity, None)?;
         let mut changes = Vec::new();
         for want in &desired {
             let role = &want.role_name;
-            match actual_role(self.upstreams.iam.as_ref(), role).await? {
+            match actual_role(self.ctx.upstreams.iam.as_ref(), role).await? {
                 None => changes.push(Change {
                     resource: format!("role/{role}"),
                     action: Action::Unchanged,
@@ -208,7 +206,7 @@ impl Broker {
                 }),
                 Some((have, revocations)) => {
                     self.execute(plan_teardown(role, &have, &revocations), dry_run, &mut changes).await?;
-                    self.roles.invalidate(role);
+                    self.ctx.forget_role(role).await;
                 }
             }
         }
@@ -220,16 +218,31 @@ impl Broker {
         })
     }
 
+    /// What `GET /admin/status` shows: the broker's identity and trust
+    /// principal, and each profile's role state. Reads only.
+    pub async fn status(&self) -> Result<serde_json::Value, ApiError> {
+        let identity = self.ctx.identity().await?;
+        let profiles = self.profile_statuses().await?;
+        Ok(serde_json::json!({
+            "broker_principal_arn": identity.arn,
+            "account": identity.account,
+            "partition": identity.partition.id(),
+            "role_chained": identity.is_role_session(),
+            "trust_principal_arn": desired::trust_principal(&self.ctx.settings, &identity),
+            "profiles": profiles,
+        }))
+    }
+
     /// Each profile's role: provisioned, missing, drifted (with what
     /// differs) or unmanaged. Reads only.
-    pub async fn profile_statuses(&self) -> Result<Vec<ProfileStatus>, ApiError> {
+    async fn profile_statuses(&self) -> Result<Vec<ProfileStatus>, ApiError> {
         // Not while this replica bootstraps or tears down: a half-done run
         // would be reported as drift.
-        let _one_at_a_time = self.provisioning.lock().await;
-        let identity = self.identity().await?;
+        let _one_at_a_time = self.one_at_a_time.lock().await;
+        let identity = self.ctx.identity().await?;
         let mut statuses = Vec::new();
         for want in self.desired(&identity, None)? {
-            let have = actual_role(self.upstreams.iam.as_ref(), &want.role_name).await?;
+            let have = actual_role(self.ctx.upstreams.iam.as_ref(), &want.role_name).await?;
             let (state, drift) = match &have {
                 None => ("missing", Vec::new()),
                 Some((h, _)) if !is_managed(&h.details) => ("unmanaged", Vec::new()),
@@ -247,7 +260,8 @@ impl Broker {
             // here: GetRolePolicy reads a vanished policy as absent.
             let (role_arn, revocations) = match have {
                 Some((role, names)) => {
-                    let capacity = self.revocation_capacity(&want.role_name, &role.inline, names).await?;
+                    let iam = self.ctx.upstreams.iam.as_ref();
+                    let capacity = revocation::capacity(iam, &want.role_name, &role.inline, names).await?;
                     (Some(role.details.info.arn), Some(capacity))
                 }
                 None => (None, None),

@@ -15,77 +15,55 @@ pub mod doc;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
+use moka::future::Cache;
 use serde::Serialize;
 
 use self::doc::{ForeignDenial, RevocationDoc};
-use super::Broker;
-use super::TtlCache;
-use super::provision::apply_with_retry;
-use super::provision::desired::REVOCATION_POLICY_PREFIX;
-use super::provision::plan::Step;
 use crate::aws::{Iam, RoleInfo};
-use crate::clock::unix_seconds;
+use crate::domain::RoleSessionName;
 use crate::domain::policy::{INLINE_POLICY_BUDGET, minify};
-use crate::domain::{RoleSessionName, SessionId};
 use crate::error::ApiError;
+
+/// Every replica's revocation policy is named `<prefix>-<replica id>`.
+pub const REVOCATION_POLICY_PREFIX: &str = "sandbox-broker-revocations";
+
+/// Whether an inline policy is one of the broker's revocation policies.
+pub fn is_revocation_policy(name: &str) -> bool {
+    name.starts_with(REVOCATION_POLICY_PREFIX)
+}
 
 /// How long a replica trusts its cached view of the revocation policies for
 /// refusing revoked session ids (its own writes invalidate it at once).
 const REVOCATION_CACHE: Duration = Duration::from_secs(5);
 
+/// This replica's revocation policy: its name, per-role write locks, and a
+/// short cache of what all replicas' policies deny.
 pub struct Revocations {
     policy_name: String,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    cache: TtlCache<Arc<Denials>>,
+    cache: Cache<String, Arc<Denials>>,
 }
 
 /// Everything the revocation policies of one role deny, across replicas.
-#[derive(Default)]
-struct Denials {
+#[derive(Debug, Default)]
+pub struct Denials {
     session_names: HashSet<String>,
     /// Denies written by hand: honoured, so a hand edit never fails open.
     foreign: Vec<ForeignDenial>,
 }
 
 impl Denials {
-    fn deny(&self, role: &RoleInfo, session_name: &RoleSessionName) -> bool {
+    /// Whether the role session `session_name` of `role` is denied.
+    pub fn deny(&self, role: &RoleInfo, session_name: &RoleSessionName) -> bool {
         self.session_names.contains(session_name.as_str())
             || self.foreign.iter().any(|d| d.denies(&format!("{}:{session_name}", role.role_id)))
     }
 }
 
-impl Revocations {
-    pub fn new(replica_id: &str) -> Self {
-        Self {
-            policy_name: format!("{REVOCATION_POLICY_PREFIX}-{replica_id}"),
-            locks: Mutex::new(HashMap::new()),
-            cache: TtlCache::new(REVOCATION_CACHE),
-        }
-    }
-
-    pub fn invalidate(&self, role: &str) {
-        self.cache.invalidate(role);
-    }
-
-    fn lock_for(&self, role: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.locks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        locks.entry(role.to_owned()).or_default().clone()
-    }
-}
-
-/// The answer to a revocation.
-#[derive(Debug, Serialize)]
-pub struct RevocationReceipt {
-    pub session_id: String,
-    pub profile: String,
-    pub revoked_at: String,
-    pub effective: &'static str,
-}
-
 /// What a revocation found or wrote, with its time in Unix seconds.
-enum Recorded {
+pub enum Recorded {
     /// Some replica already holds the entry, in the group of this time.
     Already(u64),
     /// Added now, at this time.
@@ -95,12 +73,17 @@ enum Recorded {
 /// Revocation capacity of one role, in IAM's inline-policy characters.
 #[derive(Debug, Serialize)]
 pub struct Capacity {
+    /// Revoked session names across the revocation policies.
     pub entries: usize,
+    /// How many revocation policies (replicas) the role carries.
     pub policies: usize,
     /// Statements in the revocation policies that the broker did not write.
     pub foreign_statements: usize,
+    /// Characters used by all inline policies of the role.
     pub used_chars: usize,
+    /// IAM's limit across a role's inline policies.
     pub capacity_chars: usize,
+    /// What is left for revocations.
     pub remaining_chars: usize,
 }
 
@@ -130,90 +113,59 @@ fn minified(doc: String) -> String {
 fn revocation_docs(policies: &[(String, String)]) -> Vec<(String, RevocationDoc)> {
     policies
         .iter()
-        .filter(|(name, _)| name.starts_with(REVOCATION_POLICY_PREFIX))
+        .filter(|(name, _)| is_revocation_policy(name))
         .filter_map(|(name, doc)| RevocationDoc::parse(doc).ok().map(|d| (name.clone(), d)))
         .collect()
 }
 
-impl Broker {
+impl Revocations {
+    /// The revocation state of replica `replica_id`.
+    pub fn new(replica_id: &str) -> Self {
+        Self {
+            policy_name: format!("{REVOCATION_POLICY_PREFIX}-{replica_id}"),
+            locks: Mutex::new(HashMap::new()),
+            cache: Cache::builder().max_capacity(1_024).time_to_live(REVOCATION_CACHE).build(),
+        }
+    }
+
+    /// Forgets the cached view of a role's policies.
+    pub async fn invalidate(&self, role: &str) {
+        self.cache.invalidate(role).await;
+    }
+
+    fn lock_for(&self, role: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        locks.entry(role.to_owned()).or_default().clone()
+    }
+
     /// Everything the revocation policies of a role deny, across replicas
     /// (cached briefly).
-    async fn denials(&self, role_name: &str) -> Result<Arc<Denials>, ApiError> {
-        let iam = self.upstreams.iam.as_ref();
-        self.revocations
-            .cache
-            .get_or_load(role_name, || async {
-                let mut denials = Denials::default();
-                for (_, doc) in revocation_docs(&inline_policies(iam, role_name).await?) {
-                    denials.session_names.extend(doc.session_names().cloned());
-                    denials.foreign.extend(doc.foreign_denials());
-                }
-                Ok::<_, ApiError>(Arc::new(denials))
-            })
-            .await
-    }
-
-    /// `session_revoked` while the session's entry exists.
-    pub(crate) async fn ensure_not_revoked(
-        &self,
-        role_name: &str,
-        role: &RoleInfo,
-        id: &SessionId,
-    ) -> Result<(), ApiError> {
-        if self.denials(role_name).await?.deny(role, &RoleSessionName::for_session(id)) {
-            return Err(ApiError::SessionRevoked(id.to_string()));
-        }
-        Ok(())
-    }
-
-    /// Adds the session to this replica's revocation policy on the
-    /// profile's role. Idempotent; 507 when IAM's size limit leaves no room.
-    pub async fn revoke_session(
-        &self,
-        id: &SessionId,
-        profile: &str,
-        caller: Option<&str>,
-    ) -> Result<RevocationReceipt, ApiError> {
-        let settings =
-            self.settings.profiles.get(profile).ok_or_else(|| ApiError::UnknownProfile(profile.to_owned()))?;
-        let role_name = settings.role_name(profile);
-        // Read afresh: the role may have been re-created (by a teardown and
-        // bootstrap elsewhere) since this replica cached it.
-        self.roles.invalidate(&role_name);
-        let role = self.role(profile, &role_name).await?;
-        let session_name = RoleSessionName::for_session(id);
-        let entry = session_name.as_str();
-        let recorded = self
-            .add_revocation(&role_name, &role, entry)
-            .await
-            .map_err(|e| self.role_vanished(profile, &role_name, e))?;
-        if let Recorded::Added(_) = recorded {
-            tracing::info!(
-                target: "sandbox_broker::audit",
-                event = "session_revoked",
-                session_id = %id,
-                profile,
-                aws_userid = %format!("*:{entry}"),
-                caller = caller.unwrap_or("-"),
-            );
-            crate::telemetry::metrics::session_event("revoked", profile);
-        }
-        let (Recorded::Added(seconds) | Recorded::Already(seconds)) = recorded;
-        Ok(RevocationReceipt {
-            session_id: id.to_string(),
-            profile: profile.to_owned(),
-            revoked_at: crate::clock::rfc3339(SystemTime::UNIX_EPOCH + Duration::from_secs(seconds)),
-            effective: "within minutes",
-        })
+    pub async fn denials(&self, iam: &dyn Iam, role_name: &str) -> Result<Arc<Denials>, ApiError> {
+        let load = async {
+            let mut denials = Denials::default();
+            for (_, doc) in revocation_docs(&inline_policies(iam, role_name).await?) {
+                denials.session_names.extend(doc.session_names().cloned());
+                denials.foreign.extend(doc.foreign_denials());
+            }
+            Ok::<_, ApiError>(Arc::new(denials))
+        };
+        self.cache.try_get_with(role_name.to_owned(), load).await.map_err(|shared| (*shared).clone())
     }
 
     /// Writes `entry` (a role session name) into this replica's revocation
-    /// policy of the role, pruning stale groups and keeping statements it
-    /// did not write; nothing is written when some replica already holds it.
-    async fn add_revocation(&self, role_name: &str, role: &RoleInfo, entry: &str) -> Result<Recorded, ApiError> {
-        let iam = self.upstreams.iam.as_ref();
-        let own = &self.revocations.policy_name;
-        let lock = self.revocations.lock_for(role_name);
+    /// policy of the role at time `now`, pruning stale groups and keeping
+    /// statements it did not write; nothing is written when some replica
+    /// already holds it. 507 when IAM's size limit leaves no room.
+    pub async fn add(
+        &self,
+        iam: &dyn Iam,
+        role_name: &str,
+        role: &RoleInfo,
+        entry: &str,
+        now: u64,
+    ) -> Result<Recorded, ApiError> {
+        let own = &self.policy_name;
+        let lock = self.lock_for(role_name);
         let _serialised = lock.lock().await;
         let policies = inline_policies(iam, role_name).await?;
         if let Some(bucket) = revocation_docs(&policies).iter().find_map(|(_, other)| other.bucket_of(entry)) {
@@ -223,7 +175,6 @@ impl Broker {
             Some((_, text)) => RevocationDoc::parse(text).map_err(ApiError::Internal)?,
             None => RevocationDoc::default(),
         };
-        let now = unix_seconds(self.clock.now());
         doc.prune(now, u64::from(role.max_session_seconds));
         doc.add(entry, now);
         let text = doc.to_json().ok_or_else(|| ApiError::Internal("empty revocation document".into()))?;
@@ -231,33 +182,31 @@ impl Broker {
         if others + text.len() > INLINE_POLICY_BUDGET {
             return Err(ApiError::RevocationCapacityExhausted(role_name.to_owned()));
         }
-        // Retried on ConcurrentModification like every IAM write of the broker.
-        let write = Step::PutInline { role: role_name.to_owned(), name: own.clone(), document: text };
-        apply_with_retry(iam, &write).await?;
-        self.revocations.cache.invalidate(role_name);
+        iam.put_inline_policy(role_name, own, &text).await?;
+        self.invalidate(role_name).await;
         Ok(Recorded::Added(now))
     }
+}
 
-    /// Used and remaining inline-policy characters of a role whose other
-    /// inline policies were just read (`others`: name → document), so only
-    /// its revocation policies (`names`) are fetched.
-    pub async fn revocation_capacity(
-        &self,
-        role_name: &str,
-        others: &BTreeMap<String, String>,
-        names: Vec<String>,
-    ) -> Result<Capacity, ApiError> {
-        let mut policies = fetch_minified(self.upstreams.iam.as_ref(), role_name, names).await?;
-        policies.extend(others.iter().map(|(name, doc)| (name.clone(), minified(doc.clone()))));
-        let docs = revocation_docs(&policies);
-        let used: usize = policies.iter().map(|(_, d)| d.len()).sum();
-        Ok(Capacity {
-            entries: docs.iter().map(|(_, d)| d.len()).sum(),
-            policies: docs.len(),
-            foreign_statements: docs.iter().map(|(_, d)| d.foreign_statements()).sum(),
-            used_chars: used,
-            capacity_chars: INLINE_POLICY_BUDGET,
-            remaining_chars: INLINE_POLICY_BUDGET.saturating_sub(used),
-        })
-    }
+/// Used and remaining inline-policy characters of a role whose other
+/// inline policies were just read (`others`: name → document), so only its
+/// revocation policies (`names`) are fetched.
+pub async fn capacity(
+    iam: &dyn Iam,
+    role_name: &str,
+    others: &BTreeMap<String, String>,
+    names: Vec<String>,
+) -> Result<Capacity, ApiError> {
+    let mut policies = fetch_minified(iam, role_name, names).await?;
+    policies.extend(others.iter().map(|(name, doc)| (name.clone(), minified(doc.clone()))));
+    let docs = revocation_docs(&policies);
+    let used: usize = policies.iter().map(|(_, d)| d.len()).sum();
+    Ok(Capacity {
+        entries: docs.iter().map(|(_, d)| d.len()).sum(),
+        policies: docs.len(),
+        foreign_statements: docs.iter().map(|(_, d)| d.foreign_statements()).sum(),
+        used_chars: used,
+        capacity_chars: INLINE_POLICY_BUDGET,
+        remaining_chars: INLINE_POLICY_BUDGET.saturating_sub(used),
+    })
 }

@@ -4,11 +4,11 @@ use std::fmt;
 use std::path::Path;
 
 use figment::Figment;
-use figment::value::{Dict, Value};
+use figment::value::Value;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{Settings, profiles};
-use crate::domain::{Region, is_valid_role_name};
+use crate::domain::is_valid_role_name;
 
 /// Secrets shorter than this are refused: HS256 and the ticket MAC need at
 /// least 256 bits of key to be worth their name.
@@ -37,7 +37,10 @@ impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "invalid configuration ({} problem(s)):", self.problems.len())?;
         for p in &self.problems {
-            writeln!(f, "  {}: {}", p.key, p.message)?;
+            match env_var(&p.key).filter(|_| !p.message.starts_with("unknown")) {
+                Some(var) => writeln!(f, "  {}: {} (or environment variable {var})", p.key, p.message)?,
+                None => writeln!(f, "  {}: {}", p.key, p.message)?,
+            }
         }
         Ok(())
     }
@@ -45,64 +48,11 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-const SECTIONS: &[(&str, &[&str])] = &[
-    (
-        "server",
-        &[
-            "listen",
-            "public_url",
-            "request_timeout_ms",
-            "max_body_bytes",
-            "max_header_bytes",
-            "max_concurrency",
-            "max_connections",
-            "header_read_timeout_ms",
-            "idle_timeout_ms",
-            "shutdown_grace_seconds",
-            "replica_id",
-        ],
-    ),
-    (
-        "auth",
-        &[
-            "issuer",
-            "audience",
-            "leeway_seconds",
-            "hs256_secret",
-            "hs256_secret_file",
-            "public_key_pem_file",
-            "jwks_url",
-            "jwks_refresh_cooldown_seconds",
-            "jwks_refresh_min_seconds",
-            "jwks_refresh_max_seconds",
-        ],
-    ),
-    (
-        "aws",
-        &["region", "endpoint_url", "federation_endpoint", "call_timeout_ms", "identity_cache_seconds", "sts_max_rps"],
-    ),
-    ("trust", &["principal_arn"]),
-    (
-        "console",
-        &[
-            "issuer",
-            "ticket_secret",
-            "ticket_secret_file",
-            "launches_per_session_per_minute",
-            "launch_sts_share_percent",
-        ],
-    ),
-];
-
-const PROFILE_KEYS: &[&str] = &[
-    "role_name",
-    "access_policy",
-    "managed_policy_arns",
-    "permissions_boundary_arn",
-    "max_session_seconds",
-    "default_session_seconds",
-    "default",
-];
+/// The environment variable that sets a dotted key, when one can.
+fn env_var(key: &str) -> Option<String> {
+    let settable = key.contains('.') && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+    settable.then(|| format!("{}{}", super::ENV_PREFIX, key.replace('.', "__").to_ascii_uppercase()))
+}
 
 #[derive(Default)]
 pub(super) struct Problems(Vec<Problem>);
@@ -115,13 +65,23 @@ impl Problems {
 
 pub(super) fn extract_and_validate(figment: &Figment, base_dir: &Path) -> Result<Settings, ConfigError> {
     let mut problems = Problems::default();
-    match figment.extract::<Dict>() {
-        Ok(root) => unknown_keys(&root, &mut problems),
-        Err(err) => problems.add("(file)", err.to_string()),
-    }
-    // Unknown keys were reported above (the structs ignore them), so the
-    // remaining checks still run and every problem is listed at once.
-    let mut settings: Settings = match figment.extract() {
+    let mut root = match figment.extract::<Value>() {
+        Ok(root) => root,
+        Err(err) => return Err(ConfigError::single("(file)", err.to_string())),
+    };
+    // Typed fields are checked here, and a bad one dropped, so one bad
+    // value does not hide the problems after it (serde stops at the first).
+    check_typed_fields(&mut root, &mut problems);
+    // Unknown keys, found the way Cargo finds unused manifest keys: the
+    // structs ignore them, serde_ignored reports each path it skipped.
+    let _ = serde_ignored::deserialize(&root, |path| {
+        let path = path.to_string();
+        let what = if path.contains('.') { "unknown key" } else { "unknown section" };
+        problems.add(path, what);
+    })
+    .map(|_: Settings| ());
+    let repaired = Figment::from(figment::providers::Serialized::defaults(root));
+    let mut settings: Settings = match repaired.extract() {
         Ok(settings) => settings,
         Err(err) => {
             problems.0.extend(err.into_iter().map(|e| Problem { key: e.path.join("."), message: e.kind.to_string() }));
@@ -129,37 +89,40 @@ pub(super) fn extract_and_validate(figment: &Figment, base_dir: &Path) -> Result
         }
     };
     resolve_secret_files(&mut settings, &mut problems);
+    if let Some(file) = &settings.auth.public_key_pem_file {
+        match super::PemKey::load(file) {
+            Ok(key) => settings.auth.public_key = Some(key),
+            Err(err) => problems.add("auth.public_key_pem_file", err),
+        }
+    }
     validate(&settings, &mut problems);
     profiles::load_policies(&mut settings, base_dir, &mut problems);
     if problems.0.is_empty() { Ok(settings) } else { Err(ConfigError { problems: problems.0 }) }
 }
 
-fn unknown_keys(root: &Dict, problems: &mut Problems) {
-    for (section, value) in root {
-        if section == "profiles" {
-            let Value::Dict(_, profiles) = value else {
-                problems.add("profiles", "must be a table of profiles");
-                continue;
-            };
-            for (name, profile) in profiles {
-                check_table(&format!("profiles.{name}"), profile, PROFILE_KEYS, problems);
-            }
-            continue;
-        }
-        match SECTIONS.iter().find(|(known, _)| known == section) {
-            Some((_, keys)) => check_table(section, value, keys, problems),
-            None => problems.add(section.clone(), "unknown section"),
-        }
-    }
-}
+/// `(section, key, check)` of the fields whose type validates them.
+type TypedField = (&'static str, &'static str, fn(&str) -> Result<(), String>);
 
-fn check_table(prefix: &str, value: &Value, known: &[&str], problems: &mut Problems) {
-    let Value::Dict(_, table) = value else {
-        problems.add(prefix, "must be a table");
-        return;
-    };
-    for key in table.keys().filter(|k| !known.contains(&k.as_str())) {
-        problems.add(format!("{prefix}.{key}"), "unknown key");
+const TYPED_FIELDS: [TypedField; 3] = [
+    ("server", "listen", |v| {
+        v.parse::<std::net::SocketAddr>().map(drop).map_err(|_| "must be address:port, e.g. 0.0.0.0:8080".into())
+    }),
+    ("server", "public_url", |v| super::PublicUrl::try_from(v.to_owned()).map(drop)),
+    ("aws", "region", |v| crate::domain::Region::parse(v).map(drop)),
+];
+
+fn check_typed_fields(root: &mut Value, problems: &mut Problems) {
+    let Value::Dict(_, sections) = root else { return };
+    for (section, key, check) in TYPED_FIELDS {
+        let Some(Value::Dict(_, table)) = sections.get_mut(section) else { continue };
+        let verdict = match table.get(key) {
+            None => continue,
+            Some(value) => value.as_str().map_or_else(|| Err("must be a string".to_owned()), check),
+        };
+        if let Err(message) = verdict {
+            problems.add(format!("{section}.{key}"), message);
+            table.remove(key);
+        }
     }
 }
 
@@ -207,11 +170,10 @@ fn check_url(key: &str, value: Option<&str>, problems: &mut Problems) {
     }
 }
 
-fn validate(s: &Settings, problems: &mut Problems) {
-    if s.server.listen.parse::<std::net::SocketAddr>().is_err() {
-        problems.add("server.listen", "must be address:port, e.g. 0.0.0.0:8080");
-    }
-    check_url("server.public_url", Some(&s.server.public_url), problems);
+/// What only `serve` needs: a platform key source and its `iss`/`aud`, the
+/// launch-ticket key and a replica id. Provisioning and `token` do without.
+pub fn check_serving(s: &Settings) -> Result<(), ConfigError> {
+    let mut problems = Problems::default();
     // The id ends up in an IAM policy name: 128 characters of [\w+=,.@-].
     match s.server.replica_id() {
         Some(replica) if replica.len() > 90 || !is_valid_role_name(&replica[..replica.len().min(64)]) => {
@@ -224,6 +186,20 @@ fn validate(s: &Settings, problems: &mut Problems) {
              revocations",
         ),
     }
+    let auth = &s.auth;
+    for (key, value) in [("auth.issuer", &auth.issuer), ("auth.audience", &auth.audience)] {
+        if value.as_deref().is_none_or(str::is_empty) {
+            problems.add(key, "is required");
+        }
+    }
+    if auth.hs256_secret.is_none() && auth.public_key_pem_file.is_none() && auth.jwks_url.is_none() {
+        problems.add("auth", "no key source: set one of hs256_secret, public_key_pem_file, jwks_url");
+    }
+    check_secret("console.ticket_secret", s.console.ticket_secret.as_ref(), true, &mut problems);
+    if problems.0.is_empty() { Ok(()) } else { Err(ConfigError { problems: problems.0 }) }
+}
+
+fn validate(s: &Settings, problems: &mut Problems) {
     for (key, value) in [
         ("server.request_timeout_ms", s.server.request_timeout_ms),
         ("server.max_body_bytes", s.server.max_body_bytes as u64),
@@ -240,31 +216,16 @@ fn validate(s: &Settings, problems: &mut Problems) {
     }
 
     let auth = &s.auth;
-    for (key, value) in [("auth.issuer", &auth.issuer), ("auth.audience", &auth.audience)] {
-        if value.as_deref().is_none_or(str::is_empty) {
-            problems.add(key, "is required");
-        }
-    }
     let sources = [auth.hs256_secret.is_some(), auth.public_key_pem_file.is_some(), auth.jwks_url.is_some()];
-    match sources.iter().filter(|s| **s).count() {
-        0 => problems.add("auth", "no key source: set one of hs256_secret, public_key_pem_file, jwks_url"),
-        1 => {}
-        _ => problems.add("auth", "several key sources set: choose exactly one"),
+    if sources.iter().filter(|s| **s).count() > 1 {
+        problems.add("auth", "several key sources set: choose exactly one");
     }
     check_secret("auth.hs256_secret", auth.hs256_secret.as_ref(), false, problems);
-    if let Some(file) = &auth.public_key_pem_file
-        && let Err(err) = crate::auth::PemKey::load(file)
-    {
-        problems.add("auth.public_key_pem_file", err.to_string());
-    }
     check_url("auth.jwks_url", auth.jwks_url.as_deref(), problems);
     if auth.jwks_refresh_min_seconds > auth.jwks_refresh_max_seconds {
         problems.add("auth.jwks_refresh_min_seconds", "must not exceed auth.jwks_refresh_max_seconds");
     }
 
-    if Region::parse(&s.aws.region).is_err() {
-        problems.add("aws.region", format!("`{}` is not an AWS region name", s.aws.region));
-    }
     check_url("aws.endpoint_url", s.aws.endpoint_url.as_deref(), problems);
     check_url("aws.federation_endpoint", s.aws.federation_endpoint.as_deref(), problems);
     if let Some(arn) = &s.trust.principal_arn
@@ -281,6 +242,6 @@ fn validate(s: &Settings, problems: &mut Problems) {
     if s.console.issuer.trim().is_empty() {
         problems.add("console.issuer", "must not be empty");
     }
-    check_secret("console.ticket_secret", s.console.ticket_secret.as_ref(), true, problems);
+    check_secret("console.ticket_secret", s.console.ticket_secret.as_ref(), false, problems);
     profiles::validate_profiles(s, problems);
 }

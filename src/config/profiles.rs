@@ -65,7 +65,7 @@ pub(super) fn load_policies(s: &mut Settings, base_dir: &Path, problems: &mut Pr
         let path = base_dir.join(relative);
         match std::fs::read_to_string(&path) {
             Ok(text) => match serde_json::from_str::<serde_json::Value>(&text) {
-                Ok(serde_json::Value::Object(_)) => match check_policy_template(&text, &region) {
+                Ok(serde_json::Value::Object(_)) => match check_policy_template(&text, region.as_str()) {
                     Ok(()) => p.policy_template = text,
                     Err(err) => {
                         problems.add(format!("profiles.{name}.access_policy"), format!("{}: {err}", path.display()))

@@ -55,10 +55,25 @@ impl fmt::Display for Partition {
 }
 
 /// A region name such as `eu-west-1`, `cn-north-1` or `us-gov-west-1`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub struct Region(String);
 
+impl TryFrom<String> for Region {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        Self::parse(&raw)
+    }
+}
+
 impl Region {
+    /// The default region of the `aws` partition.
+    pub fn us_east_1() -> Self {
+        Self("us-east-1".into())
+    }
+
+    /// Parses a region name.
     pub fn parse(raw: &str) -> Result<Self, String> {
         let parts: Vec<&str> = raw.split('-').collect();
         let well_formed = parts.len() >= 3

@@ -112,6 +112,22 @@ impl SessionKey {
     }
 }
 
+/// Session tag carrying the role session name (CloudTrail, ABAC).
+pub const TAG_SESSION: &str = "sandbox-session";
+/// Session tag carrying the profile's name.
+pub const TAG_PROFILE: &str = "sandbox-profile";
+/// Session tag carrying the [`SessionKey`], the prefix of resource names.
+pub const TAG_KEY: &str = "sandbox-key";
+
+/// The session tags every AssumeRole of a session carries.
+pub fn session_tags(id: &SessionId, name: &RoleSessionName, profile: &str) -> Vec<(String, String)> {
+    vec![
+        (TAG_SESSION.into(), name.tag_value()),
+        (TAG_PROFILE.into(), profile.to_owned()),
+        (TAG_KEY.into(), SessionKey::of(id).as_str().to_owned()),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,11 +5,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::auth::{Admin, Authorized};
 use crate::broker::provision::ProvisionError;
-use crate::broker::provision::desired::trust_principal;
 use crate::error::{ApiError, ApiQuery};
 use crate::state::AppState;
 
@@ -45,7 +43,7 @@ async fn bootstrap(
     auth: Authorized<Admin>,
     ApiQuery(query): ApiQuery<BootstrapQuery>,
 ) -> Result<Response, ProvisionError> {
-    let report = state.broker.bootstrap(query.dry_run, query.profile.as_deref()).await?;
+    let report = state.provisioner.bootstrap(query.dry_run, query.profile.as_deref()).await?;
     audit("bootstrap", query.dry_run, &auth, report.changes.len());
     Ok(Json(report).into_response())
 }
@@ -55,7 +53,7 @@ async fn teardown(
     auth: Authorized<Admin>,
     ApiQuery(query): ApiQuery<TeardownQuery>,
 ) -> Result<Response, ProvisionError> {
-    let report = state.broker.teardown(query.dry_run).await?;
+    let report = state.provisioner.teardown(query.dry_run).await?;
     audit("teardown", query.dry_run, &auth, report.changes.len());
     Ok(Json(report).into_response())
 }
@@ -65,15 +63,5 @@ fn audit(event: &str, dry_run: bool, auth: &Authorized<Admin>, changes: usize) {
 }
 
 async fn status(State(state): State<AppState>, _auth: Authorized<Admin>) -> Result<Response, ApiError> {
-    let identity = state.broker.identity().await?;
-    let profiles = state.broker.profile_statuses().await?;
-    Ok(Json(json!({
-        "broker_principal_arn": identity.arn,
-        "account": identity.account,
-        "partition": identity.partition.id(),
-        "role_chained": identity.is_role_session(),
-        "trust_principal_arn": trust_principal(&state.settings, &identity),
-        "profiles": profiles,
-    }))
-    .into_response())
+    Ok(Json(state.provisioner.status().await?).into_response())
 }

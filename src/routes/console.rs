@@ -23,7 +23,7 @@ async fn check_console_link(State(state): State<AppState>, Query(params): Query<
     let Some(ticket) = params.get("ticket") else {
         return page(ApiError::Unauthorized("this console link is not valid"));
     };
-    match state.broker.check_launch_link(ticket).await {
+    match state.sessions.check_launch_link(ticket).await {
         Ok(()) => {
             let mut response = StatusCode::OK.into_response();
             response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -38,7 +38,7 @@ async fn launch_console(State(state): State<AppState>, Query(params): Query<Hash
     let Some(ticket) = params.get("ticket") else {
         return page(ApiError::Unauthorized("this console link is not valid"));
     };
-    match state.broker.launch_console(ticket).await {
+    match state.sessions.launch_console(ticket).await {
         Ok(url) => match HeaderValue::from_str(url.expose_secret()) {
             Ok(location) => {
                 let mut response = StatusCode::FOUND.into_response();

@@ -42,13 +42,13 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>
     if state.lifecycle.is_draining() {
         return Err(ApiError::NotReady("shutting down".into()));
     }
-    let broker = state.broker.clone();
-    let check = tokio::spawn(async move { broker.identity().await });
+    let context = state.context.clone();
+    let check = tokio::spawn(async move { context.identity().await });
     let (identity, checked_ago) = match tokio::time::timeout(READY_BUDGET, check).await {
         Ok(Ok(Ok(identity))) => (identity, Duration::ZERO),
         Ok(Ok(Err(e))) => return Err(ApiError::NotReady(format!("broker AWS identity does not resolve: {e}"))),
         Ok(Err(_)) => return Err(ApiError::NotReady("identity check failed".into())),
-        Err(_) => match state.broker.last_known_identity().filter(|(_, age)| *age < READY_STALE_AFTER) {
+        Err(_) => match state.context.last_known_identity().filter(|(_, age)| *age < READY_STALE_AFTER) {
             Some(known) => known,
             None => return Err(ApiError::NotReady("the AWS identity check is taking too long".into())),
         },

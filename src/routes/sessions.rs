@@ -13,8 +13,7 @@ use axum::routing::{delete, post};
 use serde::Deserialize;
 
 use crate::auth::{Authorized, IssueSessions, RevokeSessions};
-use crate::broker::SessionRequest;
-use crate::broker::issue::{IssueSessionBody, resolve_profile};
+use crate::broker::{IssueSessionBody, SessionRequest};
 use crate::domain::SessionId;
 use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::state::AppState;
@@ -33,9 +32,9 @@ async fn issue_session(
     ApiJson(body): ApiJson<IssueSessionBody>,
 ) -> Result<Response, ApiError> {
     let query = query.validate()?;
-    let request = SessionRequest::validate(body, &state.settings)?;
+    let request = SessionRequest::validate(body, &state.context)?;
     let sign_in = query.format.shows_console_url();
-    let session = state.broker.issue_session(&request, auth.claims.sub.as_deref(), sign_in).await?;
+    let session = state.sessions.issue_session(&request, auth.claims.sub.as_deref(), sign_in).await?;
     Ok(formats::render(&session, &query))
 }
 
@@ -53,7 +52,7 @@ async fn revoke_session(
     ApiQuery(query): ApiQuery<RevokeQuery>,
 ) -> Result<Response, ApiError> {
     let id = SessionId::parse(&session_id).map_err(|m| ApiError::invalid("invalid_session_id", m))?;
-    let profile = resolve_profile(&state.settings, query.profile)?;
-    let receipt = state.broker.revoke_session(&id, &profile, auth.claims.sub.as_deref()).await?;
+    let profile = state.context.resolve_profile(query.profile.as_deref())?;
+    let receipt = state.sessions.revoke_session(&id, &profile, auth.claims.sub.as_deref()).await?;
     Ok((StatusCode::ACCEPTED, Json(receipt)).into_response())
 }

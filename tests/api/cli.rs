@@ -388,3 +388,24 @@ async fn missing_aws_credentials_are_named_as_such() {
     let logged = std::fs::read_to_string(log.path()).unwrap();
     assert!(!logged.contains("ProviderError"), "{logged}");
 }
+
+/// Provisioning needs AWS credentials and the profiles, not the server's
+/// secrets: a configuration without any auth key source or ticket secret
+/// bootstraps, while `serve` and `check-config` refuse it.
+#[tokio::test]
+async fn bootstrap_needs_none_of_the_servers_secrets() {
+    let moto = &Moto::shared().endpoint;
+    let role = unique("provision-only");
+    let toml = format!(
+        "[aws]\nregion = \"eu-west-1\"\nendpoint_url = \"{moto}\"\n\n[profiles.s3]\nrole_name = \"{role}\"\naccess_policy = \"policies/s3.json\"\n"
+    );
+    let (_dir, path) = write_config(&toml);
+    let envs = [("AWS_ACCESS_KEY_ID", "AKIAPROV"), ("AWS_SECRET_ACCESS_KEY", "prov-secret"), ("RUST_LOG", "warn")];
+    let (code, stdout, stderr) = run(&["--config", path.to_str().unwrap(), "bootstrap", "--dry-run"], &envs);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("\"create\""), "{stdout}");
+    let (code, _, stderr) = run(&["--config", path.to_str().unwrap(), "check-config"], &envs);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("console.ticket_secret: is required"), "{stderr}");
+    assert!(stderr.contains("SANDBOX_BROKER__CONSOLE__TICKET_SECRET"), "names the variable: {stderr}");
+}

@@ -12,11 +12,11 @@ use std::time::{Duration, Instant, SystemTime};
 use async_trait::async_trait;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::Credentials;
+use sandbox_broker::aws::Upstreams;
 use sandbox_broker::aws::{
     AssumeRoleInput, CallerIdentity, Federation, Iam, IssuedCredentials, RoleDetails, RoleInfo, Sts,
     TemporaryCredentials, UpstreamError,
 };
-use sandbox_broker::broker::Upstreams;
 use sandbox_broker::clock::{Clock, SystemClock};
 use sandbox_broker::startup::Application;
 use secrecy::SecretString;

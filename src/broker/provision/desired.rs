@@ -83,7 +83,7 @@ pub fn desired_roles(settings: &Settings, identity: &CallerIdentity) -> Result<V
     let vars = TemplateVars {
         account_id: &identity.account,
         partition: identity.partition.id(),
-        region: &settings.aws.region,
+        region: settings.aws.region.as_str(),
     };
     settings
         .profiles

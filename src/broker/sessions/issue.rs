@@ -5,57 +5,58 @@ use std::time::SystemTime;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::Broker;
+use super::Sessions;
 use crate::aws::federation::{SIGNIN_TOKEN_LIFETIME, login_url};
-use crate::aws::{AssumeRoleInput, IssuedCredentials, TemporaryCredentials, UpstreamErrorKind};
-use crate::config::{ProfileSettings, Settings};
+use crate::aws::retry::retry_on;
+use crate::aws::{AssumeRoleInput, CallerIdentity, IssuedCredentials, TemporaryCredentials, UpstreamErrorKind};
+use crate::broker::Profile;
+use crate::broker::context::Context;
 use crate::domain::ticket::Ticket;
-use crate::domain::{Destination, Region, RoleSessionName, SessionDuration, SessionId, SessionKey};
+use crate::domain::{Destination, Region, RoleSessionName, SessionDuration, SessionId, session_tags};
 use crate::error::ApiError;
 
 /// The body of `POST /sessions`, as sent.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IssueSessionBody {
+    /// The platform's id of the learner's session.
     pub session_id: String,
+    /// The profile; the default one when absent.
     pub profile: Option<String>,
+    /// Requested credential lifetime (900..=43200), then clamped.
     pub duration_seconds: Option<u32>,
+    /// Console region; `aws.region` when absent.
     pub region: Option<String>,
+    /// Console page to land on; the region's console home when absent.
     pub destination: Option<String>,
 }
 
 /// A fully validated session request; building one makes no AWS call.
 #[derive(Debug, Clone)]
 pub struct SessionRequest {
+    /// The validated session id.
     pub session_id: SessionId,
-    pub profile: String,
+    /// The resolved profile.
+    pub profile: Profile,
+    /// The requested lifetime, if any (validated, not yet clamped).
     pub requested_seconds: Option<u32>,
+    /// The console region.
     pub region: Region,
+    /// The console landing page.
     pub destination: Destination,
 }
 
-/// The named profile if configured (`unknown_profile` otherwise), or the
-/// default one when the request names none.
-pub fn resolve_profile(settings: &Settings, requested: Option<String>) -> Result<String, ApiError> {
-    match requested {
-        Some(name) if settings.profiles.contains_key(&name) => Ok(name),
-        Some(name) => Err(ApiError::UnknownProfile(name)),
-        None => {
-            settings.default_profile().map(str::to_owned).ok_or_else(|| ApiError::Internal("no default profile".into()))
-        }
-    }
-}
-
 impl SessionRequest {
-    pub fn validate(body: IssueSessionBody, settings: &Settings) -> Result<Self, ApiError> {
+    /// Validates a request body against the configuration.
+    pub fn validate(body: IssueSessionBody, ctx: &Context) -> Result<Self, ApiError> {
         let session_id = SessionId::parse(&body.session_id).map_err(|m| ApiError::invalid("invalid_session_id", m))?;
-        let profile = resolve_profile(settings, body.profile)?;
+        let profile = ctx.resolve_profile(body.profile.as_deref())?;
         let requested_seconds = body
             .duration_seconds
             .map(SessionDuration::validate_requested)
             .transpose()
             .map_err(|m| ApiError::invalid("invalid_duration", m))?;
-        let home = Region::parse(&settings.aws.region).map_err(ApiError::Internal)?;
+        let home = ctx.settings.aws.region.clone();
         let region = match body.region {
             Some(raw) => Region::parse(&raw).map_err(|m| ApiError::invalid("invalid_region", m))?,
             None => home.clone(),
@@ -82,12 +83,19 @@ impl SessionRequest {
 /// Everything a response about an issued session can show.
 #[derive(Debug)]
 pub struct IssuedSession {
+    /// The session id the platform sent.
     pub session_id: SessionId,
+    /// The profile's name.
     pub profile: String,
+    /// The profile role's ARN.
     pub role_arn: String,
+    /// The role session name the session id maps to.
     pub role_session_name: RoleSessionName,
+    /// The ARN STS reports for the role session.
     pub assumed_role_arn: String,
+    /// The console region.
     pub region: Region,
+    /// The temporary keys.
     pub credentials: TemporaryCredentials,
     /// The sign-in URL and its expiry, when the response shows one.
     pub console: Option<(SecretString, SystemTime)>,
@@ -97,15 +105,15 @@ pub struct IssuedSession {
 
 /// Fresh credentials for a session plus a console sign-in URL for them.
 pub(super) struct Minted {
-    pub role_arn: String,
-    pub session_name: RoleSessionName,
-    pub issued: IssuedCredentials,
-    pub console: Option<(SecretString, SystemTime)>,
-    pub duration: SessionDuration,
-    pub chained: bool,
+    pub(super) role_arn: String,
+    pub(super) session_name: RoleSessionName,
+    pub(super) issued: IssuedCredentials,
+    pub(super) console: Option<(SecretString, SystemTime)>,
+    pub(super) duration: SessionDuration,
+    pub(super) chained: bool,
 }
 
-impl Broker {
+impl Sessions {
     /// Issues a session. `sign_in` asks for a console sign-in URL too; the
     /// CLI formats show none, so they skip that upstream round trip (and
     /// do not depend on the federation endpoint being up).
@@ -115,28 +123,25 @@ impl Broker {
         caller: Option<&str>,
         sign_in: bool,
     ) -> Result<IssuedSession, ApiError> {
-        let profile = self.profile(&req.profile)?;
+        let profile = &req.profile;
         let requested = req.requested_seconds.unwrap_or(profile.default_session_seconds);
         let destination = sign_in.then_some(&req.destination);
-        let minted = self.mint(&req.profile, &req.session_id, requested, destination).await?;
+        let minted = self.mint(profile, &req.session_id, requested, destination).await?;
         let expiration = minted.issued.credentials.expiration;
         let ticket = Ticket {
             session_id: req.session_id.to_string(),
-            profile: req.profile.clone(),
+            profile: profile.name.clone(),
             region: req.region.to_string(),
             destination: req.destination.as_str().to_owned(),
             exp: crate::clock::unix_seconds(expiration),
         };
-        let launch_url = format!(
-            "{}/console/launch?ticket={}",
-            self.settings.server.public_url.trim_end_matches('/'),
-            self.tickets.sign(&ticket)
-        );
+        let public_url = self.ctx.settings.server.public_url.as_str().trim_end_matches('/');
+        let launch_url = format!("{public_url}/console/launch?ticket={}", self.tickets.sign(&ticket));
         tracing::info!(
             target: "sandbox_broker::audit",
             event = "session_issued",
             session_id = %req.session_id,
-            profile = %req.profile,
+            profile = %profile.name,
             role_session_name = %minted.session_name,
             access_key_id = %minted.issued.credentials.access_key_id,
             expiration = %crate::clock::rfc3339(expiration),
@@ -144,10 +149,10 @@ impl Broker {
             role_chained = minted.chained,
             caller = caller.unwrap_or("-"),
         );
-        crate::telemetry::metrics::session_event("issued", &req.profile);
+        crate::telemetry::metrics::session_event("issued", &profile.name);
         Ok(IssuedSession {
             session_id: req.session_id.clone(),
-            profile: req.profile.clone(),
+            profile: profile.name.clone(),
             role_arn: minted.role_arn,
             role_session_name: minted.session_name,
             assumed_role_arn: minted.issued.assumed_role_arn,
@@ -158,43 +163,37 @@ impl Broker {
         })
     }
 
-    pub(super) fn profile(&self, name: &str) -> Result<&ProfileSettings, ApiError> {
-        self.settings.profiles.get(name).ok_or_else(|| ApiError::UnknownProfile(name.to_owned()))
-    }
-
     /// AssumeRole for the session (refused if revoked), then, given a
     /// console destination, a sign-in token for those credentials.
     /// `requested` is clamped to the profile's and role's maxima and the
     /// role-chaining limit.
     pub(super) async fn mint(
         &self,
-        profile_name: &str,
+        profile: &Profile,
         id: &SessionId,
         requested: u32,
         destination: Option<&Destination>,
     ) -> Result<Minted, ApiError> {
-        let profile = self.profile(profile_name)?;
-        let identity = self.identity().await?;
-        let role_name = profile.role_name(profile_name);
-        let role = self.role(profile_name, &role_name).await?;
-        self.ensure_not_revoked(&role_name, &role, id)
-            .await
-            .map_err(|e| self.role_vanished(profile_name, &role_name, e))?;
+        let identity = self.ctx.identity().await?;
+        let role = self.ctx.role(profile).await?;
+        self.ensure_not_revoked(profile, &role, id).await?;
         let chained = identity.is_role_session();
         let duration =
             SessionDuration::clamp(requested, profile.max_session_seconds, role.max_session_seconds, chained);
         let session_name = RoleSessionName::for_session(id);
         let input = AssumeRoleInput {
             role_arn: role.arn.clone(),
-            tags: vec![
-                ("sandbox-session".into(), session_name.tag_value()),
-                ("sandbox-profile".into(), profile_name.to_owned()),
-                ("sandbox-key".into(), SessionKey::of(id).as_str().to_owned()),
-            ],
+            tags: session_tags(id, &session_name, &profile.name),
             session_name,
             duration,
         };
-        let issued = self.assume_role_with_retry(&input).await?;
+        // AccessDenied is retried on a short capped schedule: a role created
+        // or re-trusted seconds ago may not be assumable yet because IAM
+        // changes propagate eventually. Throttling is retried by the SDK's
+        // standard mode; validation errors are never retried.
+        let sts = &self.ctx.upstreams.sts;
+        let issued =
+            retry_on(UpstreamErrorKind::AccessDenied, &self.denied_backoff, || sts.assume_role(&input)).await?;
         let console = match destination {
             Some(destination) => Some(self.sign_in(&identity, &issued, duration, chained, destination).await?),
             None => None,
@@ -205,38 +204,19 @@ impl Broker {
     /// A console login URL for fresh credentials, and when it expires.
     async fn sign_in(
         &self,
-        identity: &crate::aws::CallerIdentity,
+        identity: &CallerIdentity,
         issued: &IssuedCredentials,
         duration: SessionDuration,
         chained: bool,
         destination: &Destination,
     ) -> Result<(SecretString, SystemTime), ApiError> {
-        let endpoint = self.federation_endpoint(identity);
+        let endpoint = self.ctx.federation_endpoint(identity);
         // AWS rejects SessionDuration for credentials obtained by role chaining.
         let console_seconds = (!chained).then(|| duration.seconds());
-        let token = self.upstreams.federation.signin_token(&endpoint, &issued.credentials, console_seconds).await?;
-        let url = login_url(&endpoint, &self.settings.console.issuer, destination, &token)
+        let federation = &self.ctx.upstreams.federation;
+        let token = federation.signin_token(&endpoint, &issued.credentials, console_seconds).await?;
+        let url = login_url(&endpoint, &self.ctx.settings.console.issuer, destination, &token)
             .map_err(|e| ApiError::Internal(format!("federation endpoint URL: {e}")))?;
-        Ok((url, (self.clock.now() + SIGNIN_TOKEN_LIFETIME).min(issued.credentials.expiration)))
-    }
-
-    /// AssumeRole, retrying AccessDenied on a short capped schedule: a role
-    /// created or re-trusted seconds ago may not be assumable yet because
-    /// IAM changes propagate eventually. Throttling is retried by the SDK's
-    /// standard retry mode; validation errors are never retried.
-    async fn assume_role_with_retry(&self, input: &AssumeRoleInput) -> Result<IssuedCredentials, ApiError> {
-        let mut waits = self.denied_backoff.iter();
-        loop {
-            match self.upstreams.sts.assume_role(input).await {
-                Err(err) if err.kind == UpstreamErrorKind::AccessDenied => match waits.next() {
-                    Some(wait) => {
-                        tracing::debug!(role_arn = %input.role_arn, ?wait, "AssumeRole denied; retrying");
-                        tokio::time::sleep(*wait).await;
-                    }
-                    None => return Err(err.into()),
-                },
-                other => return other.map_err(Into::into),
-            }
-        }
+        Ok((url, (self.ctx.clock.now() + SIGNIN_TOKEN_LIFETIME).min(issued.credentials.expiration)))
     }
 }

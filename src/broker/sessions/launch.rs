@@ -21,7 +21,8 @@ use moka::Expiry;
 use moka::future::Cache;
 use secrecy::SecretString;
 
-use super::Broker;
+use super::Sessions;
+use crate::broker::Profile;
 use crate::clock::unix_seconds;
 use crate::config::Settings;
 use crate::domain::ticket::{Ticket, TicketError};
@@ -60,6 +61,7 @@ pub struct LaunchLimits {
 }
 
 impl LaunchLimits {
+    /// The limits configured in `[console]` and `aws.sts_max_rps`.
     pub fn new(settings: &Settings) -> Self {
         let per_minute = NonZeroU32::new(settings.console.launches_per_session_per_minute).unwrap_or(NonZeroU32::MIN);
         let share = u64::from(settings.aws.sts_max_rps) * u64::from(settings.console.launch_sts_share_percent) / 100;
@@ -92,11 +94,12 @@ impl LaunchLimits {
 /// A verified ticket with its fields parsed.
 struct Launch {
     ticket: Ticket,
+    profile: Profile,
     id: SessionId,
     destination: Destination,
 }
 
-impl Broker {
+impl Sessions {
     /// Verifies the ticket and answers with a console login URL: a fresh
     /// one, or the still-valid one minted for the same ticket.
     ///
@@ -115,7 +118,7 @@ impl Broker {
             self.mint_launch(&launch).await
         };
         let mut reusable = urls.try_get_with(raw_ticket.to_owned(), mint()).await;
-        if reusable.as_ref().is_ok_and(|r| r.reuse_until <= self.clock.now()) {
+        if reusable.as_ref().is_ok_and(|r| r.reuse_until <= self.ctx.clock.now()) {
             urls.invalidate(raw_ticket).await;
             reusable = urls.try_get_with(raw_ticket.to_owned(), mint()).await;
         }
@@ -135,7 +138,7 @@ impl Broker {
     }
 
     async fn check_launch(&self, raw_ticket: &str) -> Result<Launch, ApiError> {
-        let now = unix_seconds(self.clock.now());
+        let now = unix_seconds(self.ctx.clock.now());
         let ticket = self.tickets.verify(raw_ticket, now).map_err(|e| match e {
             TicketError::Expired => ApiError::Unauthorized("this console link has expired"),
             TicketError::BadSignature | TicketError::Malformed => {
@@ -149,20 +152,18 @@ impl Broker {
         let region = Region::parse(&ticket.region).map_err(invalid)?;
         let destination = Destination::parse(&ticket.destination, region.partition()).map_err(invalid)?;
         let profile =
-            self.profile(&ticket.profile).map_err(|_| ApiError::Unauthorized("this console link is not valid"))?;
+            self.ctx.profile(&ticket.profile).map_err(|_| ApiError::Unauthorized("this console link is not valid"))?;
         // Refused while revoked, also when a sign-in URL could be re-served.
-        let role_name = profile.role_name(&ticket.profile);
-        let role = self.role(&ticket.profile, &role_name).await?;
-        self.ensure_not_revoked(&role_name, &role, &id)
-            .await
-            .map_err(|e| self.role_vanished(&ticket.profile, &role_name, e))?;
-        Ok(Launch { ticket, id, destination })
+        let role = self.ctx.role(&profile).await?;
+        self.ensure_not_revoked(&profile, &role, &id).await?;
+        Ok(Launch { ticket, profile, id, destination })
     }
 
     async fn mint_launch(&self, launch: &Launch) -> Result<ReusableUrl, ApiError> {
-        let Launch { ticket, id, destination } = launch;
-        let remaining = u32::try_from(ticket.exp.saturating_sub(unix_seconds(self.clock.now()))).unwrap_or(u32::MAX);
-        let minted = self.mint(&ticket.profile, id, remaining, Some(destination)).await?;
+        let Launch { ticket, profile, id, destination } = launch;
+        let remaining =
+            u32::try_from(ticket.exp.saturating_sub(unix_seconds(self.ctx.clock.now()))).unwrap_or(u32::MAX);
+        let minted = self.mint(profile, id, remaining, Some(destination)).await?;
         let (url, expires_at) = minted.console.ok_or_else(|| ApiError::Internal("no sign-in URL was minted".into()))?;
         tracing::info!(
             target: "sandbox_broker::audit",
@@ -175,7 +176,7 @@ impl Broker {
         );
         metrics::session_event("launched", &ticket.profile);
         let reuse_until = expires_at.checked_sub(REUSE_MARGIN).unwrap_or(expires_at);
-        let ttl = reuse_until.duration_since(self.clock.now()).unwrap_or_default();
+        let ttl = reuse_until.duration_since(self.ctx.clock.now()).unwrap_or_default();
         Ok(ReusableUrl { url, reuse_until, ttl })
     }
 }
