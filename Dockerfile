@@ -17,6 +17,19 @@ COPY src ./src
 COPY openapi.yaml ./
 RUN cargo build --release --locked --bin sandbox-broker
 
+# The local stack's console federation stand-in (docker compose only):
+# the shared fake of examples/support, built from the same sources.
+FROM builder AS fake-upstream-builder
+COPY examples ./examples
+RUN cargo build --release --locked --example fake_upstream
+
+FROM debian:bookworm-slim AS fake-upstream
+COPY --from=fake-upstream-builder /src/target/release/examples/fake_upstream /usr/local/bin/fake_upstream
+ENV FAKE_UPSTREAM_HOST=0.0.0.0
+USER 10001
+ENTRYPOINT ["fake_upstream"]
+
+# The broker: the default (last) stage.
 FROM debian:bookworm-slim
 # ca-certificates for HTTPS to AWS; curl for the health check.
 RUN apt-get update \

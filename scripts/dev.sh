@@ -24,6 +24,7 @@ The broker runs on $BASE_URL (logs: .dev/broker.log). Try:
     -H 'Authorization: Bearer $TOKEN' \\
     -H 'Content-Type: application/json' -d '{"session_id":"learner-1"}'
 
-Press Ctrl-C to stop moto, the federation stand-in and the broker.
+Press Ctrl-C (or send SIGTERM) to stop moto, the federation stand-in and the broker.
 MSG
+# `wait` returns when a trapped signal arrives, so the traps run at once.
 wait

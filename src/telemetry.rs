@@ -12,10 +12,13 @@ use tracing_subscriber::EnvFilter;
 /// the broker reports a missing-credentials failure in one line itself.
 const DEFAULT_FILTER: &str = "info,aws_config::meta::credentials::chain=error,aws_config::imds=error";
 
+/// Installs the global subscriber (a second call does nothing).
 pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let json = std::env::var("LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colours only on a terminal: log files and collectors get plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     // try_init: a second initialisation (tests) is not an error worth dying for.
     let _ =
         if json { builder.json().with_current_span(true).with_span_list(false).try_init() } else { builder.try_init() };

@@ -4,7 +4,7 @@
 
 use sandbox_broker::aws::Upstreams;
 use sandbox_broker::aws::{AssumeRoleInput, IssuedCredentials};
-use sandbox_broker::domain::{RoleSessionName, SessionDuration, SessionId, SessionKey};
+use sandbox_broker::domain::{RoleSessionName, SessionDuration, SessionId, session_tags};
 use secrecy::SecretString;
 
 pub const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/sandbox-s3";
@@ -18,11 +18,7 @@ pub async fn one_session(
     let session_name = RoleSessionName::for_session(&id);
     let input = AssumeRoleInput {
         role_arn: ROLE_ARN.to_owned(),
-        tags: vec![
-            ("sandbox-session".into(), session_name.tag_value()),
-            ("sandbox-profile".into(), "s3".into()),
-            ("sandbox-key".into(), SessionKey::of(&id).as_str().to_owned()),
-        ],
+        tags: session_tags(&id, &session_name, "s3"),
         session_name,
         duration: SessionDuration::clamp(3600, 43_200, 43_200, false),
     };

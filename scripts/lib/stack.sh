@@ -5,11 +5,14 @@
 # Sets BIN, CONFIG and BASE_URL.
 
 BIN=target/debug/sandbox-broker
+FAKE=target/debug/examples/fake_upstream
 CONFIG=config/local.toml
 stack_pids=()
 
+# Stops everything start_stack started: on exit, Ctrl-C, SIGTERM and SIGHUP
+# (a closed terminal), also when the script runs in the background.
 stop_stack() {
-  trap - EXIT INT TERM
+  trap - EXIT INT TERM HUP
   if ((${#stack_pids[@]})); then kill "${stack_pids[@]}" 2>/dev/null || true; fi
   wait 2>/dev/null || true
 }
@@ -36,13 +39,20 @@ start_stack() {
   export SANDBOX_BROKER__AWS__ENDPOINT_URL="http://127.0.0.1:$moto_port"
   export SANDBOX_BROKER__AWS__FEDERATION_ENDPOINT="http://127.0.0.1:$fed_port/federation"
   BASE_URL="http://127.0.0.1:$broker_port"
-  trap stop_stack EXIT INT TERM
+  trap stop_stack EXIT
+  trap 'stop_stack; exit 130' INT
+  trap 'stop_stack; exit 143' TERM HUP
   mkdir -p "$logs"
 
-  cargo build --locked --quiet
+  # The same build as scripts/test.sh (binary, examples, tests, with the
+  # test build's features), so neither rebuilds the dependency tree after
+  # the other; progress shows, since a first build takes minutes.
+  echo "==> building (cargo test --no-run; the first build takes ~5 minutes)"
+  cargo test --locked --no-run 2>&1 | grep -E '^\s*(Compiling|Finished|error|warning)' || true
+  [[ -x "$BIN" && -x "$FAKE" ]] || { echo "build failed" >&2; return 1; }
   "$BIN" --config "$CONFIG" check-config
   .venv/bin/moto_server -H 127.0.0.1 -p "$moto_port" >"$logs/moto.log" 2>&1 & stack_pids+=($!)
-  .venv/bin/python scripts/fake_federation.py "$fed_port" "http://127.0.0.1:$moto_port" & stack_pids+=($!)
+  "$FAKE" "$fed_port" 0 --moto "http://127.0.0.1:$moto_port" 2>"$logs/federation.log" & stack_pids+=($!)
   wait_for "http://127.0.0.1:$moto_port/moto-api/"
 
   echo "==> bootstrapping the profiles' roles (sandbox-broker bootstrap)"

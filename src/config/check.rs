@@ -192,7 +192,7 @@ pub fn check_serving(s: &Settings) -> Result<(), ConfigError> {
             problems.add(key, "is required");
         }
     }
-    if auth.hs256_secret.is_none() && auth.public_key_pem_file.is_none() && auth.jwks_url.is_none() {
+    if auth.hs256_secret.is_none() && auth.public_key.is_none() && auth.jwks_url.is_none() {
         problems.add("auth", "no key source: set one of hs256_secret, public_key_pem_file, jwks_url");
     }
     check_secret("console.ticket_secret", s.console.ticket_secret.as_ref(), true, &mut problems);

@@ -11,6 +11,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
 use crate::helpers::{AUDIENCE, ISSUER, TestApp, TestOptions, merge_claims, mint};
+use sandbox_broker::config::AuthSettings;
 
 fn now() -> u64 {
     SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs()
@@ -186,10 +187,11 @@ fn keypair(dir: &std::path::Path, name: &str, genpkey_args: &[&str]) -> (Vec<u8>
 }
 
 async fn pem_app(public: &std::path::Path) -> TestApp {
-    TestApp::spawn_with(TestOptions {
-        auth_source: format!("public_key_pem_file = \"{}\"", public.display()),
-        ..Default::default()
-    })
+    let key = sandbox_broker::config::PemKey::load(public).unwrap();
+    TestApp::spawn_with(TestOptions::configured(move |s| {
+        s.auth.hs256_secret = None;
+        s.auth.public_key = Some(key);
+    }))
     .await
 }
 
@@ -225,6 +227,16 @@ async fn es256_and_eddsa_public_keys() {
     let es = EncodingKey::from_ec_pem(&ec_private).unwrap();
     let wrong = sign(&claims(json!({})), Algorithm::ES256, &es, None);
     assert_unauthorized(&app, Some(format!("Bearer {wrong}")), "ES256 token for an Ed25519 key").await;
+}
+
+/// A test app verifying tokens against the JWKS at `url`.
+fn jwks_options(url: &str, tweak: impl FnOnce(&mut AuthSettings) + Send + 'static) -> TestOptions {
+    let url = url.to_owned();
+    TestOptions::configured(move |s| {
+        s.auth.hs256_secret = None;
+        s.auth.jwks_url = Some(url);
+        tweak(&mut s.auth);
+    })
 }
 
 /// Serves a JWKS whose keys the test can change; counts fetches.
@@ -265,11 +277,7 @@ async fn jwks_keys_by_kid_with_refresh_and_cooldown() {
     let k2 = EncodingKey::from_ed_pem(&k2_private).unwrap();
 
     // Long cooldown: an unknown kid right after a refresh does not refetch.
-    let app = TestApp::spawn_with(TestOptions {
-        auth_source: format!("jwks_url = \"{url}\"\njwks_refresh_cooldown_seconds = 600"),
-        ..Default::default()
-    })
-    .await;
+    let app = TestApp::spawn_with(jwks_options(&url, |auth| auth.jwks_refresh_cooldown_seconds = 600)).await;
     assert_accepted(&app, sign(&claims(json!({})), Algorithm::EdDSA, &k1, Some("k1")), "kid k1").await;
     assert_accepted(&app, sign(&claims(json!({})), Algorithm::EdDSA, &k1, Some("k1")), "kid k1 cached").await;
     assert_eq!(hits.load(Ordering::SeqCst), 1, "cached by kid");
@@ -281,11 +289,7 @@ async fn jwks_keys_by_kid_with_refresh_and_cooldown() {
     assert_unauthorized(&app, Some(format!("Bearer {no_kid}")), "no kid").await;
 
     // Rotation: a new kid appears and is fetched on first sight.
-    let app = TestApp::spawn_with(TestOptions {
-        auth_source: format!("jwks_url = \"{url}\"\njwks_refresh_cooldown_seconds = 0"),
-        ..Default::default()
-    })
-    .await;
+    let app = TestApp::spawn_with(jwks_options(&url, |auth| auth.jwks_refresh_cooldown_seconds = 0)).await;
     assert_accepted(&app, sign(&claims(json!({})), Algorithm::EdDSA, &k1, Some("k1")), "k1 before rotation").await;
     keys.lock().unwrap().push(ed_jwk("k2", &k2_der));
     assert_accepted(&app, sign(&claims(json!({})), Algorithm::EdDSA, &k2, Some("k2")), "k2 after rotation").await;
@@ -305,10 +309,10 @@ async fn jwks_withdrawn_keys_stop_being_trusted_after_max_age() {
     let hits = Arc::new(AtomicUsize::new(0));
     let url = jwks_server(keys.clone(), hits.clone()).await;
     let k1 = EncodingKey::from_ed_pem(&k1_private).unwrap();
-    let app = TestApp::spawn_with(TestOptions {
-        auth_source: format!("jwks_url = \"{url}\"\njwks_refresh_cooldown_seconds = 0\njwks_refresh_min_seconds = 1"),
-        ..Default::default()
-    })
+    let app = TestApp::spawn_with(jwks_options(&url, |auth| {
+        auth.jwks_refresh_cooldown_seconds = 0;
+        auth.jwks_refresh_min_seconds = 1;
+    }))
     .await;
     let token = sign(&claims(json!({})), Algorithm::EdDSA, &k1, Some("k1"));
     assert_accepted(&app, token.clone(), "k1 published").await;
@@ -336,8 +340,7 @@ async fn jwks_rsa_keys_without_alg_accept_rs256_and_ps256_only() {
     let (private, public, _) = keypair(dir.path(), "rsa", &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]);
     let keys = Arc::new(std::sync::Mutex::new(vec![rsa_jwk("r1", &public)]));
     let url = jwks_server(keys, Arc::new(AtomicUsize::new(0))).await;
-    let app =
-        TestApp::spawn_with(TestOptions { auth_source: format!("jwks_url = \"{url}\""), ..Default::default() }).await;
+    let app = TestApp::spawn_with(jwks_options(&url, |_| {})).await;
     let rsa = EncodingKey::from_rsa_pem(&private).unwrap();
     assert_accepted(&app, sign(&claims(json!({})), Algorithm::RS256, &rsa, Some("r1")), "RS256").await;
     assert_accepted(&app, sign(&claims(json!({})), Algorithm::PS256, &rsa, Some("r1")), "PS256").await;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{FakeFederation, Moto, create_role, free_port, test_config_toml, unique, write_config};
+use crate::helpers::{FederationServer, Moto, create_role, free_port, test_config_toml, unique, write_config};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sandbox-broker");
 
@@ -151,7 +151,7 @@ pub fn start_broker(config: &std::path::Path, envs: &[(&str, &str)]) -> Broker {
 #[tokio::test]
 async fn no_secret_reaches_the_logs() {
     let moto = &Moto::shared().endpoint;
-    let federation = FakeFederation::start(moto, Duration::ZERO).await;
+    let federation = FederationServer::start(moto, Duration::ZERO).await;
     let roles = vec![("s3".to_owned(), unique("canary-role"))];
     create_role(moto, &roles[0].1, 43_200).await;
     let hs256 = "CANARY-hs256-secret-9f8e7d6c5b4a39281706f5e4d3c2b1a0";
@@ -285,7 +285,7 @@ async fn bootstrap_cli_reports_a_plan_as_json() {
 #[tokio::test]
 async fn sigterm_drains_in_flight_requests_then_exits_zero() {
     let moto = &Moto::shared().endpoint;
-    let federation = FakeFederation::start(moto, Duration::from_secs(3)).await;
+    let federation = FederationServer::start(moto, Duration::from_secs(3)).await;
     let roles = vec![("s3".to_owned(), unique("drain-role"))];
     create_role(moto, &roles[0].1, 43_200).await;
     let auth = format!("hs256_secret = \"{}\"", crate::helpers::HS256_SECRET);

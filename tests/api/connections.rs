@@ -9,6 +9,7 @@ use tokio::net::TcpStream;
 
 use crate::cli::start_broker;
 use crate::helpers::{TestApp, TestOptions, test_config_toml, write_config};
+use sandbox_broker::config::ServerSettings;
 
 const HALF_A_HEAD: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: slow\r\nX-Slow: ";
 
@@ -24,15 +25,19 @@ async fn closed_by_server(stream: &mut TcpStream, within: Duration) -> bool {
     matches!(tokio::time::timeout(within, stream.read(&mut buf)).await, Ok(Ok(0) | Err(_)))
 }
 
-async fn app_with(server: &str) -> (TestApp, u16) {
-    let app = TestApp::spawn_with(TestOptions { server_overrides: server.into(), ..Default::default() }).await;
+async fn app_with(configure: impl FnOnce(&mut ServerSettings) + Send + 'static) -> (TestApp, u16) {
+    let app = TestApp::spawn_with(TestOptions::configured(|s| configure(&mut s.server))).await;
     let port = app.base.rsplit(':').next().unwrap().parse().unwrap();
     (app, port)
 }
 
 #[tokio::test]
 async fn half_open_connections_are_closed_within_the_header_timeout() {
-    let (app, port) = app_with("header_read_timeout_ms = 500\nmax_connections = 64\n").await;
+    let (app, port) = app_with(|s| {
+        s.header_read_timeout_ms = 500;
+        s.max_connections = 64;
+    })
+    .await;
     let mut slow = Vec::new();
     for _ in 0..150 {
         slow.push(half_open(port).await);
@@ -54,7 +59,11 @@ async fn half_open_connections_are_closed_within_the_header_timeout() {
 
 #[tokio::test]
 async fn idle_keep_alive_connections_get_the_idle_timeout_not_the_header_timeout() {
-    let (_app, port) = app_with("header_read_timeout_ms = 300\nidle_timeout_ms = 2000\n").await;
+    let (_app, port) = app_with(|s| {
+        s.header_read_timeout_ms = 300;
+        s.idle_timeout_ms = 2000;
+    })
+    .await;
     let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
     stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n").await.unwrap();
     let mut buf = [0u8; 1024];

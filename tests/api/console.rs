@@ -134,11 +134,7 @@ async fn clicks_reuse_a_valid_signin_url_and_head_mints_nothing() {
 
 #[tokio::test]
 async fn mints_per_session_are_limited() {
-    let app = TestApp::spawn_with(TestOptions {
-        console_overrides: "launches_per_session_per_minute = 2\n".into(),
-        ..Default::default()
-    })
-    .await;
+    let app = TestApp::spawn_with(TestOptions::configured(|s| s.console.launches_per_session_per_minute = 2)).await;
     let mut statuses = Vec::new();
     for seconds in [3600, 3700, 3800] {
         // Each issue gives the session a new ticket (its expiry differs).
@@ -156,9 +152,7 @@ async fn mints_per_session_are_limited() {
 /// the platform must not notice (the STS budget is 20 calls per second).
 #[tokio::test]
 async fn a_launch_flood_on_one_ticket_leaves_session_issuance_working() {
-    let app = Arc::new(
-        TestApp::spawn_with(TestOptions { aws_overrides: "sts_max_rps = 20\n".into(), ..Default::default() }).await,
-    );
+    let app = Arc::new(TestApp::spawn_with(TestOptions::configured(|s| s.aws.sts_max_rps = 20)).await);
     let session = app.issue(&json!({"session_id": "learner-flood"})).await;
     let launch = app.launch_url(&session);
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));

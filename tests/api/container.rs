@@ -68,9 +68,11 @@ fn ports_and_health_checks_match_the_code() {
     let federation_cmd: Vec<&str> =
         compose["services"]["federation"]["command"].as_sequence().unwrap().iter().filter_map(|v| v.as_str()).collect();
     assert!(federation_cmd.contains(&"5001"));
-    let mount = compose["services"]["federation"]["volumes"][0].as_str().unwrap();
-    let host_path = mount.split(':').next().unwrap();
-    assert!(repo_path(host_path.trim_start_matches("./")).exists(), "{host_path} exists");
+    // The federation stand-in is a stage of the Dockerfile that builds the
+    // shared fake from sources that exist.
+    let target = compose["services"]["federation"]["build"]["target"].as_str().unwrap();
+    assert!(dockerfile.contains(&format!(" AS {target}\n")), "Dockerfile stage {target}");
+    assert!(dockerfile.contains("--example fake_upstream") && repo_path("examples/fake_upstream.rs").exists());
 }
 
 #[test]
@@ -86,7 +88,7 @@ fn dockerfile_builds_with_the_projects_rust_and_copies_what_exists() {
             assert!(repo_path(source).exists(), "{line}: {source} missing");
         }
     }
-    let binary = dockerfile.lines().find(|l| l.contains("--from=builder")).unwrap();
+    let binary = dockerfile.lines().find(|l| l.contains("--from=builder ")).unwrap();
     assert!(binary.contains("target/release/sandbox-broker"), "copies the binary cargo builds");
     let ignore = std::fs::read_to_string(repo_path(".dockerignore")).unwrap();
     assert!(ignore.lines().any(|l| l == "target") && ignore.lines().any(|l| l == ".venv"));

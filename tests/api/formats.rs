@@ -137,10 +137,9 @@ async fn unknown_format_and_bad_profile_name_are_rejected() {
 /// round trip (AssumeRole) instead of two.
 #[tokio::test]
 async fn cli_formats_work_without_the_console_endpoint() {
-    let app = TestApp::spawn_with(crate::helpers::TestOptions {
-        aws_overrides: "federation_endpoint = \"http://127.0.0.1:9/federation\"\n".into(),
-        ..Default::default()
-    })
+    let app = TestApp::spawn_with(crate::helpers::TestOptions::configured(|s| {
+        s.aws.federation_endpoint = Some("http://127.0.0.1:9/federation".into());
+    }))
     .await;
     for format in ["credential-process", "credentials-file", "env"] {
         let (_, body) = issue_text(&app, &format!("?format={format}"), &format!("cli-{format}")).await;

@@ -11,7 +11,10 @@ mod connections;
 mod console;
 mod container;
 mod enforcement;
-mod federation;
+#[path = "../../examples/support/fake_aws.rs"]
+mod fake_aws;
+#[path = "../../examples/support/fake_federation.rs"]
+mod fake_federation;
 mod formats;
 mod helpers;
 mod operations;

@@ -66,8 +66,7 @@ async fn readyz_answers_promptly_when_aws_stalls() {
     let app = TestApp::spawn_with(TestOptions {
         aws_endpoint: Some(endpoint),
         create_roles: false,
-        aws_overrides: "call_timeout_ms = 5000\n".into(),
-        ..Default::default()
+        ..TestOptions::configured(|s| s.aws.call_timeout_ms = 5000)
     })
     .await;
     let started = std::time::Instant::now();
@@ -90,11 +89,7 @@ async fn oversized_federation_responses_are_refused() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let federation = format!("http://{}/federation", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, huge).await });
-    let app = TestApp::spawn_with(TestOptions {
-        aws_overrides: format!("federation_endpoint = \"{federation}\"\n"),
-        ..Default::default()
-    })
-    .await;
+    let app = TestApp::spawn_with(TestOptions::configured(|s| s.aws.federation_endpoint = Some(federation))).await;
     let response = app.post_sessions("", &serde_json::json!({"session_id": "learner-huge"})).await;
     assert_eq!(response.status(), 502);
     let text = response.text().await.unwrap();

@@ -29,8 +29,7 @@ async fn oversized_headers_are_431() {
 async fn request_timeout_is_504_json() {
     let app = TestApp::spawn_with(TestOptions {
         federation_delay: Duration::from_secs(5),
-        server_overrides: "request_timeout_ms = 1000\n".into(),
-        ..Default::default()
+        ..TestOptions::configured(|s| s.server.request_timeout_ms = 1000)
     })
     .await;
     let (status, _, body) = status_and_code(app.post_sessions("", &json!({"session_id": "learner-slow"})).await).await;
@@ -41,8 +40,7 @@ async fn request_timeout_is_504_json() {
 async fn bursts_beyond_the_concurrency_limit_are_shed_fast() {
     let app = TestApp::spawn_with(TestOptions {
         federation_delay: Duration::from_millis(800),
-        server_overrides: "max_concurrency = 2\n".into(),
-        ..Default::default()
+        ..TestOptions::configured(|s| s.server.max_concurrency = 2)
     })
     .await;
     let bodies: Vec<Value> = (0..8).map(|i| json!({"session_id": format!("learner-burst-{i}")})).collect();
@@ -63,8 +61,7 @@ async fn bursts_beyond_the_concurrency_limit_are_shed_fast() {
 
 #[tokio::test]
 async fn sts_rate_limit_waits_then_refuses() {
-    let app =
-        TestApp::spawn_with(TestOptions { aws_overrides: "sts_max_rps = 2\n".into(), ..Default::default() }).await;
+    let app = TestApp::spawn_with(TestOptions::configured(|s| s.aws.sts_max_rps = 2)).await;
     // Warm up (GetCallerIdentity + AssumeRole use the burst of 2), let the
     // bucket refill, then send more than 2/s can serve.
     app.issue(&json!({"session_id": "learner-rate-warm"})).await;

@@ -187,8 +187,7 @@ async fn replicas_revoking_at_once_never_lose_an_entry() {
         TestApp::spawn_with(TestOptions {
             roles: Some(a.roles.clone()),
             create_roles: false,
-            server_overrides: "replica_id = \"test-b\"\n".into(),
-            ..Default::default()
+            ..TestOptions::configured(|s| s.server.replica_id = Some("test-b".into()))
         })
         .await,
     );
