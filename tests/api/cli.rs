@@ -1,14 +1,12 @@
 //! The binary itself: configuration checks, the token command, and a log
 //! canary run proving no secret reaches the logs.
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{FederationServer, Moto, create_role, free_port, test_config_toml, unique, write_config};
-
-const BIN: &str = env!("CARGO_BIN_EXE_sandbox-broker");
+use crate::helpers::{BIN, FederationServer, Moto, create_role, start_broker, test_config_toml, unique, write_config};
 
 fn run(args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
     let mut command = Command::new(BIN);
@@ -110,42 +108,6 @@ fn env_overrides_the_file() {
         run(&["--config", local.to_str().unwrap(), "check-config"], &[("SANDBOX_BROKER__AWS__REGION", "nowhere")]);
     assert_eq!(code, 2);
     assert!(stderr.contains("aws.region"), "{stderr}");
-}
-
-pub struct Broker {
-    pub child: std::process::Child,
-    pub base: String,
-    /// stdout and stderr go to a file: a pipe nobody drains would block the
-    /// broker once trace-level logging fills it.
-    log: tempfile::NamedTempFile,
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
-
-pub fn start_broker(config: &std::path::Path, envs: &[(&str, &str)]) -> Broker {
-    let port = free_port();
-    let log = tempfile::NamedTempFile::new().unwrap();
-    let mut command = Command::new(BIN);
-    command
-        .args(["--config", config.to_str().unwrap(), "serve"])
-        .env("SANDBOX_BROKER__SERVER__LISTEN", format!("127.0.0.1:{port}"))
-        .stdout(Stdio::from(log.reopen().unwrap()))
-        .stderr(Stdio::from(log.reopen().unwrap()));
-    for (k, v) in envs {
-        command.env(k, v);
-    }
-    let child = command.spawn().unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "broker did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Broker { child, base, log }
 }
 
 #[tokio::test]
@@ -280,113 +242,6 @@ async fn bootstrap_cli_reports_a_plan_as_json() {
     let (code, stdout, _) = run(&["--config", path.to_str().unwrap(), "teardown"], &envs);
     assert_eq!(code, 0);
     assert!(stdout.contains("\"delete\""));
-}
-
-#[tokio::test]
-async fn sigterm_drains_in_flight_requests_then_exits_zero() {
-    let moto = &Moto::shared().endpoint;
-    let federation = FederationServer::start(moto, Duration::from_secs(3)).await;
-    let roles = vec![("s3".to_owned(), unique("drain-role"))];
-    create_role(moto, &roles[0].1, 43_200).await;
-    let auth = format!("hs256_secret = \"{}\"", crate::helpers::HS256_SECRET);
-    let toml = test_config_toml(moto, &federation.endpoint(), &roles, &auth, "")
-        .replace("request_timeout_ms = 10000", "request_timeout_ms = 10000\nshutdown_grace_seconds = 10")
-        .replace("call_timeout_ms = 2000", "call_timeout_ms = 8000");
-    let (_dir, path) = write_config(&toml);
-    let mut broker =
-        start_broker(&path, &[("AWS_ACCESS_KEY_ID", "AKIADRAIN"), ("AWS_SECRET_ACCESS_KEY", "drain-secret")]);
-    let http = reqwest::Client::new();
-    let ready = http.get(format!("{}/readyz", broker.base)).send().await.unwrap();
-    assert_eq!(ready.status(), 200);
-
-    // A request that takes about 3 seconds (the federation endpoint is slow).
-    let token = crate::helpers::mint(json!({"scope": "sessions:issue"}));
-    let slow = {
-        let (http, url) = (http.clone(), format!("{}/sessions", broker.base));
-        tokio::spawn(async move {
-            http.post(url).bearer_auth(token).json(&json!({"session_id": "learner-drain"})).send().await
-        })
-    };
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    let started = Instant::now();
-    let pid = broker.child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-
-    // Readiness flips at once, while the listener still answers.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let ready = http.get(format!("{}/readyz", broker.base)).send().await.unwrap();
-    assert_eq!(ready.status(), 503);
-    assert_eq!(ready.json::<Value>().await.unwrap()["error"]["code"], "not_ready");
-
-    let response = slow.await.unwrap().unwrap();
-    assert_eq!(response.status(), 201, "the in-flight request completes");
-    let status = loop {
-        if let Some(status) = broker.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(started.elapsed() < Duration::from_secs(10), "exit within the grace period");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    assert_eq!(status.code(), Some(0));
-}
-
-/// Without `server.replica_id` the revocation policy is named after the
-/// kernel's host name (not `$HOSTNAME`, which bash does not export).
-#[tokio::test]
-async fn replica_id_defaults_to_the_kernel_host_name() {
-    let moto = &Moto::shared().endpoint;
-    let roles = vec![("s3".to_owned(), unique("replica-role"))];
-    create_role(moto, &roles[0].1, 43_200).await;
-    let auth = format!("hs256_secret = \"{}\"", crate::helpers::HS256_SECRET);
-    let toml = test_config_toml(moto, "http://127.0.0.1:9/federation", &roles, &auth, "")
-        .replace("replica_id = \"test\"\n", "");
-    let (_dir, path) = write_config(&toml);
-    let broker = start_broker(
-        &path,
-        &[("AWS_ACCESS_KEY_ID", "AKIAREPLICA"), ("AWS_SECRET_ACCESS_KEY", "replica"), ("HOSTNAME", "not-this-one")],
-    );
-    let token = crate::helpers::mint(json!({"scope": "sessions:revoke"}));
-    let response =
-        reqwest::Client::new().delete(format!("{}/sessions/learner-1", broker.base)).bearer_auth(token).send().await;
-    assert_eq!(response.unwrap().status(), 202);
-    let names = crate::helpers::iam_client(moto).list_role_policies().role_name(&roles[0].1).send().await.unwrap();
-    let host = String::from_utf8(Command::new("hostname").output().unwrap().stdout).unwrap();
-    assert_eq!(names.policy_names(), [format!("sandbox-broker-revocations-{}", host.trim())]);
-}
-
-/// With no AWS credentials anywhere, readiness says exactly that, and the
-/// SDK's per-provider debug dump stays out of the log.
-#[tokio::test]
-async fn missing_aws_credentials_are_named_as_such() {
-    let home = tempfile::tempdir().unwrap();
-    let local = crate::helpers::repo_path("config/local.toml");
-    let port = free_port();
-    let log = tempfile::NamedTempFile::new().unwrap();
-    let mut child = Command::new(BIN)
-        .args(["--config", local.to_str().unwrap(), "serve"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home.path())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("SANDBOX_BROKER__SERVER__LISTEN", format!("127.0.0.1:{port}"))
-        .env("SANDBOX_BROKER__AWS__ENDPOINT_URL", format!("http://127.0.0.1:{}", free_port()))
-        .stderr(Stdio::from(log.reopen().unwrap()))
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "broker did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let ready = reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await.unwrap();
-    let _ = child.kill();
-    let _ = child.wait();
-    assert_eq!(ready.status(), 503);
-    let body: Value = ready.json().await.unwrap();
-    let message = body["error"]["message"].as_str().unwrap();
-    assert!(message.contains("no AWS credentials"), "{message}");
-    let logged = std::fs::read_to_string(log.path()).unwrap();
-    assert!(!logged.contains("ProviderError"), "{logged}");
 }
 
 /// Provisioning needs AWS credentials and the profiles, not the server's

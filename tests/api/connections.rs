@@ -7,8 +7,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::cli::start_broker;
-use crate::helpers::{TestApp, TestOptions, test_config_toml, write_config};
+use crate::helpers::{TestApp, TestOptions, start_broker, test_config_toml, wait_for_exit, write_config};
 use sandbox_broker::config::ServerSettings;
 
 const HALF_A_HEAD: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: slow\r\nX-Slow: ";
@@ -114,14 +113,8 @@ async fn a_flood_of_slow_clients_keeps_file_descriptors_and_memory_bounded_and_s
     assert!(grown_mb < 40, "RSS grew by {grown_mb} MB for 2,000 slow clients");
 
     // The slow clients are idle: SIGTERM does not wait the 30 s grace for them.
-    let started = Instant::now();
     assert!(Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap().success());
-    let status = loop {
-        if let Some(status) = broker.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(started.elapsed() < Duration::from_secs(10), "shutdown waited for idle connections");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let status =
+        wait_for_exit(&mut broker.child, Duration::from_secs(10), "shutdown waited for idle connections").await;
     assert_eq!(status.code(), Some(0));
 }

@@ -6,6 +6,7 @@
 mod app;
 mod calls;
 mod moto;
+mod process;
 mod tokens;
 
 use std::time::Duration;
@@ -15,6 +16,7 @@ pub use moto::{
     Moto, broker_sdk_config, create_role, free_port, iam_client, moto_issued_triple, repo_path, sdk_config, unique,
     venv_tool, whoami,
 };
+pub use process::{BIN, start_broker, wait_for_exit};
 pub use tokens::{merge_claims, mint};
 
 use crate::fake_federation::{FakeFederation, FederationCall};
