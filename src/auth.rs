@@ -58,7 +58,9 @@ struct Rules {
 /// The verified caller.
 #[derive(Debug, Clone)]
 pub struct Claims {
+    /// The token's `sub`, for audit events.
     pub sub: Option<String>,
+    /// Scopes from `scope` and `scp`.
     pub scopes: Vec<String>,
 }
 
@@ -77,6 +79,7 @@ struct RawClaims {
 }
 
 impl Verifier {
+    /// A verifier for the one configured key source.
     pub fn from_settings(settings: &AuthSettings, http: reqwest::Client) -> Result<Self, String> {
         let rules = Rules {
             issuer: settings.issuer.clone().unwrap_or_default(),
@@ -101,6 +104,7 @@ impl Verifier {
         Ok(Self { source, rules })
     }
 
+    /// Verifies a bearer token and returns its claims.
     pub async fn verify(&self, token: &str) -> Result<Claims, ApiError> {
         match &self.source {
             KeySource::Static { key, validation, verified } => {

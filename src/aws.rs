@@ -58,18 +58,26 @@ where
 /// What kind of upstream failure happened; decides the HTTP answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpstreamErrorKind {
+    /// AWS throttled the call (503 + Retry-After).
     Throttled,
     /// The broker's own STS rate limit (`aws.sts_max_rps`) refused the call.
     RateLimited,
+    /// The broker's principal may not do this (502 with a bootstrap hint).
     AccessDenied,
+    /// The entity does not exist (NoSuchEntity).
     NotFound,
+    /// No answer within the call budget (504).
     Timeout,
+    /// IAM refused an overlapping write (ConcurrentModification).
     Conflict,
+    /// The endpoint could not be reached, or no credentials were found.
     Unavailable,
+    /// Anything else.
     Other,
 }
 
 impl UpstreamErrorKind {
+    /// The label used in metrics.
     pub fn label(self) -> &'static str {
         match self {
             Self::Throttled => "throttled",
@@ -97,14 +105,20 @@ pub fn absent_as_none<T>(result: Result<T, UpstreamError>) -> Result<Option<T>, 
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{service}:{operation} failed ({}): {summary}", code.as_deref().unwrap_or("no error code"))]
 pub struct UpstreamError {
+    /// `sts`, `iam` or `signin`.
     pub service: &'static str,
+    /// The API operation, e.g. `AssumeRole`.
     pub operation: &'static str,
+    /// What kind of failure, which decides the HTTP answer.
     pub kind: UpstreamErrorKind,
+    /// The AWS error code, when AWS gave one.
     pub code: Option<String>,
+    /// A summary safe to show: never a credential.
     pub summary: String,
 }
 
 impl UpstreamError {
+    /// A failure without an AWS error code.
     pub fn new(
         service: &'static str,
         operation: &'static str,
@@ -173,8 +187,11 @@ fn kind_of_code(code: Option<&str>) -> UpstreamErrorKind {
 /// The broker's own principal, from sts:GetCallerIdentity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallerIdentity {
+    /// The account id.
     pub account: String,
+    /// The caller's ARN (an assumed-role ARN when on role credentials).
     pub arn: String,
+    /// The partition the ARN names.
     pub partition: Partition,
 }
 
@@ -190,16 +207,22 @@ impl CallerIdentity {
 /// A set of temporary credentials; secrets stay redacted in `Debug`.
 #[derive(Debug, Clone)]
 pub struct TemporaryCredentials {
+    /// `ASIA…`: not a secret, logged in audit events.
     pub access_key_id: String,
+    /// The secret key (redacted in `Debug`).
     pub secret_access_key: SecretString,
+    /// The session token (redacted in `Debug`).
     pub session_token: SecretString,
+    /// When STS lets the credentials expire.
     pub expiration: SystemTime,
 }
 
 /// What AssumeRole returned.
 #[derive(Debug, Clone)]
 pub struct IssuedCredentials {
+    /// The temporary keys.
     pub credentials: TemporaryCredentials,
+    /// `arn:…:sts::<account>:assumed-role/<role>/<session>`.
     pub assumed_role_arn: String,
 }
 
@@ -207,33 +230,46 @@ pub struct IssuedCredentials {
 /// role session name, so CloudTrail ties every action to the learner.
 #[derive(Debug, Clone)]
 pub struct AssumeRoleInput {
+    /// The role to assume.
     pub role_arn: String,
+    /// RoleSessionName, also sent as SourceIdentity.
     pub session_name: RoleSessionName,
+    /// DurationSeconds, already clamped.
     pub duration: SessionDuration,
+    /// Session tags (see `domain::session_tags`).
     pub tags: Vec<(String, String)>,
 }
 
 /// An IAM role as the session path needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleInfo {
+    /// The role's ARN.
     pub arn: String,
+    /// The role's unique id (`AROA…`), new when a role is re-created.
     pub role_id: String,
+    /// The role's MaxSessionDuration.
     pub max_session_seconds: u32,
 }
 
 #[async_trait]
+/// STS as the broker uses it.
 pub trait Sts: Send + Sync {
+    /// sts:GetCallerIdentity: the broker's own principal.
     async fn caller_identity(&self) -> Result<CallerIdentity, UpstreamError>;
+    /// sts:AssumeRole with session tags and SourceIdentity.
     async fn assume_role(&self, input: &AssumeRoleInput) -> Result<IssuedCredentials, UpstreamError>;
 }
 
 /// Everything bootstrap compares about a role.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleDetails {
+    /// What the session path needs.
     pub info: RoleInfo,
     /// The trust policy as JSON text (already URL-decoded).
     pub trust_policy: Option<String>,
+    /// The attached permissions boundary, if any.
     pub permissions_boundary_arn: Option<String>,
+    /// The role's tags.
     pub tags: Vec<(String, String)>,
 }
 
@@ -241,8 +277,11 @@ pub struct RoleDetails {
 /// deletes of absent things succeed (both make convergence idempotent).
 #[async_trait]
 pub trait Iam: Send + Sync {
+    /// GetRole: ARN, RoleId, MaxSessionDuration.
     async fn get_role(&self, role_name: &str) -> Result<Option<RoleInfo>, UpstreamError>;
+    /// GetRole and ListRoleTags: everything bootstrap compares.
     async fn role_details(&self, role_name: &str) -> Result<Option<RoleDetails>, UpstreamError>;
+    /// CreateRole with its trust policy, tags and optional boundary.
     async fn create_role(
         &self,
         role_name: &str,
@@ -251,22 +290,34 @@ pub trait Iam: Send + Sync {
         tags: &[(String, String)],
         permissions_boundary_arn: Option<&str>,
     ) -> Result<RoleInfo, UpstreamError>;
+    /// UpdateAssumeRolePolicy.
     async fn update_trust_policy(&self, role_name: &str, document: &str) -> Result<(), UpstreamError>;
+    /// UpdateRole's MaxSessionDuration.
     async fn update_max_session(&self, role_name: &str, seconds: u32) -> Result<(), UpstreamError>;
+    /// TagRole.
     async fn tag_role(&self, role_name: &str, tags: &[(String, String)]) -> Result<(), UpstreamError>;
     /// Puts the boundary, or deletes it when `arn` is `None`.
     async fn set_permissions_boundary(&self, role_name: &str, arn: Option<&str>) -> Result<(), UpstreamError>;
+    /// ListRolePolicies (all pages).
     async fn list_inline_policies(&self, role_name: &str) -> Result<Vec<String>, UpstreamError>;
+    /// GetRolePolicy, URL-decoded; `None` when absent.
     async fn get_inline_policy(&self, role_name: &str, policy_name: &str) -> Result<Option<String>, UpstreamError>;
+    /// PutRolePolicy.
     async fn put_inline_policy(&self, role_name: &str, policy_name: &str, document: &str) -> Result<(), UpstreamError>;
+    /// DeleteRolePolicy; absent is fine.
     async fn delete_inline_policy(&self, role_name: &str, policy_name: &str) -> Result<(), UpstreamError>;
+    /// ListAttachedRolePolicies (all pages), as ARNs.
     async fn list_attached_policies(&self, role_name: &str) -> Result<Vec<String>, UpstreamError>;
+    /// AttachRolePolicy.
     async fn attach_policy(&self, role_name: &str, policy_arn: &str) -> Result<(), UpstreamError>;
+    /// DetachRolePolicy; absent is fine.
     async fn detach_policy(&self, role_name: &str, policy_arn: &str) -> Result<(), UpstreamError>;
+    /// DeleteRole; absent is fine.
     async fn delete_role(&self, role_name: &str) -> Result<(), UpstreamError>;
 }
 
 #[async_trait]
+/// The console federation endpoint.
 pub trait Federation: Send + Sync {
     /// `Action=getSigninToken` for `credentials` at `endpoint`.
     async fn signin_token(

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 /// Source of the current time.
 pub trait Clock: Send + Sync {
+    /// The current time.
     fn now(&self) -> SystemTime;
 }
 
@@ -26,10 +27,12 @@ pub struct ManualClock {
 }
 
 impl ManualClock {
+    /// A clock standing at `start`.
     pub fn new(start: SystemTime) -> Self {
         Self { now: Mutex::new(start) }
     }
 
+    /// Moves the clock forward.
     pub fn advance(&self, by: Duration) {
         if let Ok(mut now) = self.now.lock() {
             *now += by;

@@ -33,16 +33,22 @@ pub const ENV_PREFIX: &str = "SANDBOX_BROKER__";
 #[derive(Debug, Deserialize)]
 pub struct Settings {
     #[serde(default)]
+    /// `[server]`.
     pub server: ServerSettings,
     #[serde(default)]
+    /// `[auth]`.
     pub auth: AuthSettings,
     #[serde(default)]
+    /// `[aws]`.
     pub aws: AwsSettings,
     #[serde(default)]
+    /// `[trust]`.
     pub trust: TrustSettings,
     #[serde(default)]
+    /// `[console]`.
     pub console: ConsoleSettings,
     #[serde(default)]
+    /// `[profiles.<name>]`, by name.
     pub profiles: BTreeMap<String, ProfileSettings>,
 }
 
@@ -71,6 +77,7 @@ pub struct AuthSettings {
     pub jwks_refresh_cooldown_seconds: u64,
     /// Bounds on how long a fetched JWKS is used (its `max-age`).
     pub jwks_refresh_min_seconds: u64,
+    /// Upper bound on how long a fetched JWKS is used.
     pub jwks_refresh_max_seconds: u64,
 }
 
@@ -161,6 +168,7 @@ impl Default for ConsoleSettings {
 }
 
 #[derive(Debug, Deserialize)]
+/// `[profiles.<name>]`: one IAM role and access policy.
 pub struct ProfileSettings {
     /// IAM role name; defaults to `sandbox-<profile>`.
     pub role_name: Option<String>,
@@ -168,13 +176,18 @@ pub struct ProfileSettings {
     /// defaults to `policies/<profile>.json`.
     pub access_policy: Option<PathBuf>,
     #[serde(default)]
+    /// Managed policies attached to the role.
     pub managed_policy_arns: Vec<String>,
+    /// The role's permissions boundary, if any.
     pub permissions_boundary_arn: Option<String>,
     #[serde(default = "default_max_session_seconds")]
+    /// Longest credential lifetime this profile grants.
     pub max_session_seconds: u32,
     #[serde(default = "default_session_seconds")]
+    /// Lifetime when a request names none.
     pub default_session_seconds: u32,
     #[serde(default)]
+    /// The profile used when a request names none.
     pub default: bool,
     /// The policy template's text, read by [`load`].
     #[serde(skip)]
@@ -190,6 +203,7 @@ fn default_session_seconds() -> u32 {
 }
 
 impl ProfileSettings {
+    /// The role's name: `role_name`, or `sandbox-<profile>`.
     pub fn role_name(&self, profile: &str) -> String {
         self.role_name.clone().unwrap_or_else(|| format!("sandbox-{profile}"))
     }

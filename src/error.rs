@@ -18,45 +18,70 @@ use crate::aws::{UpstreamError, UpstreamErrorKind};
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
+    /// 401: missing, malformed or refused token (or launch ticket).
     Unauthorized(&'static str),
     /// A malformed authentication attempt (RFC 6750 `invalid_request`).
     #[error("{0}")]
     InvalidRequest(&'static str),
     #[error("this token lacks the `{0}` scope")]
+    /// 403: a valid token without the route's scope.
     InsufficientScope(&'static str),
     #[error("{message}")]
-    InvalidField { code: &'static str, message: String },
+    /// 422: one request field is invalid; `code` names what.
+    InvalidField {
+        /// The stable code, e.g. `invalid_session_id`.
+        code: &'static str,
+        /// What is wrong, for a person.
+        message: String,
+    },
     #[error("request body is not valid JSON: {0}")]
+    /// 400: the body is not JSON.
     MalformedJson(String),
     #[error("expected `Content-Type: application/json`")]
+    /// 415: the body is not `application/json`.
     UnsupportedMediaType,
     #[error("request body is too large")]
+    /// 413: the body is larger than `server.max_body_bytes`.
     PayloadTooLarge,
     #[error("invalid query string: {0}")]
+    /// 400: the query string is invalid.
     InvalidQuery(String),
     #[error("profile `{0}` is not configured")]
+    /// 422: the profile is not configured.
     UnknownProfile(String),
     #[error("the role of profile `{0}` does not exist; run `sandbox-broker bootstrap`")]
+    /// 409: the profile's role does not exist in IAM.
     ProfileNotProvisioned(String),
     #[error(
         "role `{0}` exists but is not tagged managed-by=sandbox-broker; tag it to adopt it, or choose another role_name"
     )]
+    /// 409: a role of that name exists without the managed-by tag.
     RoleNotManaged(String),
     #[error(
         "the revocation policies of role `{0}` have reached IAM's inline policy size limit; entries free up as old ones expire"
     )]
+    /// 507: no room left in the role's revocation policies.
     RevocationCapacityExhausted(String),
     #[error("`{0}` was changed by someone else during this run (another bootstrap or teardown?); run it again")]
+    /// 409: someone else changed a role during bootstrap or teardown.
     ConcurrentChange(String),
     #[error("too many console launches; retry in {retry_after_seconds} s")]
-    LaunchRateLimited { retry_after_seconds: u64 },
+    /// 429: a launch link minted too often.
+    LaunchRateLimited {
+        /// Sent as `Retry-After`.
+        retry_after_seconds: u64,
+    },
     #[error("session `{0}` has been revoked")]
+    /// 409 (410 for console links): the session is revoked.
     SessionRevoked(String),
     #[error("{0}")]
+    /// 503: not ready (identity does not resolve, or shutting down).
     NotReady(String),
     #[error(transparent)]
+    /// An upstream call failed; the kind decides the status.
     Upstream(#[from] UpstreamError),
     #[error("internal error")]
+    /// 500: a bug; details go to the log only.
     Internal(String),
 }
 
@@ -66,6 +91,7 @@ impl ApiError {
         Self::InvalidField { code, message: message.into() }
     }
 
+    /// The HTTP status and the stable error code.
     pub fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),

@@ -68,6 +68,7 @@ impl Application {
         Ok(Self { listener, port, router, grace, lifecycle, limits })
     }
 
+    /// The port the listener is bound to.
     pub fn port(&self) -> u16 {
         self.port
     }

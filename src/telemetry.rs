@@ -32,15 +32,25 @@ pub mod metrics {
 
     use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
+    /// Counter: requests by method, route and status.
     pub const HTTP_REQUESTS: &str = "sandbox_broker_http_requests_total";
+    /// Histogram: request latency by method and route.
     pub const HTTP_DURATION: &str = "sandbox_broker_http_request_duration_seconds";
+    /// Counter: sessions issued, revoked, launched, by profile.
     pub const SESSIONS: &str = "sandbox_broker_sessions_total";
+    /// Counter: upstream calls by service, operation, outcome.
     pub const UPSTREAM_CALLS: &str = "sandbox_broker_upstream_calls_total";
+    /// Histogram: upstream call latency.
     pub const UPSTREAM_DURATION: &str = "sandbox_broker_upstream_call_duration_seconds";
+    /// Counter: upstream errors by AWS error code.
     pub const UPSTREAM_ERRORS: &str = "sandbox_broker_upstream_errors_total";
+    /// Counter: STS calls the broker's limit made wait or refused.
     pub const STS_RATE_LIMIT: &str = "sandbox_broker_sts_rate_limit_total";
+    /// Gauge: open client connections.
     pub const CONNECTIONS_OPEN: &str = "sandbox_broker_http_connections_open";
+    /// Counter: closed connections by reason.
     pub const CONNECTIONS_CLOSED: &str = "sandbox_broker_http_connections_closed_total";
+    /// Counter: console launches by result.
     pub const CONSOLE_LAUNCHES: &str = "sandbox_broker_console_launches_total";
 
     /// Latency buckets in seconds: loopback emulators to slow AWS regions.

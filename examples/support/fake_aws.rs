@@ -19,29 +19,29 @@ const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
 
 /// How the fake behaves; counters are shared with whoever holds a clone.
 #[derive(Clone, Default)]
-pub struct FakeAws {
+pub(crate) struct FakeAws {
     /// Added to every call. Zero means no timer at all: tokio's timer wheel
     /// rounds deadlines up to the next millisecond.
-    pub delay: Duration,
+    pub(crate) delay: Duration,
     /// (HTTP status, AWS error code) AssumeRole fails with; `None` = success.
-    pub assume_role_error: Option<(u16, &'static str)>,
+    pub(crate) assume_role_error: Option<(u16, &'static str)>,
     /// Added to AssumeRole only (a slow STS).
-    pub assume_role_delay: Duration,
+    pub(crate) assume_role_delay: Duration,
     /// What PutRolePolicy fails with; `None` = success.
-    pub put_policy_error: Option<(u16, &'static str)>,
+    pub(crate) put_policy_error: Option<(u16, &'static str)>,
     /// The roles' MaxSessionDuration.
-    pub max_session_seconds: u32,
+    pub(crate) max_session_seconds: u32,
     /// AssumeRole calls so far.
-    pub assume_role_calls: Arc<AtomicUsize>,
+    pub(crate) assume_role_calls: Arc<AtomicUsize>,
     /// PutRolePolicy calls so far.
-    pub put_policy_calls: Arc<AtomicUsize>,
+    pub(crate) put_policy_calls: Arc<AtomicUsize>,
 }
 
 static ISSUED: AtomicU64 = AtomicU64::new(0);
 
 impl FakeAws {
     /// The query-protocol endpoint at `/`.
-    pub fn router(self) -> Router {
+    pub(crate) fn router(self) -> Router {
         Router::new().route("/", axum::routing::post(answer)).with_state(self)
     }
 }

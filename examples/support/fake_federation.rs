@@ -22,16 +22,16 @@ use serde_json::{Value, json};
 
 /// One request the endpoint received.
 #[derive(Debug, Clone)]
-pub struct FederationCall {
-    pub method: Method,
-    pub action: String,
-    pub session_duration: Option<String>,
-    pub access_key_id: Option<String>,
+pub(crate) struct FederationCall {
+    pub(crate) method: Method,
+    pub(crate) action: String,
+    pub(crate) session_duration: Option<String>,
+    pub(crate) access_key_id: Option<String>,
 }
 
 /// The federation endpoint at `/federation`; clones share their records.
 #[derive(Clone, Default)]
-pub struct FakeFederation {
+pub(crate) struct FakeFederation {
     /// The emulator to check credentials against; `None` checks nothing.
     moto: Option<String>,
     delay: Duration,
@@ -45,23 +45,23 @@ static MINTED: AtomicU64 = AtomicU64::new(0);
 impl FakeFederation {
     /// A federation endpoint that checks credentials against `moto` (when
     /// given) and waits `delay` before each answer.
-    pub fn new(moto: Option<String>, delay: Duration) -> Self {
+    pub(crate) fn new(moto: Option<String>, delay: Duration) -> Self {
         Self { moto, delay, ..Self::default() }
     }
 
     /// The routes, for a server of the caller's.
-    pub fn router(&self) -> Router {
+    pub(crate) fn router(&self) -> Router {
         Router::new().route("/federation", any(federation)).with_state(self.clone())
     }
 
     /// Every request so far (recorded only when checking against moto: the
     /// benchmark's endpoint keeps nothing, so its memory stays flat).
-    pub fn calls(&self) -> Vec<FederationCall> {
+    pub(crate) fn calls(&self) -> Vec<FederationCall> {
         self.calls.lock().map(|c| c.clone()).unwrap_or_default()
     }
 
     /// The assumed-role ARN a sign-in token was issued for.
-    pub fn token_identity(&self, token: &str) -> Option<String> {
+    pub(crate) fn token_identity(&self, token: &str) -> Option<String> {
         self.tokens.lock().ok()?.get(token).cloned()
     }
 }

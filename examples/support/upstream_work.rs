@@ -7,9 +7,9 @@ use sandbox_broker::aws::{AssumeRoleInput, IssuedCredentials};
 use sandbox_broker::domain::{RoleSessionName, SessionDuration, SessionId, session_tags};
 use secrecy::SecretString;
 
-pub const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/sandbox-s3";
+pub(crate) const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/sandbox-s3";
 
-pub async fn one_session(
+pub(crate) async fn one_session(
     upstreams: &Upstreams,
     federation_endpoint: &str,
     session_id: &str,

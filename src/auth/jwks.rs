@@ -16,7 +16,7 @@ use reqwest::header::CACHE_CONTROL;
 use tokio::sync::{Mutex, RwLock};
 
 /// A published key and the algorithms a token signed with it may name.
-pub type VerifyingKey = (DecodingKey, Vec<Algorithm>);
+pub(crate) type VerifyingKey = (DecodingKey, Vec<Algorithm>);
 
 /// A JWKS is small; anything larger is refused rather than buffered.
 const MAX_JWKS_BYTES: usize = 256 * 1024;
@@ -32,10 +32,13 @@ struct KeySet {
 /// How long a fetched set may be used: its `max-age`, within bounds.
 #[derive(Debug, Clone, Copy)]
 pub struct RefreshBounds {
+    /// Shortest use of a fetched set.
     pub min: Duration,
+    /// Longest use of a fetched set.
     pub max: Duration,
 }
 
+/// Keys of a JWKS URL by `kid`.
 pub struct JwksCache {
     url: String,
     http: reqwest::Client,
@@ -48,6 +51,7 @@ pub struct JwksCache {
 }
 
 impl JwksCache {
+    /// A cache of the set at `url`.
     pub fn new(url: String, http: reqwest::Client, cooldown: Duration, bounds: RefreshBounds) -> Self {
         Self { url, http, cooldown, bounds, set: RwLock::default(), last_fetch: Mutex::new(None) }
     }

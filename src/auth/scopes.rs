@@ -13,11 +13,15 @@ use crate::error::ApiError;
 
 /// A permission named by an OAuth2 scope.
 pub trait Scope: Send + Sync {
+    /// The scope's name in tokens.
     const NAME: &'static str;
 }
 
+/// `sessions:issue`: POST /sessions.
 pub struct IssueSessions;
+/// `sessions:revoke`: DELETE /sessions/{id}.
 pub struct RevokeSessions;
+/// `admin`: every /admin route.
 pub struct Admin;
 
 impl Scope for IssueSessions {
@@ -32,6 +36,7 @@ impl Scope for Admin {
 
 /// Verified claims that carry scope `S`.
 pub struct Authorized<S: Scope> {
+    /// The caller's verified claims.
     pub claims: Claims,
     scope: PhantomData<S>,
 }

@@ -15,7 +15,7 @@ use super::Claims;
 const CAPACITY: usize = 1024;
 
 #[derive(Default)]
-pub struct VerifiedTokens {
+pub(crate) struct VerifiedTokens {
     entries: Mutex<HashMap<Box<str>, Verified>>,
 }
 
@@ -33,12 +33,12 @@ fn still_valid(expires: f64, now: u64, leeway: u64) -> bool {
 }
 
 impl VerifiedTokens {
-    pub fn get(&self, token: &str, now: u64, leeway: u64) -> Option<Claims> {
+    pub(crate) fn get(&self, token: &str, now: u64, leeway: u64) -> Option<Claims> {
         let entries = self.entries.lock().ok()?;
         entries.get(token).filter(|v| still_valid(v.expires, now, leeway)).map(|v| v.claims.clone())
     }
 
-    pub fn insert(&self, token: &str, claims: &Claims, expires: f64, now: u64, leeway: u64) {
+    pub(crate) fn insert(&self, token: &str, claims: &Claims, expires: f64, now: u64, leeway: u64) {
         let Ok(mut entries) = self.entries.lock() else { return };
         if entries.len() >= CAPACITY {
             entries.retain(|_, v| still_valid(v.expires, now, leeway));

@@ -24,11 +24,13 @@ const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 /// How long AWS honours a sign-in token.
 pub const SIGNIN_TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
+/// The real federation endpoint over HTTPS.
 pub struct HttpFederation {
     client: reqwest::Client,
 }
 
 impl HttpFederation {
+    /// Uses `client` (no redirects, call budget).
     pub fn new(client: reqwest::Client) -> Self {
         Self { client }
     }

@@ -20,11 +20,13 @@ const SERVICE: &str = "iam";
 const CONFLICT_BACKOFF: [Duration; 4] =
     [Duration::from_millis(250), Duration::from_millis(500), Duration::from_secs(1), Duration::from_secs(2)];
 
+/// IAM through the AWS SDK.
 pub struct SdkIam {
     client: aws_sdk_iam::Client,
 }
 
 impl SdkIam {
+    /// Wraps an SDK client.
     pub fn new(client: aws_sdk_iam::Client) -> Self {
         Self { client }
     }

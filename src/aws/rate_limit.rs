@@ -17,12 +17,14 @@ use crate::telemetry::metrics;
 /// Longest a call waits for a slot before it is refused.
 pub const MAX_WAIT: Duration = Duration::from_millis(500);
 
+/// STS behind the broker's own rate limit.
 pub struct RateLimitedSts {
     inner: Arc<dyn Sts>,
     limiter: DefaultDirectRateLimiter,
 }
 
 impl RateLimitedSts {
+    /// At most `max_rps` calls per second through `inner`.
     pub fn new(inner: Arc<dyn Sts>, max_rps: NonZeroU32) -> Self {
         Self { inner, limiter: RateLimiter::direct(Quota::per_second(max_rps)) }
     }

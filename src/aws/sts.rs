@@ -14,11 +14,13 @@ use crate::domain::Partition;
 
 const SERVICE: &str = "sts";
 
+/// STS through the AWS SDK.
 pub struct SdkSts {
     client: aws_sdk_sts::Client,
 }
 
 impl SdkSts {
+    /// Wraps an SDK client.
     pub fn new(client: aws_sdk_sts::Client) -> Self {
         Self { client }
     }

@@ -4,7 +4,9 @@
 //! `bootstrap` and `teardown` commands build only this.
 
 pub mod desired;
-pub mod plan;
+mod plan;
+
+pub use plan::{Action, Change};
 
 use std::sync::Arc;
 
@@ -12,7 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use self::desired::{DesiredRole, broker_policy, desired_roles};
-use self::plan::{Action, ActualRole, Change, Item, Step, is_managed, plan_role, plan_teardown};
+use self::plan::{ActualRole, Item, Step, is_managed, plan_role, plan_teardown};
 use super::context::Context;
 use super::revocation::{self, Capacity, is_revocation_policy};
 use crate::aws::{CallerIdentity, Iam, UpstreamError, UpstreamErrorKind, absent_as_none};
@@ -27,10 +29,15 @@ pub struct Provisioner {
 }
 
 #[derive(Debug, Serialize)]
+/// What bootstrap or teardown did (or would do).
 pub struct BootstrapReport {
+    /// Whether nothing was written.
     pub dry_run: bool,
+    /// One line per resource.
     pub changes: Vec<Change>,
+    /// The principal the broker runs as.
     pub broker_principal_arn: String,
+    /// The identity policy that principal needs.
     pub broker_policy: Value,
 }
 
@@ -39,7 +46,9 @@ pub struct BootstrapReport {
 #[derive(Debug, thiserror::Error)]
 #[error("{source}")]
 pub struct ProvisionError {
+    /// What went wrong.
     pub source: ApiError,
+    /// The changes made before it.
     pub completed: Vec<Change>,
 }
 
@@ -56,12 +65,17 @@ impl From<UpstreamError> for ProvisionError {
 }
 
 #[derive(Debug, Serialize)]
+/// One profile in `GET /admin/status`.
 pub struct ProfileStatus {
+    /// The profile's name.
     pub profile: String,
+    /// Its role's name.
     pub role_name: String,
+    /// Its role's ARN, when the role exists.
     pub role_arn: Option<String>,
     /// `provisioned`, `missing`, `drifted` or `unmanaged`.
     pub state: &'static str,
+    /// What differs from the configuration.
     pub drift: Vec<Change>,
     /// Revocation entries and IAM inline-policy characters used/left.
     pub revocations: Option<Capacity>,

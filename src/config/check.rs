@@ -12,22 +12,26 @@ use crate::domain::is_valid_role_name;
 
 /// Secrets shorter than this are refused: HS256 and the ticket MAC need at
 /// least 256 bits of key to be worth their name.
-pub const MIN_SECRET_BYTES: usize = 32;
+pub(crate) const MIN_SECRET_BYTES: usize = 32;
 
 /// One configuration problem, named by its dotted key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
+    /// The dotted key, e.g. `server.listen`.
     pub key: String,
+    /// What is wrong with it.
     pub message: String,
 }
 
 /// Every problem found in one load.
 #[derive(Debug)]
 pub struct ConfigError {
+    /// Every problem, in the order found.
     pub problems: Vec<Problem>,
 }
 
 impl ConfigError {
+    /// One problem.
     pub fn single(key: &str, message: String) -> Self {
         Self { problems: vec![Problem { key: key.into(), message }] }
     }

@@ -10,6 +10,7 @@ use url::Url;
 use super::{Partition, Region};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// A console URL of the partition: where a login lands.
 pub struct Destination(String);
 
 impl Destination {
@@ -38,6 +39,7 @@ impl Destination {
         Ok(Self(url.into()))
     }
 
+    /// The URL.
     pub fn as_str(&self) -> &str {
         self.0.as_str()
     }

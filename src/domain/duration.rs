@@ -2,6 +2,7 @@
 
 /// STS AssumeRole accepts DurationSeconds in 900..=43200.
 pub const MIN_SESSION_SECONDS: u32 = 900;
+/// The longest session STS grants (12 hours).
 pub const MAX_SESSION_SECONDS: u32 = 43_200;
 /// When the caller itself uses role credentials, AWS limits the chained
 /// session to one hour ("role chaining") and rejects longer requests.
@@ -30,6 +31,7 @@ impl SessionDuration {
         Self(seconds.max(MIN_SESSION_SECONDS))
     }
 
+    /// The duration in seconds.
     pub fn seconds(self) -> u32 {
         self.0
     }

@@ -9,8 +9,11 @@ pub const INLINE_POLICY_BUDGET: usize = 10_240;
 
 /// Values for the broker's own template variables.
 pub struct TemplateVars<'a> {
+    /// `${account_id}`.
     pub account_id: &'a str,
+    /// `${partition}`.
     pub partition: &'a str,
+    /// `${region}`.
     pub region: &'a str,
 }
 

@@ -5,8 +5,11 @@ use std::fmt;
 /// An AWS partition; each has its own sign-in endpoint and console domain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Partition {
+    /// `aws`: the commercial regions.
     Aws,
+    /// `aws-cn`: the China regions.
     AwsCn,
+    /// `aws-us-gov`: GovCloud (US).
     AwsUsGov,
 }
 
@@ -21,6 +24,7 @@ impl Partition {
         }
     }
 
+    /// The partition's name in ARNs.
     pub fn id(self) -> &'static str {
         match self {
             Self::Aws => "aws",
@@ -88,6 +92,7 @@ impl Region {
         }
     }
 
+    /// The partition the region belongs to.
     pub fn partition(&self) -> Partition {
         if self.0.starts_with("cn-") {
             Partition::AwsCn
@@ -98,6 +103,7 @@ impl Region {
         }
     }
 
+    /// The region's name.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -10,8 +10,10 @@ use sha2::{Digest, Sha256};
 pub struct SessionId(String);
 
 impl SessionId {
+    /// Longest accepted session id, in characters.
     pub const MAX_CHARS: usize = 256;
 
+    /// Validates a session id from a request.
     pub fn parse(raw: &str) -> Result<Self, String> {
         let chars = raw.chars().count();
         if chars == 0 || chars > Self::MAX_CHARS {
@@ -23,6 +25,7 @@ impl SessionId {
         Ok(Self(raw.to_owned()))
     }
 
+    /// The id.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -80,6 +83,7 @@ impl RoleSessionName {
             && name[name.len() - HASH_HEX..].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     }
 
+    /// The name.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -103,10 +107,12 @@ impl fmt::Display for RoleSessionName {
 pub struct SessionKey(String);
 
 impl SessionKey {
+    /// The key of a session id.
     pub fn of(id: &SessionId) -> Self {
         Self(hex::encode(&Sha256::digest(id.as_str().as_bytes())[..6]))
     }
 
+    /// The 12 hex digits.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -18,26 +18,35 @@ pub const MAX_TICKET_LEN: usize = 4096;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// What a launch ticket names; nothing in it is secret.
 pub struct Ticket {
     #[serde(rename = "sid")]
+    /// The session id.
     pub session_id: String,
     #[serde(rename = "p")]
+    /// The profile.
     pub profile: String,
     #[serde(rename = "r")]
+    /// The console region.
     pub region: String,
     #[serde(rename = "d")]
+    /// The console landing page.
     pub destination: String,
     /// Unix seconds: the credentials' expiry.
     pub exp: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+/// Why a ticket was refused.
 pub enum TicketError {
     #[error("the link is malformed")]
+    /// Not a ticket at all.
     Malformed,
     #[error("the link's signature is invalid")]
+    /// Tampered, or signed with another key.
     BadSignature,
     #[error("the link has expired")]
+    /// Past its expiry.
     Expired,
 }
 
@@ -48,6 +57,7 @@ pub struct TicketSigner {
 }
 
 impl TicketSigner {
+    /// A signer keyed by `console.ticket_secret`.
     pub fn new(key: &SecretString) -> Result<Self, String> {
         let mut keyed = <Hmac<Sha256> as Mac>::new_from_slice(key.expose_secret().as_bytes())
             .map_err(|e| format!("console.ticket_secret: {e}"))?;
@@ -59,6 +69,7 @@ impl TicketSigner {
         self.keyed.clone()
     }
 
+    /// The ticket's URL-safe text with its HMAC.
     pub fn sign(&self, ticket: &Ticket) -> String {
         let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(ticket).unwrap_or_default());
         let mut mac = self.mac();

@@ -11,6 +11,7 @@ use crate::broker::provision::ProvisionError;
 use crate::error::{ApiError, ApiQuery};
 use crate::state::AppState;
 
+/// `/admin/bootstrap` (POST, DELETE) and `/admin/status`.
 pub fn router() -> Router<AppState> {
     Router::new().route("/admin/bootstrap", post(bootstrap).delete(teardown)).route("/admin/status", get(status))
 }

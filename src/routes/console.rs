@@ -13,6 +13,7 @@ use secrecy::ExposeSecret;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// `/console/launch` (GET, HEAD).
 pub fn router() -> Router<AppState> {
     Router::new().route("/console/launch", get(launch_console).head(check_console_link))
 }

@@ -14,6 +14,7 @@ use crate::state::AppState;
 
 const OPENAPI: &str = include_str!("../../openapi.yaml");
 
+/// `/healthz`, `/readyz`, `/openapi.yaml`, `/metrics`.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))

@@ -20,6 +20,7 @@ use crate::state::AppState;
 
 pub use formats::{FormatQuery, OutputFormat};
 
+/// `POST /sessions` and `DELETE /sessions/{session_id}`.
 pub fn router() -> Router<AppState> {
     Router::new().route("/sessions", post(issue_session)).route("/sessions/{session_id}", delete(revoke_session))
 }

@@ -39,7 +39,7 @@ use watch::{ConnState, Tracked};
 
 /// The connection limits of `[server]`.
 #[derive(Debug, Clone, Copy)]
-pub struct Limits {
+pub(crate) struct Limits {
     pub header_read_timeout: Duration,
     pub idle_timeout: Duration,
     pub max_connections: usize,
@@ -48,7 +48,7 @@ pub struct Limits {
 }
 
 impl Limits {
-    pub fn from_settings(server: &ServerSettings) -> Self {
+    pub(crate) fn from_settings(server: &ServerSettings) -> Self {
         Self {
             header_read_timeout: Duration::from_millis(server.header_read_timeout_ms),
             idle_timeout: Duration::from_millis(server.idle_timeout_ms),
@@ -60,7 +60,7 @@ impl Limits {
 }
 
 /// Accepts and serves connections within [`Limits`].
-pub struct ConnectionServer {
+pub(crate) struct ConnectionServer {
     router: Router,
     limits: Limits,
     epoch: Instant,
@@ -70,7 +70,7 @@ pub struct ConnectionServer {
 }
 
 impl ConnectionServer {
-    pub fn new(router: Router, limits: Limits) -> Self {
+    pub(crate) fn new(router: Router, limits: Limits) -> Self {
         let open = Arc::new(Mutex::new(HashMap::new()));
         Self { router, limits, epoch: Instant::now(), open, tasks: JoinSet::new(), next_id: 0 }
     }
@@ -80,7 +80,7 @@ impl ConnectionServer {
     }
 
     /// Accepts until `stop` resolves.
-    pub async fn accept_until(&mut self, listener: &TcpListener, stop: impl std::future::Future<Output = ()>) {
+    pub(crate) async fn accept_until(&mut self, listener: &TcpListener, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
         loop {
             tokio::select! {
@@ -139,7 +139,7 @@ impl ConnectionServer {
 
     /// Closes idle and half-open connections now and lets busy ones finish
     /// their response; waits at most `grace` for them.
-    pub async fn shut_down(mut self, grace: Duration) {
+    pub(crate) async fn shut_down(mut self, grace: Duration) {
         for state in self.open_connections().values() {
             state.close.notify_one();
         }

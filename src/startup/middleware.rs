@@ -33,7 +33,12 @@ use crate::telemetry::metrics;
 /// Each `Router::layer` call wraps every route in one more boxed service
 /// that is cloned and polled per request, so the layers are grouped into
 /// two calls: one for the API routes, one for everything.
-pub fn stack(api: Router<AppState>, operations: Router<AppState>, settings: &Settings, state: AppState) -> Router {
+pub(crate) fn stack(
+    api: Router<AppState>,
+    operations: Router<AppState>,
+    settings: &Settings,
+    state: AppState,
+) -> Router {
     let server = &settings.server;
     let api = api.layer(
         ServiceBuilder::new()

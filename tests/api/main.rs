@@ -2,6 +2,8 @@
 //! moto and a fake federation endpoint.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Test helpers are shared between the modules of this one binary.
+#![allow(unreachable_pub, missing_docs)]
 
 mod admin;
 mod auth;

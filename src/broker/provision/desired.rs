@@ -13,21 +13,27 @@ use crate::domain::policy::{TemplateVars, minify, render};
 pub const MANAGED_BY: (&str, &str) = ("managed-by", "sandbox-broker");
 /// Name of the inline access policy on each profile role.
 pub const ACCESS_POLICY_NAME: &str = "sandbox-broker-access";
-/// Prefix of the broker-managed revocation policies, which bootstrap keeps.
-pub const REVOCATION_POLICY_PREFIX: &str = "sandbox-broker-revocations";
 /// IAM's lower bound for a role's MaxSessionDuration.
 const ROLE_MIN_MAX_SESSION: u32 = 3_600;
 
 /// The converged state of one profile's role.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesiredRole {
+    /// The profile's name.
     pub profile: String,
+    /// The role's name.
     pub role_name: String,
+    /// The trust policy (minified JSON).
     pub trust_policy: String,
+    /// MaxSessionDuration.
     pub max_session_seconds: u32,
+    /// Tags, `managed-by` first.
     pub tags: Vec<(String, String)>,
+    /// The permissions boundary, if any.
     pub permissions_boundary_arn: Option<String>,
+    /// The rendered access policy (minified JSON).
     pub access_policy: String,
+    /// Managed policies to attach.
     pub managed_policy_arns: BTreeSet<String>,
 }
 
@@ -65,6 +71,7 @@ pub fn refuse_root_trust(settings: &Settings, identity: &CallerIdentity) -> Resu
     Ok(principal)
 }
 
+/// The trust policy letting `principal` assume, tag and set SourceIdentity.
 pub fn trust_policy(principal: &str) -> String {
     json!({
         "Version": "2012-10-17",
@@ -78,6 +85,7 @@ pub fn trust_policy(principal: &str) -> String {
     .to_string()
 }
 
+/// Every profile's desired role, policies rendered and checked.
 pub fn desired_roles(settings: &Settings, identity: &CallerIdentity) -> Result<Vec<DesiredRole>, String> {
     let principal = refuse_root_trust(settings, identity)?;
     let vars = TemplateVars {

@@ -7,64 +7,98 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::desired::{ACCESS_POLICY_NAME, DesiredRole, MANAGED_BY, REVOCATION_POLICY_PREFIX};
+use super::desired::{ACCESS_POLICY_NAME, DesiredRole, MANAGED_BY};
 use crate::aws::RoleDetails;
+use crate::broker::revocation::is_revocation_policy;
 use crate::domain::policy::same_document;
 
+/// What a report line did (or, in a dry run, would do).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
+    /// The resource is created.
     Create,
+    /// The resource exists and is changed.
     Update,
+    /// The resource is as desired.
     Unchanged,
+    /// The resource is removed.
     Delete,
 }
 
 /// One line of a bootstrap or teardown report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Change {
+    /// What the line is about, e.g. `role/sandbox-s3/policy/sandbox-broker-access`.
     pub resource: String,
+    /// What happens to it.
     pub action: Action,
+    /// Why, in words.
     pub detail: String,
 }
 
-/// One IAM write.
+/// One IAM write; `role` is always the role's name.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
+pub(crate) enum Step {
     CreateRole(DesiredRole),
-    UpdateTrust { role: String, document: String },
-    UpdateMaxSession { role: String, seconds: u32 },
-    TagRole { role: String, tags: Vec<(String, String)> },
-    SetBoundary { role: String, arn: Option<String> },
-    PutInline { role: String, name: String, document: String },
-    DeleteInline { role: String, name: String },
-    Attach { role: String, arn: String },
-    Detach { role: String, arn: String },
-    DeleteRole { role: String },
+    UpdateTrust {
+        role: String,
+        document: String,
+    },
+    UpdateMaxSession {
+        role: String,
+        seconds: u32,
+    },
+    TagRole {
+        role: String,
+        tags: Vec<(String, String)>,
+    },
+    /// Puts the boundary, or deletes it when `arn` is `None`.
+    SetBoundary {
+        role: String,
+        arn: Option<String>,
+    },
+    PutInline {
+        role: String,
+        name: String,
+        document: String,
+    },
+    DeleteInline {
+        role: String,
+        name: String,
+    },
+    Attach {
+        role: String,
+        arn: String,
+    },
+    Detach {
+        role: String,
+        arn: String,
+    },
+    DeleteRole {
+        role: String,
+    },
 }
 
 /// A change and the write (if any) that makes it.
 #[derive(Debug, Clone)]
-pub struct Item {
-    pub change: Change,
-    pub step: Option<Step>,
+pub(crate) struct Item {
+    pub(crate) change: Change,
+    pub(crate) step: Option<Step>,
 }
 
 /// What IAM holds for one role.
 #[derive(Debug, Clone)]
-pub struct ActualRole {
-    pub details: RoleDetails,
+pub(crate) struct ActualRole {
+    pub(crate) details: RoleDetails,
     /// Inline policies other than the revocation ones: name → document.
-    pub inline: BTreeMap<String, String>,
-    pub attached: Vec<String>,
+    pub(crate) inline: BTreeMap<String, String>,
+    pub(crate) attached: Vec<String>,
 }
 
-pub fn is_managed(details: &RoleDetails) -> bool {
+/// Whether the role carries the broker's `managed-by` tag.
+pub(crate) fn is_managed(details: &RoleDetails) -> bool {
     details.tags.iter().any(|(k, v)| k == MANAGED_BY.0 && v == MANAGED_BY.1)
-}
-
-pub fn is_revocation_policy(name: &str) -> bool {
-    name.starts_with(REVOCATION_POLICY_PREFIX)
 }
 
 fn item(resource: String, action: Action, detail: impl Into<String>, step: Option<Step>) -> Item {
@@ -74,7 +108,7 @@ fn item(resource: String, action: Action, detail: impl Into<String>, step: Optio
 /// Converges one role. The caller has checked that an existing role is
 /// managed. `revocations` names the role's revocation policies, which are
 /// reported and kept as they are.
-pub fn plan_role(want: &DesiredRole, have: Option<&ActualRole>, revocations: &[String]) -> Vec<Item> {
+pub(crate) fn plan_role(want: &DesiredRole, have: Option<&ActualRole>, revocations: &[String]) -> Vec<Item> {
     let role = &want.role_name;
     let res = format!("role/{role}");
     let policy_res = format!("role/{role}/policy/{ACCESS_POLICY_NAME}");
@@ -162,7 +196,7 @@ fn put_access(want: &DesiredRole) -> Step {
 
 /// Removes a managed role: inline policies (revocations included) and
 /// attachments first, because IAM refuses to delete a role that has them.
-pub fn plan_teardown(role: &str, have: &ActualRole, revocation_policies: &[String]) -> Vec<Item> {
+pub(crate) fn plan_teardown(role: &str, have: &ActualRole, revocation_policies: &[String]) -> Vec<Item> {
     let mut items = Vec::new();
     for name in have.inline.keys().chain(revocation_policies) {
         let step = Step::DeleteInline { role: role.to_owned(), name: name.clone() };
@@ -240,7 +274,7 @@ mod tests {
             r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#.into(),
         );
         have.inline.insert("hand-made".into(), "{}".into());
-        have.inline.insert(format!("{REVOCATION_POLICY_PREFIX}-r1"), "{}".into());
+        have.inline.insert(format!("{}-r1", crate::broker::revocation::REVOCATION_POLICY_PREFIX), "{}".into());
         have.attached.push("arn:aws:iam::aws:policy/AdministratorAccess".into());
         let items = plan_role(&want(), Some(&have), &[]);
         let steps: Vec<_> = items.iter().filter_map(|i| i.step.clone()).collect();
@@ -257,7 +291,11 @@ mod tests {
 
     #[test]
     fn teardown_empties_the_role_before_deleting_it() {
-        let items = plan_teardown("sandbox-s3", &converged(), &[format!("{REVOCATION_POLICY_PREFIX}-r1")]);
+        let items = plan_teardown(
+            "sandbox-s3",
+            &converged(),
+            &[format!("{}-r1", crate::broker::revocation::REVOCATION_POLICY_PREFIX)],
+        );
         let last = items.last().unwrap();
         assert_eq!(last.step, Some(Step::DeleteRole { role: "sandbox-s3".into() }));
         assert_eq!(items.len(), 4);

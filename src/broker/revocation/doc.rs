@@ -23,6 +23,7 @@ pub const BUCKET_SECONDS: u64 = 3_600;
 const SID_PREFIX: &str = "Revoked";
 
 #[derive(Debug, Clone, Default, PartialEq)]
+/// One replica's revocation policy, parsed.
 pub struct RevocationDoc {
     /// Bucket start (Unix seconds) → revoked role session names.
     buckets: BTreeMap<u64, BTreeSet<String>>,
@@ -33,7 +34,9 @@ pub struct RevocationDoc {
 /// An `aws:userid` condition of a Deny the broker did not write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ForeignDenial {
+    /// `StringEquals`: exactly this userid.
     Equals(String),
+    /// `StringLike`: this pattern (`*`, `?`).
     Like(String),
 }
 
@@ -114,10 +117,12 @@ impl RevocationDoc {
         self.foreign.len()
     }
 
+    /// Revoked session names in the broker's statements.
     pub fn len(&self) -> usize {
         self.buckets.values().map(BTreeSet::len).sum()
     }
 
+    /// Whether the broker's statements hold no entry.
     pub fn is_empty(&self) -> bool {
         self.buckets.is_empty()
     }

@@ -54,7 +54,7 @@ impl Expiry<String, ReusableUrl> for UntilReuseEnds {
 }
 
 /// The limits on console launches of one broker.
-pub struct LaunchLimits {
+pub(crate) struct LaunchLimits {
     urls: Cache<String, ReusableUrl>,
     per_session: DefaultKeyedRateLimiter<String>,
     sts_share: Option<DefaultDirectRateLimiter>,
@@ -62,7 +62,7 @@ pub struct LaunchLimits {
 
 impl LaunchLimits {
     /// The limits configured in `[console]` and `aws.sts_max_rps`.
-    pub fn new(settings: &Settings) -> Self {
+    pub(crate) fn new(settings: &Settings) -> Self {
         let per_minute = NonZeroU32::new(settings.console.launches_per_session_per_minute).unwrap_or(NonZeroU32::MIN);
         let share = u64::from(settings.aws.sts_max_rps) * u64::from(settings.console.launch_sts_share_percent) / 100;
         let sts_share = (settings.aws.sts_max_rps > 0).then(|| {

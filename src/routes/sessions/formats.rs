@@ -14,12 +14,18 @@ use crate::error::ApiError;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+/// `?format=`: how an issued session is shown.
 pub enum OutputFormat {
     #[default]
+    /// The whole session as JSON.
     Json,
+    /// An INI section for `~/.aws/credentials`.
     CredentialsFile,
+    /// Shell `export` lines.
     Env,
+    /// The AWS CLI's `credential_process` document.
     CredentialProcess,
+    /// The console sign-in URL alone.
     Link,
 }
 
@@ -32,9 +38,12 @@ impl OutputFormat {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// The query of `POST /sessions`.
 pub struct FormatQuery {
     #[serde(default)]
+    /// The representation.
     pub format: OutputFormat,
+    /// The INI section name for `credentials-file`.
     pub profile_name: Option<String>,
 }
 
@@ -55,7 +64,7 @@ impl FormatQuery {
     }
 }
 
-pub fn render(session: &IssuedSession, query: &FormatQuery) -> Response {
+pub(crate) fn render(session: &IssuedSession, query: &FormatQuery) -> Response {
     let (content_type, body) = match query.format {
         OutputFormat::Json => ("application/json", json_body(session)),
         OutputFormat::CredentialsFile => ("text/plain; charset=utf-8", credentials_file(session, query).into_bytes()),
