@@ -5,8 +5,10 @@
 #     work with the same clients, no broker,
 #   - the HTTP floor (examples/http_floor.rs): a bare axum route doing that
 #     same work per request, i.e. the ceiling of any HTTP service's ratio,
-#   - moto, and
-#   - the original per-session Python script (boto3 + requests).
+#   - moto,
+#   - the original per-session Python script (boto3 + requests), and
+#   - 5,000 slow clients (benches/support/slow_clients.py): what the
+#     connection limits close, file descriptors, RSS, SIGTERM exit time.
 # Load comes from wrk. On a 2-core machine the broker (and the baseline) run
 # on CPU 0; wrk and the upstream on CPU 1. Each scenario runs BENCH_RUNS
 # times (default 3) for BENCH_SECONDS (default 5); the table shows the
@@ -162,6 +164,9 @@ for delay in 0 20; do
     baseline "direct baseline, fake ${delay} ms, c=$c" "$c"
     ratio "$delay" "$c"
   done
+  # The CLI formats show no console URL, so they skip getSigninToken.
+  BENCH_QUERY="?format=credential-process" scenario "POST /sessions?format=credential-process, fake ${delay} ms, c=8" \
+    "$BROKER_PID" 8 "$BASE/sessions" benches/support/post_session.lua
   if [[ $delay == 0 ]]; then
     PEAK_FAKE=$(peak_rss_kb)
     scenario "GET /healthz, c=32" "$BROKER_PID" 32 "$BASE/healthz"
@@ -184,7 +189,7 @@ echo "==> moto"
 kill "$UPSTREAM_PID" 2>/dev/null || true
 moto_port=$(free_port); fed_port=$(free_port)
 $CPU_LOAD .venv/bin/moto_server -H 127.0.0.1 -p "$moto_port" >"$OUT/moto.log" 2>&1 & pids+=($!)
-$CPU_LOAD .venv/bin/python scripts/fake_federation.py "$fed_port" "http://127.0.0.1:$moto_port" & pids+=($!)
+$CPU_LOAD target/release/examples/fake_upstream "$fed_port" 0 --moto "http://127.0.0.1:$moto_port" 2>/dev/null & pids+=($!)
 until curl -sf -o /dev/null "http://127.0.0.1:$moto_port/moto-api/"; do sleep 0.1; done
 write_config "http://127.0.0.1:$moto_port" "http://127.0.0.1:$fed_port/federation" "$(free_port)"
 "$BIN" --config "$OUT/config.toml" bootstrap >/dev/null 2>&1
@@ -193,6 +198,14 @@ BENCH_TOKEN=$(token)
 for c in 1 8 32; do
   scenario "POST /sessions, moto, c=$c" "$BROKER_PID" "$c" "$BASE/sessions" benches/support/post_session.lua
 done
+
+echo "==> slow clients: 5,000 connections each stalling half-way through a request head"
+kill "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null || true; BROKER_PID=""
+start_broker
+SLOW=$(python3 benches/support/slow_clients.py --port "${BASE##*:}" --pid "$BROKER_PID" --connections 5000 --seconds 12 \
+  | tail -1)
+BROKER_PID=""
+echo "  $SLOW"
 
 {
   echo "| scenario | requests/s median (min–max) | p99 ms median (min–max) | CPU µs per request median (min–max) |"
@@ -209,6 +222,7 @@ done
   echo "| RSS idle | $((IDLE_FAKE / 1024)) MB (${IDLE_FAKE} kB) |"
   echo "| RSS peak during the fake-upstream 0 ms runs (VmHWM) | $((PEAK_FAKE / 1024)) MB (${PEAK_FAKE} kB) |"
   echo "| original script, per session (python + boto3 + requests, fake 0 ms) | ${SCRIPT_MS} ms |"
+  echo "| slow clients (5,000 half-sent heads, 12 s, default limits) | $SLOW |"
   echo
   echo "rustc $(rustc --version | cut -d' ' -f2), release profile, wrk $(wrk -v 2>&1 | head -1 | cut -d' ' -f2), $(nproc) cores, ${RUNS} runs × ${DURATION} s"
 } | tee "$OUT/results.md"

@@ -251,8 +251,8 @@ pub struct RoleInfo {
     pub max_session_seconds: u32,
 }
 
-#[async_trait]
 /// STS as the broker uses it.
+#[async_trait]
 pub trait Sts: Send + Sync {
     /// sts:GetCallerIdentity: the broker's own principal.
     async fn caller_identity(&self) -> Result<CallerIdentity, UpstreamError>;
@@ -316,8 +316,8 @@ pub trait Iam: Send + Sync {
     async fn delete_role(&self, role_name: &str) -> Result<(), UpstreamError>;
 }
 
-#[async_trait]
 /// The console federation endpoint.
+#[async_trait]
 pub trait Federation: Send + Sync {
     /// `Action=getSigninToken` for `credentials` at `endpoint`.
     async fn signin_token(

@@ -32,24 +32,27 @@ pub const ENV_PREFIX: &str = "SANDBOX_BROKER__";
 /// The whole configuration, validated by [`load`].
 #[derive(Debug, Deserialize)]
 pub struct Settings {
-    #[serde(default)]
     /// `[server]`.
+    #[serde(default)]
     pub server: ServerSettings,
-    #[serde(default)]
     /// `[auth]`.
+    #[serde(default)]
     pub auth: AuthSettings,
-    #[serde(default)]
     /// `[aws]`.
+    #[serde(default)]
     pub aws: AwsSettings,
-    #[serde(default)]
     /// `[trust]`.
+    #[serde(default)]
     pub trust: TrustSettings,
-    #[serde(default)]
     /// `[console]`.
-    pub console: ConsoleSettings,
     #[serde(default)]
+    pub console: ConsoleSettings,
     /// `[profiles.<name>]`, by name.
+    #[serde(default)]
     pub profiles: BTreeMap<String, ProfileSettings>,
+    /// Secret files that could not be read; a problem for `serve` only.
+    #[serde(skip)]
+    pub(crate) unread_secrets: Vec<Problem>,
 }
 
 /// `[auth]`: how platform tokens are verified.
@@ -167,27 +170,27 @@ impl Default for ConsoleSettings {
     }
 }
 
-#[derive(Debug, Deserialize)]
 /// `[profiles.<name>]`: one IAM role and access policy.
+#[derive(Debug, Deserialize)]
 pub struct ProfileSettings {
     /// IAM role name; defaults to `sandbox-<profile>`.
     pub role_name: Option<String>,
     /// Policy template path, relative to the config file's directory;
     /// defaults to `policies/<profile>.json`.
     pub access_policy: Option<PathBuf>,
-    #[serde(default)]
     /// Managed policies attached to the role.
+    #[serde(default)]
     pub managed_policy_arns: Vec<String>,
     /// The role's permissions boundary, if any.
     pub permissions_boundary_arn: Option<String>,
-    #[serde(default = "default_max_session_seconds")]
     /// Longest credential lifetime this profile grants.
+    #[serde(default = "default_max_session_seconds")]
     pub max_session_seconds: u32,
-    #[serde(default = "default_session_seconds")]
     /// Lifetime when a request names none.
+    #[serde(default = "default_session_seconds")]
     pub default_session_seconds: u32,
-    #[serde(default)]
     /// The profile used when a request names none.
+    #[serde(default)]
     pub default: bool,
     /// The policy template's text, read by [`load`].
     #[serde(skip)]
@@ -257,5 +260,6 @@ pub fn test_settings() -> Settings {
         trust: TrustSettings::default(),
         console: ConsoleSettings::default(),
         profiles: [("s3".to_owned(), profile)].into_iter().collect(),
+        unread_secrets: Vec::new(),
     }
 }

@@ -17,71 +17,71 @@ use crate::aws::{UpstreamError, UpstreamErrorKind};
 /// Everything the API can answer with instead of success.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
-    #[error("{0}")]
     /// 401: missing, malformed or refused token (or launch ticket).
+    #[error("{0}")]
     Unauthorized(&'static str),
     /// A malformed authentication attempt (RFC 6750 `invalid_request`).
     #[error("{0}")]
     InvalidRequest(&'static str),
-    #[error("this token lacks the `{0}` scope")]
     /// 403: a valid token without the route's scope.
+    #[error("this token lacks the `{0}` scope")]
     InsufficientScope(&'static str),
-    #[error("{message}")]
     /// 422: one request field is invalid; `code` names what.
+    #[error("{message}")]
     InvalidField {
         /// The stable code, e.g. `invalid_session_id`.
         code: &'static str,
         /// What is wrong, for a person.
         message: String,
     },
-    #[error("request body is not valid JSON: {0}")]
     /// 400: the body is not JSON.
+    #[error("request body is not valid JSON: {0}")]
     MalformedJson(String),
-    #[error("expected `Content-Type: application/json`")]
     /// 415: the body is not `application/json`.
+    #[error("expected `Content-Type: application/json`")]
     UnsupportedMediaType,
-    #[error("request body is too large")]
     /// 413: the body is larger than `server.max_body_bytes`.
+    #[error("request body is too large")]
     PayloadTooLarge,
-    #[error("invalid query string: {0}")]
     /// 400: the query string is invalid.
+    #[error("invalid query string: {0}")]
     InvalidQuery(String),
-    #[error("profile `{0}` is not configured")]
     /// 422: the profile is not configured.
+    #[error("profile `{0}` is not configured")]
     UnknownProfile(String),
-    #[error("the role of profile `{0}` does not exist; run `sandbox-broker bootstrap`")]
     /// 409: the profile's role does not exist in IAM.
+    #[error("the role of profile `{0}` does not exist; run `sandbox-broker bootstrap`")]
     ProfileNotProvisioned(String),
+    /// 409: a role of that name exists without the managed-by tag.
     #[error(
         "role `{0}` exists but is not tagged managed-by=sandbox-broker; tag it to adopt it, or choose another role_name"
     )]
-    /// 409: a role of that name exists without the managed-by tag.
     RoleNotManaged(String),
+    /// 507: no room left in the role's revocation policies.
     #[error(
         "the revocation policies of role `{0}` have reached IAM's inline policy size limit; entries free up as old ones expire"
     )]
-    /// 507: no room left in the role's revocation policies.
     RevocationCapacityExhausted(String),
-    #[error("`{0}` was changed by someone else during this run (another bootstrap or teardown?); run it again")]
     /// 409: someone else changed a role during bootstrap or teardown.
+    #[error("`{0}` was changed by someone else during this run (another bootstrap or teardown?); run it again")]
     ConcurrentChange(String),
-    #[error("too many console launches; retry in {retry_after_seconds} s")]
     /// 429: a launch link minted too often.
+    #[error("too many console launches; retry in {retry_after_seconds} s")]
     LaunchRateLimited {
         /// Sent as `Retry-After`.
         retry_after_seconds: u64,
     },
-    #[error("session `{0}` has been revoked")]
     /// 409 (410 for console links): the session is revoked.
+    #[error("session `{0}` has been revoked")]
     SessionRevoked(String),
-    #[error("{0}")]
     /// 503: not ready (identity does not resolve, or shutting down).
+    #[error("{0}")]
     NotReady(String),
-    #[error(transparent)]
     /// An upstream call failed; the kind decides the status.
+    #[error(transparent)]
     Upstream(#[from] UpstreamError),
-    #[error("internal error")]
     /// 500: a bug; details go to the log only.
+    #[error("internal error")]
     Internal(String),
 }
 

@@ -28,8 +28,8 @@ pub struct Provisioner {
     one_at_a_time: tokio::sync::Mutex<()>,
 }
 
-#[derive(Debug, Serialize)]
 /// What bootstrap or teardown did (or would do).
+#[derive(Debug, Serialize)]
 pub struct BootstrapReport {
     /// Whether nothing was written.
     pub dry_run: bool,
@@ -64,8 +64,8 @@ impl From<UpstreamError> for ProvisionError {
     }
 }
 
-#[derive(Debug, Serialize)]
 /// One profile in `GET /admin/status`.
+#[derive(Debug, Serialize)]
 pub struct ProfileStatus {
     /// The profile's name.
     pub profile: String,

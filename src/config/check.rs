@@ -92,7 +92,11 @@ pub(super) fn extract_and_validate(figment: &Figment, base_dir: &Path) -> Result
             return Err(ConfigError { problems: problems.0 });
         }
     };
-    resolve_secret_files(&mut settings, &mut problems);
+    // An unreadable secret file only matters to `serve` (and `token`):
+    // provisioning uses neither secret, so it is reported by check_serving.
+    let mut unread = Problems::default();
+    resolve_secret_files(&mut settings, &mut unread);
+    settings.unread_secrets = unread.0;
     if let Some(file) = &settings.auth.public_key_pem_file {
         match super::PemKey::load(file) {
             Ok(key) => settings.auth.public_key = Some(key),
@@ -177,7 +181,7 @@ fn check_url(key: &str, value: Option<&str>, problems: &mut Problems) {
 /// What only `serve` needs: a platform key source and its `iss`/`aud`, the
 /// launch-ticket key and a replica id. Provisioning and `token` do without.
 pub fn check_serving(s: &Settings) -> Result<(), ConfigError> {
-    let mut problems = Problems::default();
+    let mut problems = Problems(s.unread_secrets.clone());
     // The id ends up in an IAM policy name: 128 characters of [\w+=,.@-].
     match s.server.replica_id() {
         Some(replica) if replica.len() > 90 || !is_valid_role_name(&replica[..replica.len().min(64)]) => {

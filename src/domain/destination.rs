@@ -9,8 +9,8 @@ use url::Url;
 
 use super::{Partition, Region};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
 /// A console URL of the partition: where a login lands.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Destination(String);
 
 impl Destination {

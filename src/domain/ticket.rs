@@ -17,36 +17,36 @@ const DOMAIN: &[u8] = b"sandbox-broker/console-ticket/v1\n";
 pub const MAX_TICKET_LEN: usize = 4096;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 /// What a launch ticket names; nothing in it is secret.
+#[serde(deny_unknown_fields)]
 pub struct Ticket {
-    #[serde(rename = "sid")]
     /// The session id.
+    #[serde(rename = "sid")]
     pub session_id: String,
-    #[serde(rename = "p")]
     /// The profile.
+    #[serde(rename = "p")]
     pub profile: String,
-    #[serde(rename = "r")]
     /// The console region.
+    #[serde(rename = "r")]
     pub region: String,
-    #[serde(rename = "d")]
     /// The console landing page.
+    #[serde(rename = "d")]
     pub destination: String,
     /// Unix seconds: the credentials' expiry.
     pub exp: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 /// Why a ticket was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TicketError {
-    #[error("the link is malformed")]
     /// Not a ticket at all.
+    #[error("the link is malformed")]
     Malformed,
-    #[error("the link's signature is invalid")]
     /// Tampered, or signed with another key.
+    #[error("the link's signature is invalid")]
     BadSignature,
-    #[error("the link has expired")]
     /// Past its expiry.
+    #[error("the link has expired")]
     Expired,
 }
 

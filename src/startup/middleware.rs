@@ -75,7 +75,7 @@ pub(crate) fn stack(
                 TraceLayer::new_for_http()
                     .make_span_with(request_span)
                     // Per-request lines at DEBUG: at INFO they cost ~20% of
-                    // throughput (README, Benchmarks); counts and latencies
+                    // throughput (docs/benchmarks.md); counts and latencies
                     // are in /metrics and every session has an audit event.
                     .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
             )

@@ -102,7 +102,7 @@ async fn hs256_negative_matrix() {
     assert_eq!(app.calls.get(), 0, "no AWS call for rejected requests");
 }
 
-/// A verified token is remembered (README, Security notes), but only until it
+/// A verified token is remembered (docs/security.md), but only until it
 /// expires: the second request is served from memory, the third, after
 /// `exp` + leeway (30 s here) has passed, is refused as expired.
 #[tokio::test]

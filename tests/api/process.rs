@@ -112,3 +112,36 @@ async fn missing_aws_credentials_are_named_as_such() {
     let logged = std::fs::read_to_string(log.path()).unwrap();
     assert!(!logged.contains("ProviderError"), "{logged}");
 }
+
+/// The README's commands run as written against the shipped production
+/// example: `check-config` once the ticket secret file exists (JWKS needs no
+/// secret), and `bootstrap --dry-run` with AWS credentials alone.
+#[tokio::test]
+async fn the_production_example_checks_out_and_bootstraps() {
+    let example = crate::helpers::repo_path("config/production.example.toml");
+    let example = example.to_str().unwrap();
+    let ticket = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(ticket.path(), "a-ticket-secret-that-is-long-enough-0123456789\n").unwrap();
+    let run = |args: &[&str], envs: &[(&str, &str)]| {
+        let mut command = Command::new(BIN);
+        command.args(args).env_remove("SANDBOX_BROKER_CONFIG").envs(envs.iter().copied());
+        command.output().unwrap()
+    };
+    let ticket_env = ("SANDBOX_BROKER__CONSOLE__TICKET_SECRET_FILE", ticket.path().to_str().unwrap());
+    let out = run(&["--config", example, "check-config"], &[ticket_env]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&["--config", example, "check-config"], &[]);
+    assert!(!out.status.success(), "the ticket secret file is required to serve");
+    let moto = &Moto::shared().endpoint;
+    let envs = [
+        ("SANDBOX_BROKER__AWS__ENDPOINT_URL", moto.as_str()),
+        ("SANDBOX_BROKER__PROFILES__S3__ROLE_NAME", "production-example-s3"),
+        ("AWS_ACCESS_KEY_ID", "AKIAPRODEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "example"),
+        ("RUST_LOG", "warn"),
+    ];
+    let out = run(&["--config", example, "bootstrap", "--dry-run"], &envs);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["dry_run"], true);
+}

@@ -22,8 +22,8 @@ use serde_json::{Value, json};
 pub const BUCKET_SECONDS: u64 = 3_600;
 const SID_PREFIX: &str = "Revoked";
 
-#[derive(Debug, Clone, Default, PartialEq)]
 /// One replica's revocation policy, parsed.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RevocationDoc {
     /// Bucket start (Unix seconds) → revoked role session names.
     buckets: BTreeMap<u64, BTreeSet<String>>,

@@ -13,11 +13,11 @@ use crate::clock::rfc3339;
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
 /// `?format=`: how an issued session is shown.
+#[serde(rename_all = "kebab-case")]
 pub enum OutputFormat {
-    #[default]
     /// The whole session as JSON.
+    #[default]
     Json,
     /// An INI section for `~/.aws/credentials`.
     CredentialsFile,
@@ -37,11 +37,11 @@ impl OutputFormat {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 /// The query of `POST /sessions`.
+#[serde(deny_unknown_fields)]
 pub struct FormatQuery {
-    #[serde(default)]
     /// The representation.
+    #[serde(default)]
     pub format: OutputFormat,
     /// The INI section name for `credentials-file`.
     pub profile_name: Option<String>,
