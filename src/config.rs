@@ -20,7 +20,7 @@ use figment::providers::{Env, Format, Toml};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-pub use check::{ConfigError, Problem, check_serving};
+pub use check::{ConfigError, Problem, Serving, check_serving};
 pub use keys::PemKey;
 pub use server::{PublicUrl, ServerSettings};
 

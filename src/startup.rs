@@ -43,15 +43,11 @@ impl Application {
     /// Builds the app around given upstreams and clock, and binds the
     /// listener (`server.listen`; port 0 picks a free port).
     pub async fn build_with(settings: Settings, upstreams: Upstreams, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        crate::config::check_serving(&settings).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let serving = crate::config::check_serving(&settings).map_err(|e| anyhow::anyhow!("{e}"))?;
         let settings = Arc::new(settings);
         let verifier = Verifier::from_settings(&settings.auth, http_client(&settings)?).map_err(anyhow::Error::msg)?;
-        let ticket_secret = settings.console.ticket_secret.as_ref().context(
-            "console.ticket_secret (SANDBOX_BROKER__CONSOLE__TICKET_SECRET or its _FILE) is required to serve",
-        )?;
-        let replica = settings.server.replica_id().context("server.replica_id is required")?;
         let context = Arc::new(Context::new(settings.clone(), upstreams, clock));
-        let sessions = Arc::new(Sessions::new(context.clone(), ticket_secret, &replica)?);
+        let sessions = Arc::new(Sessions::new(context.clone(), &serving.ticket_secret, &serving.replica_id)?);
         let provisioner = Arc::new(Provisioner::new(context.clone()));
         // Installed before the first request so no early sample is lost.
         let _ = crate::telemetry::metrics::handle();

@@ -178,12 +178,23 @@ fn check_url(key: &str, value: Option<&str>, problems: &mut Problems) {
     }
 }
 
-/// What only `serve` needs: a platform key source and its `iss`/`aud`, the
-/// launch-ticket key and a replica id. Provisioning and `token` do without.
-pub fn check_serving(s: &Settings) -> Result<(), ConfigError> {
+/// What only `serve` needs, present and valid: the launch-ticket key and
+/// this replica's id (besides a platform key source with its `iss`/`aud`,
+/// which the verifier reads from the settings).
+#[derive(Debug)]
+pub struct Serving {
+    /// `console.ticket_secret`, at least 32 bytes.
+    pub ticket_secret: SecretString,
+    /// `server.replica_id`, or the host name.
+    pub replica_id: String,
+}
+
+/// Checks what only `serve` needs; provisioning and `token` do without.
+pub fn check_serving(s: &Settings) -> Result<Serving, ConfigError> {
     let mut problems = Problems(s.unread_secrets.clone());
     // The id ends up in an IAM policy name: 128 characters of [\w+=,.@-].
-    match s.server.replica_id() {
+    let replica_id = s.server.replica_id();
+    match &replica_id {
         Some(replica) if replica.len() > 90 || !is_valid_role_name(&replica[..replica.len().min(64)]) => {
             problems.add("server.replica_id", format!("`{replica}` must be 1-90 characters of [A-Za-z0-9+=,.@_-]"))
         }
@@ -204,7 +215,10 @@ pub fn check_serving(s: &Settings) -> Result<(), ConfigError> {
         problems.add("auth", "no key source: set one of hs256_secret, public_key_pem_file, jwks_url");
     }
     check_secret("console.ticket_secret", s.console.ticket_secret.as_ref(), true, &mut problems);
-    if problems.0.is_empty() { Ok(()) } else { Err(ConfigError { problems: problems.0 }) }
+    match (s.console.ticket_secret.clone(), replica_id) {
+        (Some(ticket_secret), Some(replica_id)) if problems.0.is_empty() => Ok(Serving { ticket_secret, replica_id }),
+        _ => Err(ConfigError { problems: problems.0 }),
+    }
 }
 
 fn validate(s: &Settings, problems: &mut Problems) {
