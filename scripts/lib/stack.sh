@@ -4,8 +4,9 @@
 #   start_stack MOTO_PORT FED_PORT BROKER_PORT LOG_DIR
 # Sets BIN, CONFIG and BASE_URL.
 
-BIN=target/debug/sandbox-broker
-FAKE=target/debug/examples/fake_upstream
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+BIN=$TARGET_DIR/debug/sandbox-broker
+FAKE=$TARGET_DIR/debug/examples/fake_upstream
 CONFIG=config/local.toml
 stack_pids=()
 
