@@ -237,3 +237,27 @@ async fn a_role_deleted_between_read_and_write_is_a_409_concurrent_change() {
     assert_eq!(status, 200, "{again}");
     assert!(actions(&again).iter().any(|a| a == "create"), "{again}");
 }
+
+/// The isolated profile grants nothing on `*` but the one action IAM cannot
+/// scope to a resource (s3:ListAllMyBuckets, which the console's bucket list
+/// needs); everything else names the learner's own buckets.
+#[test]
+fn the_isolated_profile_uses_no_wildcard_a_resource_could_replace() {
+    let text = std::fs::read_to_string(repo_path("config/policies/s3-isolated.json")).unwrap();
+    let policy: Value = serde_json::from_str(&text).unwrap();
+    for statement in policy["Statement"].as_array().unwrap() {
+        let on_everything = statement["Resource"] == "*";
+        let actions: Vec<&str> = match &statement["Action"] {
+            Value::String(one) => vec![one.as_str()],
+            Value::Array(many) => many.iter().map(|a| a.as_str().unwrap()).collect(),
+            other => panic!("unexpected Action {other}"),
+        };
+        if on_everything {
+            assert_eq!(actions, ["s3:ListAllMyBuckets"], "{statement}");
+        } else {
+            for resource in statement["Resource"].as_array().unwrap() {
+                assert!(resource.as_str().unwrap().contains("${aws:PrincipalTag/sandbox-key}-"), "{statement}");
+            }
+        }
+    }
+}
