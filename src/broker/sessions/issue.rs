@@ -8,7 +8,9 @@ use serde::Deserialize;
 use super::Sessions;
 use crate::aws::federation::{SIGNIN_TOKEN_LIFETIME, login_url};
 use crate::aws::retry::retry_on;
-use crate::aws::{AssumeRoleInput, CallerIdentity, IssuedCredentials, TemporaryCredentials, UpstreamErrorKind};
+use crate::aws::{
+    AssumeRoleInput, CallerIdentity, IssuedCredentials, RoleInfo, TemporaryCredentials, UpstreamErrorKind,
+};
 use crate::broker::Profile;
 use crate::broker::context::Context;
 use crate::domain::ticket::Ticket;
@@ -105,7 +107,6 @@ pub struct IssuedSession {
 
 /// Fresh credentials for a session plus a console sign-in URL for them.
 pub(super) struct Minted {
-    pub(super) role_arn: String,
     pub(super) session_name: RoleSessionName,
     pub(super) issued: IssuedCredentials,
     pub(super) console: Option<(SecretString, SystemTime)>,
@@ -126,7 +127,8 @@ impl Sessions {
         let profile = &req.profile;
         let requested = req.requested_seconds.unwrap_or(profile.default_session_seconds);
         let destination = sign_in.then_some(&req.destination);
-        let minted = self.mint(profile, &req.session_id, requested, destination).await?;
+        let role = self.unrevoked_role(profile, &req.session_id).await?;
+        let minted = self.mint(profile, &role, &req.session_id, requested, destination).await?;
         let expiration = minted.issued.credentials.expiration;
         let ticket = Ticket {
             session_id: req.session_id.to_string(),
@@ -153,7 +155,7 @@ impl Sessions {
         Ok(IssuedSession {
             session_id: req.session_id.clone(),
             profile: profile.name.clone(),
-            role_arn: minted.role_arn,
+            role_arn: role.arn,
             role_session_name: minted.session_name,
             assumed_role_arn: minted.issued.assumed_role_arn,
             region: req.region.clone(),
@@ -163,20 +165,19 @@ impl Sessions {
         })
     }
 
-    /// AssumeRole for the session (refused if revoked), then, given a
-    /// console destination, a sign-in token for those credentials.
-    /// `requested` is clamped to the profile's and role's maxima and the
-    /// role-chaining limit.
+    /// AssumeRole for the session on `role` (already checked by
+    /// [`Sessions::unrevoked_role`]), then, given a console destination, a
+    /// sign-in token for those credentials. `requested` is clamped to the
+    /// profile's and role's maxima and the role-chaining limit.
     pub(super) async fn mint(
         &self,
         profile: &Profile,
+        role: &RoleInfo,
         id: &SessionId,
         requested: u32,
         destination: Option<&Destination>,
     ) -> Result<Minted, ApiError> {
         let identity = self.ctx.identity().await?;
-        let role = self.ctx.role(profile).await?;
-        self.ensure_not_revoked(profile, &role, id).await?;
         let chained = identity.is_role_session();
         let duration =
             SessionDuration::clamp(requested, profile.max_session_seconds, role.max_session_seconds, chained);
@@ -198,7 +199,7 @@ impl Sessions {
             Some(destination) => Some(self.sign_in(&identity, &issued, duration, chained, destination).await?),
             None => None,
         };
-        Ok(Minted { role_arn: role.arn, session_name: input.session_name, issued, console, duration, chained })
+        Ok(Minted { session_name: input.session_name, issued, console, duration, chained })
     }
 
     /// A console login URL for fresh credentials, and when it expires.

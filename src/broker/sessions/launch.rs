@@ -22,6 +22,7 @@ use moka::future::Cache;
 use secrecy::SecretString;
 
 use super::Sessions;
+use crate::aws::RoleInfo;
 use crate::broker::Profile;
 use crate::clock::unix_seconds;
 use crate::config::Settings;
@@ -95,6 +96,7 @@ impl LaunchLimits {
 struct Launch {
     ticket: Ticket,
     profile: Profile,
+    role: RoleInfo,
     id: SessionId,
     destination: Destination,
 }
@@ -154,16 +156,15 @@ impl Sessions {
         let profile =
             self.ctx.profile(&ticket.profile).map_err(|_| ApiError::Unauthorized("this console link is not valid"))?;
         // Refused while revoked, also when a sign-in URL could be re-served.
-        let role = self.ctx.role(&profile).await?;
-        self.ensure_not_revoked(&profile, &role, &id).await?;
-        Ok(Launch { ticket, profile, id, destination })
+        let role = self.unrevoked_role(&profile, &id).await?;
+        Ok(Launch { ticket, profile, role, id, destination })
     }
 
     async fn mint_launch(&self, launch: &Launch) -> Result<ReusableUrl, ApiError> {
-        let Launch { ticket, profile, id, destination } = launch;
+        let Launch { ticket, profile, role, id, destination } = launch;
         let remaining =
             u32::try_from(ticket.exp.saturating_sub(unix_seconds(self.ctx.clock.now()))).unwrap_or(u32::MAX);
-        let minted = self.mint(profile, id, remaining, Some(destination)).await?;
+        let minted = self.mint(profile, role, id, remaining, Some(destination)).await?;
         let (url, expires_at) = minted.console.ok_or_else(|| ApiError::Internal("no sign-in URL was minted".into()))?;
         tracing::info!(
             target: "sandbox_broker::audit",

@@ -26,19 +26,16 @@ pub struct RevocationReceipt {
 }
 
 impl Sessions {
-    /// `session_revoked` while the session's entry exists.
-    pub(super) async fn ensure_not_revoked(
-        &self,
-        profile: &Profile,
-        role: &RoleInfo,
-        id: &SessionId,
-    ) -> Result<(), ApiError> {
+    /// The profile's role, checked once per request before anything is
+    /// minted: `session_revoked` while the session's entry exists.
+    pub(super) async fn unrevoked_role(&self, profile: &Profile, id: &SessionId) -> Result<RoleInfo, ApiError> {
+        let role = self.ctx.role(profile).await?;
         let iam = self.ctx.upstreams.iam.as_ref();
         let denials = self.vanished(profile, self.revocations.denials(iam, &profile.role_name).await).await?;
-        if denials.deny(role, &RoleSessionName::for_session(id)) {
+        if denials.deny(&role, &RoleSessionName::for_session(id)) {
             return Err(ApiError::SessionRevoked(id.to_string()));
         }
-        Ok(())
+        Ok(role)
     }
 
     /// Adds the session to this replica's revocation policy on the
