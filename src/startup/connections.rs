@@ -99,6 +99,8 @@ impl ConnectionServer {
     }
 
     fn admit(&mut self, stream: TcpStream) {
+        let id = self.next_id;
+        let state = Arc::new(ConnState::new(self.epoch));
         {
             let mut open = self.open_connections();
             if open.len() >= self.limits.max_connections {
@@ -119,14 +121,12 @@ impl ConnectionServer {
                     }
                 }
             }
+            open.insert(id, state.clone());
+            metrics::connections_open(open.len());
         }
+        self.next_id += 1;
         // Small responses go out at once instead of waiting for Nagle.
         let _ = stream.set_nodelay(true);
-        let id = self.next_id;
-        self.next_id += 1;
-        let state = Arc::new(ConnState::new(self.epoch));
-        self.open_connections().insert(id, state.clone());
-        metrics::connections_open(self.open_connections().len());
         let (router, limits, open) = (self.router.clone(), self.limits, self.open.clone());
         self.tasks.spawn(async move {
             let reason = serve_connection(stream, router, limits, state).await;
