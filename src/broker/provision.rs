@@ -5,8 +5,10 @@
 
 pub mod desired;
 mod plan;
+mod status;
 
 pub use plan::{Action, Change};
+pub use status::ProfileStatus;
 
 use std::sync::Arc;
 
@@ -16,7 +18,7 @@ use serde_json::Value;
 use self::desired::{DesiredRole, broker_policy, desired_roles};
 use self::plan::{ActualRole, Item, Step, is_managed, plan_role, plan_teardown};
 use super::context::Context;
-use super::revocation::{self, Capacity, is_revocation_policy};
+use super::revocation::is_revocation_policy;
 use crate::aws::{CallerIdentity, Iam, UpstreamError, UpstreamErrorKind, absent_as_none};
 use crate::error::ApiError;
 
@@ -62,23 +64,6 @@ impl From<UpstreamError> for ProvisionError {
     fn from(err: UpstreamError) -> Self {
         ApiError::from(err).into()
     }
-}
-
-/// One profile in `GET /admin/status`.
-#[derive(Debug, Serialize)]
-pub struct ProfileStatus {
-    /// The profile's name.
-    pub profile: String,
-    /// Its role's name.
-    pub role_name: String,
-    /// Its role's ARN, when the role exists.
-    pub role_arn: Option<String>,
-    /// `provisioned`, `missing`, `drifted` or `unmanaged`.
-    pub state: &'static str,
-    /// What differs from the configuration.
-    pub drift: Vec<Change>,
-    /// Revocation entries and IAM inline-policy characters used/left.
-    pub revocations: Option<Capacity>,
 }
 
 /// The role as IAM has it, or `None`. A NoSuchEntity after GetRole means the
@@ -230,81 +215,5 @@ impl Provisioner {
             broker_principal_arn: identity.arn.clone(),
             broker_policy: broker_policy(&desired, &identity),
         })
-    }
-
-    /// What `GET /admin/status` shows: the broker's identity and trust
-    /// principal, and each profile's role state. Reads only.
-    pub async fn status(&self) -> Result<serde_json::Value, ApiError> {
-        let identity = self.ctx.identity().await?;
-        let profiles = self.profile_statuses().await?;
-        Ok(serde_json::json!({
-            "broker_principal_arn": identity.arn,
-            "account": identity.account,
-            "partition": identity.partition.id(),
-            "role_chained": identity.is_role_session(),
-            "trust_principal_arn": desired::trust_principal(&self.ctx.settings, &identity),
-            "profiles": profiles,
-        }))
-    }
-
-    /// Each profile's role: provisioned, missing, drifted (with what
-    /// differs) or unmanaged. Reads only.
-    async fn profile_statuses(&self) -> Result<Vec<ProfileStatus>, ApiError> {
-        // Not while this replica bootstraps or tears down: a half-done run
-        // would be reported as drift.
-        let _one_at_a_time = self.one_at_a_time.lock().await;
-        let identity = self.ctx.identity().await?;
-        let mut statuses = Vec::new();
-        for want in self.desired(&identity, None)? {
-            let have = actual_role(self.ctx.upstreams.iam.as_ref(), &want.role_name).await?;
-            let (state, drift) = match &have {
-                None => ("missing", Vec::new()),
-                Some((h, _)) if !is_managed(&h.details) => ("unmanaged", Vec::new()),
-                Some((h, _)) => {
-                    let drift: Vec<Change> = plan_role(&want, Some(h), &[])
-                        .into_iter()
-                        .map(|i| i.change)
-                        .filter(|c| c.action != Action::Unchanged)
-                        .collect();
-                    (if drift.is_empty() { "provisioned" } else { "drifted" }, drift)
-                }
-            };
-            // Capacity from the documents just read plus the revocation ones.
-            // A role deleted since (another replica's teardown) is no error
-            // here: GetRolePolicy reads a vanished policy as absent.
-            let (role_arn, revocations) = match have {
-                Some((role, names)) => {
-                    let iam = self.ctx.upstreams.iam.as_ref();
-                    let capacity = revocation::capacity(iam, &want.role_name, &role.inline, names).await?;
-                    (Some(role.details.info.arn), Some(capacity))
-                }
-                None => (None, None),
-            };
-            let mut drift = drift;
-            let mut state = state;
-            let foreign = revocations.as_ref().map_or(0, |c| c.foreign_statements);
-            if foreign > 0 {
-                if state == "provisioned" {
-                    state = "drifted";
-                }
-                drift.push(Change {
-                    resource: format!("role/{}/revocations", want.role_name),
-                    action: Action::Update,
-                    detail: format!(
-                        "{foreign} statement(s) in the revocation policies were not written by the broker: kept, \
-                         and their aws:userid Denies honoured; move them to a policy of your own"
-                    ),
-                });
-            }
-            statuses.push(ProfileStatus {
-                revocations,
-                profile: want.profile.clone(),
-                role_arn,
-                role_name: want.role_name,
-                state,
-                drift,
-            });
-        }
-        Ok(statuses)
     }
 }
