@@ -29,6 +29,8 @@ pub(crate) struct FakeAws {
     pub(crate) assume_role_delay: Duration,
     /// What PutRolePolicy fails with; `None` = success.
     pub(crate) put_policy_error: Option<(u16, &'static str)>,
+    /// The ARN GetCallerIdentity reports; an IAM user when empty.
+    pub(crate) caller_arn: &'static str,
     /// The roles' MaxSessionDuration.
     pub(crate) max_session_seconds: u32,
     /// AssumeRole calls so far.
@@ -82,11 +84,15 @@ async fn answer(State(fake): State<FakeAws>, body: String) -> Response {
     let params: HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
     let get = |k: &str| params.get(k).cloned().unwrap_or_default();
     match get("Action").as_str() {
-        "GetCallerIdentity" => ok(
-            "GetCallerIdentity",
-            STS_NS,
-            "<Arn>arn:aws:iam::123456789012:user/broker</Arn><UserId>AIDAFAKE</UserId><Account>123456789012</Account>",
-        ),
+        "GetCallerIdentity" => {
+            let arn =
+                if fake.caller_arn.is_empty() { "arn:aws:iam::123456789012:user/broker" } else { fake.caller_arn };
+            ok(
+                "GetCallerIdentity",
+                STS_NS,
+                &format!("<Arn>{arn}</Arn><UserId>AIDAFAKE</UserId><Account>123456789012</Account>"),
+            )
+        }
         "GetRole" => {
             let name = get("RoleName");
             let max = if fake.max_session_seconds == 0 { 43_200 } else { fake.max_session_seconds };

@@ -75,6 +75,7 @@ async fn readyz_answers_promptly_when_aws_stalls() {
     assert_eq!(ready.status(), 503);
     assert!(took < std::time::Duration::from_secs(3), "readyz took {took:?} with a stalled upstream");
     let body: Value = ready.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_ready");
     assert!(body["error"]["message"].as_str().unwrap().contains("too long"), "{body}");
 }
 
@@ -94,6 +95,7 @@ async fn oversized_federation_responses_are_refused() {
     assert_eq!(response.status(), 502);
     let text = response.text().await.unwrap();
     assert!(text.len() < 1_000 && text.contains("too large"), "{text}");
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap()["error"]["code"], "upstream_error");
 }
 
 #[tokio::test]

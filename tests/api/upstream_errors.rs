@@ -110,3 +110,16 @@ async fn iam_concurrent_modification_is_retried_then_503() {
     // One attempt plus four backoff retries (0.25 + 0.5 + 1 + 2 s).
     assert_eq!(calls.load(Ordering::SeqCst), 5);
 }
+
+/// Run with the account's root credentials, bootstrap would write a trust
+/// policy naming `:root` (every principal of the account): it refuses
+/// before any IAM call, unless `trust.principal_arn` names the principal.
+#[tokio::test]
+async fn bootstrap_refuses_to_trust_the_account_root() {
+    let fake = FakeAws { caller_arn: "arn:aws:iam::123456789012:root", ..FakeAws::default() };
+    let app = app_with_fault(fake).await;
+    let (status, body) = app.admin(reqwest::Method::POST, "/admin/bootstrap?dry_run=true").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("root_principal_refused")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("trust.principal_arn"), "{body}");
+    assert!(!app.calls.names().iter().any(|c| c.starts_with("iam.")), "no IAM call: {:?}", app.calls.names());
+}
