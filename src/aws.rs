@@ -8,18 +8,19 @@ pub mod iam;
 pub mod rate_limit;
 pub mod retry;
 pub mod sts;
+mod types;
 
 pub use clients::{Upstreams, http_client, load_sdk_config};
+pub use types::{
+    AssumeRoleInput, CallerIdentity, IssuedCredentials, ManagedPolicy, RoleDetails, RoleInfo, TemporaryCredentials,
+};
 
 use std::fmt;
-use std::time::SystemTime;
 
 use async_trait::async_trait;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use secrecy::SecretString;
-
-use crate::domain::{Partition, RoleSessionName, SessionDuration};
 
 /// Times an upstream call and records it in the metrics.
 pub async fn observed<T>(
@@ -72,6 +73,9 @@ pub enum UpstreamErrorKind {
     Conflict,
     /// The endpoint could not be reached, or no credentials were found.
     Unavailable,
+    /// AWS refused a policy document the request carried (malformed, or
+    /// too large once packed): the caller's input, not an outage.
+    PolicyRejected,
     /// Anything else.
     Other,
 }
@@ -87,6 +91,7 @@ impl UpstreamErrorKind {
             Self::Timeout => "timeout",
             Self::Conflict => "conflict",
             Self::Unavailable => "unavailable",
+            Self::PolicyRejected => "policy_rejected",
             Self::Other => "error",
         }
     }
@@ -178,77 +183,11 @@ fn kind_of_code(code: Option<&str>) -> UpstreamErrorKind {
         | "ExpiredToken"
         | "UnrecognizedClientException" => UpstreamErrorKind::AccessDenied,
         "NoSuchEntity" => UpstreamErrorKind::NotFound,
+        "MalformedPolicyDocument" | "PackedPolicyTooLarge" => UpstreamErrorKind::PolicyRejected,
         // IAM refuses overlapping writes to one entity; retrying later succeeds.
         "ConcurrentModification" | "ConcurrentModificationException" => UpstreamErrorKind::Conflict,
         _ => UpstreamErrorKind::Other,
     }
-}
-
-/// The broker's own principal, from sts:GetCallerIdentity.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CallerIdentity {
-    /// The account id.
-    pub account: String,
-    /// The caller's ARN (an assumed-role ARN when on role credentials).
-    pub arn: String,
-    /// The partition the ARN names.
-    pub partition: Partition,
-}
-
-impl CallerIdentity {
-    /// True when the broker itself runs on role credentials (an assumed-role
-    /// ARN, as on EC2, ECS, EKS or after `aws sts assume-role`); assuming a
-    /// profile role from there is role chaining, which AWS caps at one hour.
-    pub fn is_role_session(&self) -> bool {
-        self.arn.contains(":assumed-role/")
-    }
-}
-
-/// A set of temporary credentials; secrets stay redacted in `Debug`.
-#[derive(Debug, Clone)]
-pub struct TemporaryCredentials {
-    /// `ASIA…`: not a secret, logged in audit events.
-    pub access_key_id: String,
-    /// The secret key (redacted in `Debug`).
-    pub secret_access_key: SecretString,
-    /// The session token (redacted in `Debug`).
-    pub session_token: SecretString,
-    /// When STS lets the credentials expire.
-    pub expiration: SystemTime,
-}
-
-/// What AssumeRole returned.
-#[derive(Debug, Clone)]
-pub struct IssuedCredentials {
-    /// The temporary keys.
-    pub credentials: TemporaryCredentials,
-    /// `arn:…:sts::<account>:assumed-role/<role>/<session>`.
-    pub assumed_role_arn: String,
-}
-
-/// An AssumeRole call as the broker makes it: SourceIdentity is always the
-/// role session name, so CloudTrail ties every action to the learner.
-#[derive(Debug, Clone)]
-pub struct AssumeRoleInput {
-    /// The role to assume.
-    pub role_arn: String,
-    /// RoleSessionName, also sent as SourceIdentity.
-    pub session_name: RoleSessionName,
-    /// DurationSeconds, already clamped.
-    pub duration: SessionDuration,
-    /// Session tags (see `domain::session_tags`).
-    pub tags: Vec<(String, String)>,
-}
-
-/// An IAM role as the session path needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoleInfo {
-    /// The role's ARN.
-    pub arn: String,
-    /// The role's unique id (`AROA…`), new when a role is re-created.
-    pub role_id: String,
-    /// The role's MaxSessionDuration.
-    pub max_session_seconds: u32,
 }
 
 /// STS as the broker uses it.
@@ -258,19 +197,6 @@ pub trait Sts: Send + Sync {
     async fn caller_identity(&self) -> Result<CallerIdentity, UpstreamError>;
     /// sts:AssumeRole with session tags and SourceIdentity.
     async fn assume_role(&self, input: &AssumeRoleInput) -> Result<IssuedCredentials, UpstreamError>;
-}
-
-/// Everything bootstrap compares about a role.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoleDetails {
-    /// What the session path needs.
-    pub info: RoleInfo,
-    /// The trust policy as JSON text (already URL-decoded).
-    pub trust_policy: Option<String>,
-    /// The attached permissions boundary, if any.
-    pub permissions_boundary_arn: Option<String>,
-    /// The role's tags.
-    pub tags: Vec<(String, String)>,
 }
 
 /// IAM operations on roles. Reads of absent things answer `Ok(None)`;
@@ -296,8 +222,8 @@ pub trait Iam: Send + Sync {
     async fn update_max_session(&self, role_name: &str, seconds: u32) -> Result<(), UpstreamError>;
     /// TagRole.
     async fn tag_role(&self, role_name: &str, tags: &[(String, String)]) -> Result<(), UpstreamError>;
-    /// Puts the boundary, or deletes it when `arn` is `None`.
-    async fn set_permissions_boundary(&self, role_name: &str, arn: Option<&str>) -> Result<(), UpstreamError>;
+    /// PutRolePermissionsBoundary (nothing in the broker removes one).
+    async fn set_permissions_boundary(&self, role_name: &str, arn: &str) -> Result<(), UpstreamError>;
     /// ListRolePolicies (all pages).
     async fn list_inline_policies(&self, role_name: &str) -> Result<Vec<String>, UpstreamError>;
     /// GetRolePolicy, URL-decoded; `None` when absent.
@@ -314,6 +240,12 @@ pub trait Iam: Send + Sync {
     async fn detach_policy(&self, role_name: &str, policy_arn: &str) -> Result<(), UpstreamError>;
     /// DeleteRole; absent is fine.
     async fn delete_role(&self, role_name: &str) -> Result<(), UpstreamError>;
+    /// GetPolicy + GetPolicyVersion of its default version; `None` when absent.
+    async fn managed_policy(&self, arn: &str) -> Result<Option<ManagedPolicy>, UpstreamError>;
+    /// CreatePolicy at `path` (e.g. `/sandbox-broker/`).
+    async fn create_managed_policy(&self, path: &str, name: &str, document: &str) -> Result<(), UpstreamError>;
+    /// DeletePolicy; absent is success.
+    async fn delete_managed_policy(&self, arn: &str) -> Result<(), UpstreamError>;
 }
 
 /// The console federation endpoint.

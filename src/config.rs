@@ -25,6 +25,7 @@ pub use keys::PemKey;
 pub use server::{PublicUrl, ServerSettings};
 
 use crate::domain::Region;
+use crate::domain::guardrails::{GuardrailSettings, Guardrails};
 
 /// Environment variable prefix; levels are separated by `__`.
 pub const ENV_PREFIX: &str = "SANDBOX_BROKER__";
@@ -47,6 +48,9 @@ pub struct Settings {
     /// `[console]`.
     #[serde(default)]
     pub console: ConsoleSettings,
+    /// `[guardrails]`: defaults for every profile's guardrails.
+    #[serde(default)]
+    pub guardrails: GuardrailSettings,
     /// `[profiles.<name>]`, by name.
     #[serde(default)]
     pub profiles: BTreeMap<String, ProfileSettings>,
@@ -192,6 +196,9 @@ pub struct ProfileSettings {
     /// The profile used when a request names none.
     #[serde(default)]
     pub default: bool,
+    /// Spend guardrails; each field set replaces `[guardrails]`'s.
+    #[serde(default)]
+    pub guardrails: GuardrailSettings,
     /// The policy template's text, read by [`load`].
     #[serde(skip)]
     pub policy_template: String,
@@ -213,6 +220,12 @@ impl ProfileSettings {
 }
 
 impl Settings {
+    /// A profile's guardrails: its own fields, else `[guardrails]`'s, else
+    /// the standard set.
+    pub fn guardrails(&self, profile: &ProfileSettings) -> Guardrails {
+        Guardrails::resolve(&self.guardrails, &profile.guardrails)
+    }
+
     /// The profile used when a request names none: the one marked
     /// `default = true`, or the only one.
     pub fn default_profile(&self) -> Option<&str> {
@@ -250,6 +263,7 @@ pub fn test_settings() -> Settings {
         max_session_seconds: 43_200,
         default_session_seconds: 3_600,
         default: true,
+        guardrails: GuardrailSettings::default(),
         policy_template: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#
             .into(),
     };
@@ -259,6 +273,7 @@ pub fn test_settings() -> Settings {
         aws: AwsSettings::default(),
         trust: TrustSettings::default(),
         console: ConsoleSettings::default(),
+        guardrails: GuardrailSettings::default(),
         profiles: [("s3".to_owned(), profile)].into_iter().collect(),
         unread_secrets: Vec::new(),
     }

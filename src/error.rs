@@ -116,6 +116,7 @@ impl ApiError {
                 UpstreamErrorKind::Timeout => (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout"),
                 UpstreamErrorKind::Conflict => (StatusCode::SERVICE_UNAVAILABLE, "upstream_conflict"),
                 UpstreamErrorKind::RateLimited => (StatusCode::SERVICE_UNAVAILABLE, "sts_rate_limited"),
+                UpstreamErrorKind::PolicyRejected => (StatusCode::UNPROCESSABLE_ENTITY, "policy_rejected"),
                 UpstreamErrorKind::NotFound | UpstreamErrorKind::Unavailable | UpstreamErrorKind::Other => {
                     (StatusCode::BAD_GATEWAY, "upstream_error")
                 }

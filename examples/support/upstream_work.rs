@@ -21,6 +21,7 @@ pub(crate) async fn one_session(
         tags: session_tags(&id, &session_name, "s3"),
         session_name,
         duration: SessionDuration::clamp(3600, 43_200, 43_200, false),
+        narrowing: Default::default(),
     };
     let issued = upstreams.sts.assume_role(&input).await?;
     let token = upstreams.federation.signin_token(federation_endpoint, &issued.credentials, Some(3600)).await?;

@@ -12,7 +12,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::retry::retry_on;
-use super::{Iam, RoleDetails, RoleInfo, UpstreamError, UpstreamErrorKind, absent_as_none, sdk_call};
+use super::{Iam, ManagedPolicy, RoleDetails, RoleInfo, UpstreamError, UpstreamErrorKind, absent_as_none, sdk_call};
 
 const SERVICE: &str = "iam";
 
@@ -80,10 +80,12 @@ impl SdkIam {
         let Some(out) = absent_as_none(out)? else {
             return Ok(None);
         };
-        out.role
-            .map(Some)
-            .ok_or_else(|| UpstreamError::new(SERVICE, "GetRole", UpstreamErrorKind::Other, "response lacks Role"))
+        out.role.map(Some).ok_or_else(|| malformed("GetRole", "Role"))
     }
+}
+
+fn malformed(operation: &'static str, what: &str) -> UpstreamError {
+    UpstreamError::new(SERVICE, operation, UpstreamErrorKind::Other, format!("response lacks {what}"))
 }
 
 fn role_info(role: &Role) -> RoleInfo {
@@ -133,9 +135,7 @@ impl Iam for SdkIam {
             .set_tags(Some(tags(role_tags)?))
             .set_permissions_boundary(permissions_boundary_arn.map(str::to_owned));
         let out = write("CreateRole", || request.clone().send()).await?;
-        let role = out.role().ok_or_else(|| {
-            UpstreamError::new(SERVICE, "CreateRole", UpstreamErrorKind::Other, "response lacks Role")
-        })?;
+        let role = out.role().ok_or_else(|| malformed("CreateRole", "Role"))?;
         Ok(RoleInfo { arn: role.arn().to_owned(), role_id: role.role_id().to_owned(), max_session_seconds })
     }
 
@@ -155,18 +155,9 @@ impl Iam for SdkIam {
         write("TagRole", || request.clone().send()).await.map(drop)
     }
 
-    async fn set_permissions_boundary(&self, role_name: &str, arn: Option<&str>) -> Result<(), UpstreamError> {
-        match arn {
-            Some(arn) => {
-                let request =
-                    self.client.put_role_permissions_boundary().role_name(role_name).permissions_boundary(arn);
-                write("PutRolePermissionsBoundary", || request.clone().send()).await.map(drop)
-            }
-            None => {
-                let request = self.client.delete_role_permissions_boundary().role_name(role_name);
-                write("DeleteRolePermissionsBoundary", || request.clone().send()).await.map(drop)
-            }
-        }
+    async fn set_permissions_boundary(&self, role_name: &str, arn: &str) -> Result<(), UpstreamError> {
+        let request = self.client.put_role_permissions_boundary().role_name(role_name).permissions_boundary(arn);
+        write("PutRolePermissionsBoundary", || request.clone().send()).await.map(drop)
     }
 
     async fn list_inline_policies(&self, role_name: &str) -> Result<Vec<String>, UpstreamError> {
@@ -210,5 +201,35 @@ impl Iam for SdkIam {
     async fn delete_role(&self, role_name: &str) -> Result<(), UpstreamError> {
         let request = self.client.delete_role().role_name(role_name);
         absent_as_none(write("DeleteRole", || request.clone().send()).await).map(drop)
+    }
+
+    async fn managed_policy(&self, arn: &str) -> Result<Option<ManagedPolicy>, UpstreamError> {
+        let Some(out) = absent_as_none(call("GetPolicy", self.client.get_policy().policy_arn(arn).send()).await)?
+        else {
+            return Ok(None);
+        };
+        let policy = out.policy.ok_or_else(|| malformed("GetPolicy", "Policy"))?;
+        let version = policy.default_version_id().ok_or_else(|| malformed("GetPolicy", "DefaultVersionId"))?;
+        let request = self.client.get_policy_version().policy_arn(arn).version_id(version);
+        let Some(out) = absent_as_none(call("GetPolicyVersion", request.send()).await)? else {
+            return Ok(None);
+        };
+        let document = out
+            .policy_version()
+            .and_then(|v| v.document())
+            .map(decode_policy_document)
+            .ok_or_else(|| malformed("GetPolicyVersion", "Document"))?;
+        let boundary_usage = policy.permissions_boundary_usage_count().and_then(|n| u32::try_from(n).ok());
+        Ok(Some(ManagedPolicy { document, boundary_usage: boundary_usage.unwrap_or(0) }))
+    }
+
+    async fn create_managed_policy(&self, path: &str, name: &str, document: &str) -> Result<(), UpstreamError> {
+        let request = self.client.create_policy().path(path).policy_name(name).policy_document(document);
+        write("CreatePolicy", || request.clone().send()).await.map(drop)
+    }
+
+    async fn delete_managed_policy(&self, arn: &str) -> Result<(), UpstreamError> {
+        let request = self.client.delete_policy().policy_arn(arn);
+        absent_as_none(write("DeletePolicy", || request.clone().send()).await).map(drop)
     }
 }

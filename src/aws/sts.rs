@@ -3,7 +3,7 @@
 use std::time::SystemTime;
 
 use async_trait::async_trait;
-use aws_sdk_sts::types::Tag;
+use aws_sdk_sts::types::{PolicyDescriptorType, Tag};
 use secrecy::SecretString;
 
 use super::{
@@ -24,6 +24,11 @@ impl SdkSts {
     pub fn new(client: aws_sdk_sts::Client) -> Self {
         Self { client }
     }
+}
+
+/// `PolicyArns`, or nothing when there are none (an empty list is not sent).
+fn policy_arns(arns: &[String]) -> Option<Vec<PolicyDescriptorType>> {
+    (!arns.is_empty()).then(|| arns.iter().map(|arn| PolicyDescriptorType::builder().arn(arn).build()).collect())
 }
 
 fn malformed(operation: &'static str, what: &str) -> UpstreamError {
@@ -56,7 +61,9 @@ impl Sts for SdkSts {
             .role_session_name(input.session_name.as_str())
             .source_identity(input.session_name.as_str())
             .duration_seconds(i32::try_from(input.duration.seconds()).unwrap_or(i32::MAX))
-            .set_tags(Some(tags));
+            .set_tags(Some(tags))
+            .set_policy(input.narrowing.policy.clone())
+            .set_policy_arns(policy_arns(&input.narrowing.policy_arns));
         let out = sdk_call(SERVICE, OP, request.send()).await?;
         let creds = out.credentials().ok_or_else(|| malformed(OP, "Credentials"))?;
         let expiration = SystemTime::try_from(*creds.expiration()).map_err(|_| malformed(OP, "a valid Expiration"))?;
@@ -79,7 +86,7 @@ mod tests {
     //! Request shapes moto ignores (Tags, SourceIdentity, DurationSeconds),
     //! checked on the SDK request itself.
     use super::*;
-    use crate::domain::{RoleSessionName, SessionDuration, SessionId};
+    use crate::domain::{RoleSessionName, SessionDuration, SessionId, SessionNarrowing};
     use aws_sdk_sts::Client;
     use aws_sdk_sts::operation::assume_role::AssumeRoleOutput;
     use aws_sdk_sts::types::{AssumedRoleUser, Credentials};
@@ -108,7 +115,9 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn assume_role_sends_source_identity_tags_and_duration() {
+    async fn assume_role_sends_source_identity_tags_duration_and_session_policies() {
+        const NARROW: &str =
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
         let rule = mock!(Client::assume_role)
             .match_requests(|req| {
                 let tags: Vec<(&str, &str)> = req.tags().iter().map(|t| (t.key(), t.value())).collect();
@@ -117,6 +126,8 @@ mod tests {
                     && req.source_identity() == Some("learner-1")
                     && req.duration_seconds() == Some(1800)
                     && tags == [("sandbox-session", "learner-1"), ("sandbox-profile", "s3")]
+                    && req.policy() == Some(NARROW)
+                    && req.policy_arns().iter().filter_map(|p| p.arn()).eq(["arn:aws:iam::aws:policy/ReadOnlyAccess"])
             })
             .then_output(output);
         let sts = SdkSts::new(mock_client!(aws_sdk_sts, [&rule]));
@@ -125,6 +136,10 @@ mod tests {
             session_name: RoleSessionName::for_session(&SessionId::parse("learner-1").unwrap()),
             duration: SessionDuration::clamp(1800, 43_200, 43_200, false),
             tags: vec![("sandbox-session".into(), "learner-1".into()), ("sandbox-profile".into(), "s3".into())],
+            narrowing: SessionNarrowing {
+                policy: Some(NARROW.into()),
+                policy_arns: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
+            },
         };
         let issued = sts.assume_role(&input).await.unwrap();
         assert_eq!(rule.num_calls(), 1);
@@ -145,6 +160,7 @@ mod tests {
             session_name: RoleSessionName::for_session(&SessionId::parse("ab").unwrap()),
             duration: SessionDuration::clamp(900, 900, 900, false),
             tags: vec![],
+            narrowing: Default::default(),
         };
         let err = sts.assume_role(&input).await.unwrap_err();
         assert_eq!(err.kind, UpstreamErrorKind::Throttled);

@@ -5,6 +5,7 @@
 
 pub mod desired;
 mod plan;
+pub mod principals;
 mod status;
 
 pub use plan::{Action, Change};
@@ -15,8 +16,9 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 
-use self::desired::{DesiredRole, broker_policy, desired_roles};
-use self::plan::{ActualRole, Item, Step, is_managed, plan_role, plan_teardown};
+use self::desired::{BOUNDARY_PATH, DesiredRole, desired_roles};
+use self::plan::{ActualRole, Item, Step, is_managed, plan_boundary, plan_role, plan_teardown};
+use self::principals::{broker_policy, provisioner_policy};
 use super::context::Context;
 use super::revocation::is_revocation_policy;
 use crate::aws::{CallerIdentity, Iam, UpstreamError, UpstreamErrorKind, absent_as_none};
@@ -39,8 +41,10 @@ pub struct BootstrapReport {
     pub changes: Vec<Change>,
     /// The principal the broker runs as.
     pub broker_principal_arn: String,
-    /// The identity policy that principal needs.
+    /// The identity policy the serving broker's principal needs.
     pub broker_policy: Value,
+    /// The identity policy the principal running bootstrap and teardown needs.
+    pub provisioner_policy: Value,
 }
 
 /// A run that failed part-way: what was done before the failure, so the
@@ -105,7 +109,9 @@ async fn apply(iam: &dyn Iam, step: &Step) -> Result<(), UpstreamError> {
         Step::UpdateTrust { role, document } => iam.update_trust_policy(role, document).await,
         Step::UpdateMaxSession { role, seconds } => iam.update_max_session(role, *seconds).await,
         Step::TagRole { role, tags } => iam.tag_role(role, tags).await,
-        Step::SetBoundary { role, arn } => iam.set_permissions_boundary(role, arn.as_deref()).await,
+        Step::SetBoundary { role, arn } => iam.set_permissions_boundary(role, arn).await,
+        Step::CreateBoundary { name, document } => iam.create_managed_policy(BOUNDARY_PATH, name, document).await,
+        Step::DeleteBoundary { arn } => iam.delete_managed_policy(arn).await,
         Step::PutInline { role, name, document } => iam.put_inline_policy(role, name, document).await,
         Step::DeleteInline { role, name } => iam.delete_inline_policy(role, name).await,
         Step::Attach { role, arn } => iam.attach_policy(role, arn).await,
@@ -170,17 +176,22 @@ impl Provisioner {
                 });
             }
             let (actual, revocations) = have.map_or((None, Vec::new()), |(h, r)| (Some(h), r));
-            let items = plan_role(want, actual.as_ref(), &revocations);
+            let boundary = self.boundary_policy(want).await?;
+            let mut items = plan_boundary(want, boundary.as_ref());
+            items.extend(plan_role(want, actual.as_ref(), &revocations));
             self.execute(items, dry_run, &mut changes).await?;
             self.ctx.forget_role(&want.role_name).await;
         }
         let all = self.desired(&identity, None)?;
-        Ok(BootstrapReport {
-            dry_run,
-            changes,
-            broker_principal_arn: identity.arn.clone(),
-            broker_policy: broker_policy(&all, &identity),
-        })
+        Ok(report(dry_run, changes, &all, &identity))
+    }
+
+    /// The generated boundary as IAM holds it, if the profile has one.
+    async fn boundary_policy(&self, want: &DesiredRole) -> Result<Option<crate::aws::ManagedPolicy>, UpstreamError> {
+        match &want.boundary {
+            Some(b) => self.ctx.upstreams.iam.managed_policy(&b.arn).await,
+            None => Ok(None),
+        }
     }
 
     /// Deletes the profiles' roles that carry the managed-by tag; any other
@@ -208,12 +219,30 @@ impl Provisioner {
                     self.ctx.forget_role(role).await;
                 }
             }
+            // A boundary created by a run that stopped before the role used it.
+            if let Some(b) = &want.boundary
+                && !changes.iter().any(|c| c.resource.ends_with(&b.name))
+                && self.boundary_policy(want).await?.is_some()
+            {
+                let step = Step::DeleteBoundary { arn: b.arn.clone() };
+                let change = Change {
+                    resource: format!("policy{BOUNDARY_PATH}{}", b.name),
+                    action: Action::Delete,
+                    detail: "unused permissions boundary".into(),
+                };
+                self.execute(vec![Item { change, step: Some(step) }], dry_run, &mut changes).await?;
+            }
         }
-        Ok(BootstrapReport {
-            dry_run,
-            changes,
-            broker_principal_arn: identity.arn.clone(),
-            broker_policy: broker_policy(&desired, &identity),
-        })
+        Ok(report(dry_run, changes, &desired, &identity))
+    }
+}
+
+fn report(dry_run: bool, changes: Vec<Change>, desired: &[DesiredRole], identity: &CallerIdentity) -> BootstrapReport {
+    BootstrapReport {
+        dry_run,
+        changes,
+        broker_principal_arn: identity.arn.clone(),
+        broker_policy: broker_policy(desired, identity),
+        provisioner_policy: provisioner_policy(desired, identity),
     }
 }

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use super::Settings;
 use super::check::Problems;
+use crate::domain::guardrails::{GuardrailSettings, Guardrails, boundary_document};
 use crate::domain::policy::{INLINE_POLICY_BUDGET, TemplateVars, minify, render};
 use crate::domain::{MAX_SESSION_SECONDS, MIN_SESSION_SECONDS, Region, is_valid_role_name};
 
@@ -35,6 +36,16 @@ pub(super) fn validate_profiles(s: &Settings, problems: &mut Problems) {
                 format!("must be within {MIN_SESSION_SECONDS}..=max_session_seconds"),
             );
         }
+        for problem in s.guardrails(p).problems() {
+            problems.add(key("guardrails"), problem);
+        }
+        if p.permissions_boundary_arn.is_some() && p.guardrails != GuardrailSettings::default() {
+            problems.add(
+                key("guardrails"),
+                "guardrails are rendered into the boundary bootstrap generates; with permissions_boundary_arn \
+                 set, put them into that boundary instead (or drop permissions_boundary_arn)",
+            );
+        }
         for arn in p.managed_policy_arns.iter().chain(p.permissions_boundary_arn.iter()) {
             if !arn.starts_with("arn:") || !arn.contains(":policy/") {
                 problems.add(key("managed_policy_arns"), format!("`{arn}` is not a policy ARN"));
@@ -46,31 +57,41 @@ pub(super) fn validate_profiles(s: &Settings, problems: &mut Problems) {
 /// Renders a template the way bootstrap will (a 12-digit account id has the
 /// same length as any real one) so unknown variables and IAM's size limit
 /// are caught at start-up, before any AWS call.
-fn check_policy_template(template: &str, region: &str) -> Result<(), String> {
+fn check_policy_template(template: &str, region: &str, guardrails: Option<&Guardrails>) -> Result<(), String> {
     let partition = Region::parse(region).map(|r| r.partition().id()).unwrap_or("aws");
     let vars = TemplateVars { account_id: "000000000000", partition, region };
-    let size = minify(&render(template, &vars)?)?.len();
-    if size > INLINE_POLICY_BUDGET {
+    let rendered = minify(&render(template, &vars)?)?;
+    if rendered.len() > INLINE_POLICY_BUDGET {
         return Err(format!(
-            "rendered policy is {size} characters; IAM allows {INLINE_POLICY_BUDGET} across a role's inline policies"
+            "rendered policy is {} characters; IAM allows {INLINE_POLICY_BUDGET} across a role's inline policies",
+            rendered.len()
         ));
     }
-    Ok(())
+    match guardrails {
+        Some(guardrails) => boundary_document(&rendered, guardrails, &vars).map(drop),
+        None => Ok(()),
+    }
 }
 
 pub(super) fn load_policies(s: &mut Settings, base_dir: &Path, problems: &mut Problems) {
     let region = s.aws.region.clone();
-    for (name, p) in &mut s.profiles {
+    // The generated boundary (access policy + guardrails) is size-checked
+    // too; a profile with its own boundary gets none.
+    let boundaries: Vec<Option<Guardrails>> =
+        s.profiles.values().map(|p| p.permissions_boundary_arn.is_none().then(|| s.guardrails(p))).collect();
+    for ((name, p), guardrails) in s.profiles.iter_mut().zip(boundaries) {
         let relative = p.access_policy.clone().unwrap_or_else(|| format!("policies/{name}.json").into());
         let path = base_dir.join(relative);
         match std::fs::read_to_string(&path) {
             Ok(text) => match serde_json::from_str::<serde_json::Value>(&text) {
-                Ok(serde_json::Value::Object(_)) => match check_policy_template(&text, region.as_str()) {
-                    Ok(()) => p.policy_template = text,
-                    Err(err) => {
-                        problems.add(format!("profiles.{name}.access_policy"), format!("{}: {err}", path.display()))
+                Ok(serde_json::Value::Object(_)) => {
+                    match check_policy_template(&text, region.as_str(), guardrails.as_ref()) {
+                        Ok(()) => p.policy_template = text,
+                        Err(err) => {
+                            problems.add(format!("profiles.{name}.access_policy"), format!("{}: {err}", path.display()))
+                        }
                     }
-                },
+                }
                 Ok(_) => problems.add(format!("profiles.{name}.access_policy"), "policy must be a JSON object"),
                 Err(err) => problems.add(
                     format!("profiles.{name}.access_policy"),

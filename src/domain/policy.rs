@@ -6,6 +6,8 @@ use serde_json::Value;
 /// IAM's limit on the aggregate size of a role's inline policies, counted
 /// without whitespace ("IAM and AWS STS quotas").
 pub const INLINE_POLICY_BUDGET: usize = 10_240;
+/// IAM's limit on a customer managed policy's size, counted the same way.
+pub const MANAGED_POLICY_LIMIT: usize = 6_144;
 
 /// Values for the broker's own template variables.
 pub struct TemplateVars<'a> {

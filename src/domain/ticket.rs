@@ -14,7 +14,9 @@ use sha2::Sha256;
 /// Binds the MAC to this use, so the key cannot be replayed for another.
 const DOMAIN: &[u8] = b"sandbox-broker/console-ticket/v1\n";
 /// Longer tickets are refused before any work.
-pub const MAX_TICKET_LEN: usize = 4096;
+/// (A ticket may carry a 2,048-character session policy: about 3.5 KiB
+/// once escaped and base64-encoded.)
+pub const MAX_TICKET_LEN: usize = 8192;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 /// What a launch ticket names; nothing in it is secret.
@@ -34,6 +36,12 @@ pub struct Ticket {
     pub destination: String,
     /// Unix seconds: the credentials' expiry.
     pub exp: u64,
+    /// The session's inline session policy, applied again on every click.
+    #[serde(rename = "sp", default, skip_serializing_if = "Option::is_none")]
+    pub session_policy: Option<String>,
+    /// The session's managed session policies.
+    #[serde(rename = "pa", default, skip_serializing_if = "Vec::is_empty")]
+    pub policy_arns: Vec<String>,
 }
 
 /// Why a ticket was refused.
@@ -108,6 +116,8 @@ mod tests {
             region: "eu-west-1".into(),
             destination: "https://console.aws.amazon.com/".into(),
             exp: 2_000,
+            session_policy: None,
+            policy_arns: Vec::new(),
         }
     }
 

@@ -49,7 +49,8 @@ async fn apply_creates_the_configured_state_and_a_second_run_is_all_unchanged() 
     let app = fresh_app().await;
     let (status, report) = app.admin(Method::POST, "/admin/bootstrap").await;
     assert_eq!(status, 200, "{report}");
-    assert_eq!(actions(&report), ["create"; 4], "{report}");
+    // Per profile: the permissions boundary, the role, its access policy.
+    assert_eq!(actions(&report), ["create"; 6], "{report}");
     let principal = report["broker_principal_arn"].as_str().unwrap().to_owned();
 
     // Read it back through IAM and compare documents.
@@ -68,9 +69,19 @@ async fn apply_creates_the_configured_state_and_a_second_run_is_all_unchanged() 
         serde_json::from_str(&std::fs::read_to_string(repo_path("config/policies/s3.json")).unwrap()).unwrap();
     assert_eq!(decode(policy.policy_document()), expected);
 
-    // The broker policy covers both roles.
-    let broker_policy = report["broker_policy"].to_string();
-    assert!(broker_policy.contains(&format!("role/{role_name}")) && broker_policy.contains(app.role("other")));
+    // The role carries the generated boundary: the access policy plus the guardrails.
+    let boundary_arn = role.permissions_boundary().unwrap().permissions_boundary_arn().unwrap();
+    assert!(boundary_arn.contains(&format!(":policy/sandbox-broker/boundary-{role_name}-")), "{boundary_arn}");
+    let boundary = iam.get_policy_version().policy_arn(boundary_arn).version_id("v1").send().await.unwrap();
+    let boundary = decode(boundary.policy_version().unwrap().document().unwrap());
+    assert_eq!(boundary["Statement"][0], expected["Statement"][0]);
+    assert!(boundary.to_string().contains("GuardrailDeniedActions"));
+
+    // Both principals' policies cover both roles.
+    for principal in ["broker_policy", "provisioner_policy"] {
+        let policy = report[principal].to_string();
+        assert!(policy.contains(&format!("role/{role_name}")) && policy.contains(app.role("other")), "{principal}");
+    }
 
     // Second run: everything unchanged, zero writes.
     app.calls.reset();

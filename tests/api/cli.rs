@@ -234,8 +234,9 @@ async fn bootstrap_cli_reports_a_plan_as_json() {
     assert_eq!(code, 0, "{stderr}");
     let report: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["dry_run"], true);
-    assert_eq!(report["changes"][0]["resource"], format!("role/{}", roles[0].1));
-    assert_eq!(report["changes"][0]["action"], "create");
+    assert!(report["changes"][0]["resource"].as_str().unwrap().starts_with("policy/sandbox-broker/boundary-"));
+    assert_eq!(report["changes"][1]["resource"], format!("role/{}", roles[0].1));
+    assert_eq!(report["changes"][1]["action"], "create");
     let (code, stdout, stderr) = run(&["--config", path.to_str().unwrap(), "bootstrap"], &envs);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("\"create\""));

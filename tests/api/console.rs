@@ -85,6 +85,8 @@ async fn tampered_foreign_and_missing_tickets_are_refused() {
         region: "eu-west-1".into(),
         destination: "https://console.aws.amazon.com/".into(),
         exp: u64::MAX / 2,
+        session_policy: None,
+        policy_arns: Vec::new(),
     });
     let before = app.calls.get();
     for bad in [

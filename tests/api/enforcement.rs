@@ -1,8 +1,15 @@
 //! End to end with IAM enforcement: moto checks identity policies and trust
-//! principals after its first requests. The broker runs as an IAM user that
-//! holds exactly the `broker_policy` bootstrap reports; it bootstraps from
-//! an empty account and issues a session whose keys can use S3 but not IAM.
+//! principals after its first requests. Two IAM users hold exactly what
+//! bootstrap reports: `provisioner` (provisioner_policy) bootstraps from an
+//! empty account, then `broker` (broker_policy) serves: it issues, launches,
+//! revokes and reads status, and may reshape no role. Learner keys can use
+//! S3 but not IAM.
+//!
+//! moto evaluates neither permissions boundaries nor session policies, so
+//! the guardrails are checked in the documents bootstrap wrote, not by a
+//! denied learner call (README, "Testing notes").
 
+use aws_sdk_iam::error::ProvideErrorMetadata;
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::process::Command;
@@ -29,95 +36,209 @@ async fn learner_cli(endpoint: &str, creds: &Value, args: &[&str]) -> (bool, Str
     (out.status.success(), text)
 }
 
-#[tokio::test]
-async fn least_privilege_broker_bootstraps_and_learner_keys_are_scoped() {
-    // Four unauthenticated requests set up the broker user; every later one
-    // is checked against IAM policies.
-    let moto = Moto::start(&[("INITIAL_NO_AUTH_ACTION_COUNT", "4")]);
-    let endpoint = moto.endpoint.clone();
+/// An IAM user holding `policies` (inline, by name);
+/// returns its SDK config. Setup calls are unauthenticated (moto counts them).
+async fn user_with(endpoint: &str, name: &str, policies: &[(&str, &Value)]) -> aws_config::SdkConfig {
+    let admin = aws_sdk_iam::Client::new(&broker_sdk_config(endpoint));
+    admin.create_user().user_name(name).send().await.unwrap();
+    let key = admin.create_access_key().user_name(name).send().await.unwrap();
+    let key = key.access_key().unwrap();
+    for (policy_name, document) in policies {
+        let put = admin.put_user_policy().user_name(name).policy_name(*policy_name);
+        put.policy_document(document.to_string()).send().await.unwrap();
+    }
+    sdk_config(endpoint, key.access_key_id(), key.secret_access_key(), None)
+}
 
-    // What bootstrap will report as broker_policy, for this user and config.
+/// The error code of a refused call. moto wraps an authorisation failure
+/// as `<ErrorResponse><Errors><Error>` (EC2's shape), which the IAM client
+/// does not parse, so the code is read from the raw response then.
+fn denied_code<E: ProvideErrorMetadata + std::fmt::Debug, R>(
+    err: aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> String
+where
+    R: std::fmt::Debug,
+{
+    if let Some(code) = err.code() {
+        return code.to_owned();
+    }
+    let raw = format!("{err:?}");
+    if raw.contains("<Code>AccessDenied</Code>") { "AccessDenied".into() } else { raw }
+}
+
+/// moto authorises IAM calls on anything but an existing role (a role
+/// before it is created, every managed policy) against resource "*", where
+/// AWS uses the ARN: the same statements on "*" stand in for that.
+fn on_any_resource(policy: &Value) -> Value {
+    let statements: Vec<Value> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["Effect"] == "Allow")
+        .map(|s| json!({"Effect": "Allow", "Action": s["Action"], "Resource": "*"}))
+        .collect();
+    json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+#[tokio::test]
+async fn provisioner_and_broker_principals_hold_only_what_bootstrap_reports() {
+    // Seven unauthenticated requests set up the two users (below); every
+    // later one is checked against IAM policies.
+    let moto = Moto::start(&[("INITIAL_NO_AUTH_ACTION_COUNT", "7")]);
+    let endpoint = moto.endpoint.clone();
+    let broker_arn = "arn:aws:iam::123456789012:user/broker";
+
+    // The policies bootstrap will report, for this config.
     let probe = TestApp::spawn_with(TestOptions {
         aws_endpoint: Some(format!("http://127.0.0.1:{}", crate::helpers::free_port())),
         create_roles: false,
         ..Default::default()
     })
     .await;
-    let settings = sandbox_broker::config::load(Some(&probe.config_path())).unwrap();
+    let mut settings = sandbox_broker::config::load(Some(&probe.config_path())).unwrap();
+    settings.trust.principal_arn = Some(broker_arn.into());
     let identity = sandbox_broker::aws::CallerIdentity {
         account: "123456789012".into(),
-        arn: "arn:aws:iam::123456789012:user/broker".into(),
+        arn: "arn:aws:iam::123456789012:user/provisioner".into(),
         partition: sandbox_broker::domain::Partition::Aws,
     };
     let desired = sandbox_broker::broker::provision::desired::desired_roles(&settings, &identity).unwrap();
-    let policy = sandbox_broker::broker::provision::desired::broker_policy(&desired, &identity);
+    let principals = &sandbox_broker::broker::provision::principals::provisioner_policy;
+    let provisioner_policy = principals(&desired, &identity);
+    let broker_policy = sandbox_broker::broker::provision::principals::broker_policy(&desired, &identity);
 
-    let admin = aws_sdk_iam::Client::new(&broker_sdk_config(&endpoint));
-    admin.create_user().user_name("broker").send().await.unwrap();
-    let key = admin.create_access_key().user_name("broker").send().await.unwrap();
-    let key = key.access_key().unwrap();
-    admin
-        .put_user_policy()
-        .user_name("broker")
-        .policy_name("broker")
-        .policy_document(policy.to_string())
-        .send()
-        .await
-        .unwrap();
-    // moto evaluates IAM calls on a role that does not exist yet (GetRole,
-    // CreateRole before the first bootstrap) against resource "*", where
-    // AWS uses the role's ARN; these same actions on "*" stand in for that.
-    // AssumeRole is still checked against the role ARNs of `broker` alone.
-    let iam_actions = policy["Statement"][2]["Action"].clone();
-    let workaround =
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": iam_actions, "Resource": "*"}]});
-    admin
-        .put_user_policy()
-        .user_name("broker")
-        .policy_name("bootstrap-in-emulator")
-        .policy_document(workaround.to_string())
-        .send()
-        .await
-        .unwrap();
+    let workaround = on_any_resource(&provisioner_policy);
+    let provisioner_sdk = user_with(
+        &endpoint,
+        "provisioner",
+        &[("provisioner", &provisioner_policy), ("emulator-resource-star", &workaround)],
+    )
+    .await;
+    let broker_sdk = user_with(&endpoint, "broker", &[("broker", &broker_policy)]).await;
 
-    // From here on moto enforces. The broker runs as that user, with the
-    // same roles as the probe's config.
-    let sdk = sdk_config(&endpoint, key.access_key_id(), key.secret_access_key(), None);
-    let app = TestApp::spawn_with(TestOptions {
+    // From here on moto enforces. The one-shot bootstrap runs as the
+    // provisioner; the roles trust the broker.
+    let trusted = broker_arn.to_owned();
+    let provisioner = TestApp::spawn_with(TestOptions {
         aws_endpoint: Some(endpoint.clone()),
-        sdk: Some(sdk),
+        sdk: Some(provisioner_sdk.clone()),
         create_roles: false,
         roles: Some(probe.roles.clone()),
-        ..Default::default()
+        ..TestOptions::configured(move |s| s.trust.principal_arn = Some(trusted))
     })
     .await;
-    let (status, report) = app.admin(Method::POST, "/admin/bootstrap").await;
+    let (status, report) = provisioner.admin(Method::POST, "/admin/bootstrap").await;
     assert_eq!(status, 200, "{report}");
-    assert_eq!(report["broker_principal_arn"], "arn:aws:iam::123456789012:user/broker");
-    assert_eq!(report["broker_policy"], policy, "the policy the user holds is the one reported");
+    assert_eq!(
+        report["provisioner_policy"], provisioner_policy,
+        "the policy the provisioner holds is the one reported"
+    );
+    assert_eq!(report["broker_policy"], broker_policy);
+
+    let trusted = broker_arn.to_owned();
+    let app = TestApp::spawn_with(TestOptions {
+        aws_endpoint: Some(endpoint.clone()),
+        sdk: Some(broker_sdk.clone()),
+        create_roles: false,
+        roles: Some(probe.roles.clone()),
+        ..TestOptions::configured(move |s| s.trust.principal_arn = Some(trusted))
+    })
+    .await;
+    let (status, report) = app.admin(Method::GET, "/admin/status").await;
+    assert_eq!(status, 200, "{report}");
+    for profile in report["profiles"].as_array().unwrap() {
+        assert_eq!(profile["state"], "provisioned", "{profile}");
+    }
 
     let session = app.issue(&json!({"session_id": "enforced-learner"})).await;
     let creds = &session["credentials"];
+    let launch = app.http.get(app.launch_url(&session)).send().await.unwrap();
+    assert_eq!(launch.status(), 302, "the broker can launch the console");
 
     let (ok, out) = learner_cli(&endpoint, creds, &["s3api", "list-buckets"]).await;
     assert!(ok, "learner can use S3: {out}");
     let bucket = format!("{}-lab", &session["session_id"].as_str().unwrap().replace('@', "-"));
+    let create = ["s3api", "create-bucket", "--bucket", &bucket];
     let (ok, out) = learner_cli(
         &endpoint,
         creds,
-        &[
-            "s3api",
-            "create-bucket",
-            "--bucket",
-            &bucket,
-            "--create-bucket-configuration",
-            "LocationConstraint=eu-west-1",
-        ],
+        &[&create[..], &["--create-bucket-configuration", "LocationConstraint=eu-west-1"]].concat(),
     )
     .await;
     assert!(ok, "learner can create a bucket: {out}");
     let (ok, out) = learner_cli(&endpoint, creds, &["iam", "list-users"]).await;
     assert!(!ok, "learner must not use IAM: {out}");
     assert!(out.contains("AccessDenied") || out.contains("not authorized"), "{out}");
+
+    let (status, body) = app.revoke("enforced-learner", "").await;
+    assert_eq!(status, 202, "the broker can revoke: {body}");
+
+    // The broker's own keys can reshape no role, whatever it tries.
+    let iam = aws_sdk_iam::Client::new(&broker_sdk);
+    let role = app.role("s3").to_owned();
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": broker_arn}, "Action": "sts:AssumeRole"}]})
+    .to_string();
+    let admin_policy = "arn:aws:iam::aws:policy/AdministratorAccess";
+    let denied = [
+        (
+            "CreateRole",
+            iam.create_role()
+                .role_name("escalated")
+                .assume_role_policy_document(&trust)
+                .send()
+                .await
+                .err()
+                .map(denied_code),
+        ),
+        (
+            "PutRolePermissionsBoundary",
+            iam.put_role_permissions_boundary()
+                .role_name(&role)
+                .permissions_boundary(admin_policy)
+                .send()
+                .await
+                .err()
+                .map(denied_code),
+        ),
+        (
+            "DeleteRolePermissionsBoundary",
+            iam.delete_role_permissions_boundary().role_name(&role).send().await.err().map(denied_code),
+        ),
+        (
+            "UpdateAssumeRolePolicy",
+            iam.update_assume_role_policy()
+                .role_name(&role)
+                .policy_document(&trust)
+                .send()
+                .await
+                .err()
+                .map(denied_code),
+        ),
+        (
+            "AttachRolePolicy",
+            iam.attach_role_policy().role_name(&role).policy_arn(admin_policy).send().await.err().map(denied_code),
+        ),
+    ];
+    for (action, code) in denied {
+        assert_eq!(code.as_deref(), Some("AccessDenied"), "the broker must be denied {action}");
+    }
+
+    // The guardrails, where moto cannot enforce them: the role's boundary
+    // is the generated policy, holding the access ceiling and the Denies.
+    let reader = aws_sdk_iam::Client::new(&provisioner_sdk);
+    let got = reader.get_role().role_name(&role).send().await.unwrap();
+    let boundary_arn =
+        got.role().unwrap().permissions_boundary().unwrap().permissions_boundary_arn().unwrap().to_owned();
+    assert!(boundary_arn.contains(":policy/sandbox-broker/boundary-"), "{boundary_arn}");
+    let policy = reader.get_policy().policy_arn(&boundary_arn).send().await.unwrap();
+    let version = policy.policy().unwrap().default_version_id().unwrap().to_owned();
+    let doc = reader.get_policy_version().policy_arn(&boundary_arn).version_id(version).send().await.unwrap();
+    let doc = sandbox_broker::aws::iam::decode_policy_document(doc.policy_version().unwrap().document().unwrap());
+    let doc: Value = serde_json::from_str(&doc).unwrap();
+    let sids: Vec<&str> = doc["Statement"].as_array().unwrap().iter().filter_map(|s| s["Sid"].as_str()).collect();
+    for sid in ["GuardrailDeniedActions", "GuardrailRegions", "GuardrailInstanceTypes", "GuardrailVolumeSize"] {
+        assert!(sids.contains(&sid), "{sid} missing from {doc}");
+    }
     drop(moto);
 }

@@ -3,16 +3,21 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::{Value, json};
+use serde_json::json;
+use sha2::{Digest, Sha256};
 
 use crate::aws::CallerIdentity;
 use crate::config::Settings;
+use crate::domain::guardrails::boundary_document;
 use crate::domain::policy::{TemplateVars, minify, render};
 
 /// Tag marking roles this broker owns; teardown deletes nothing without it.
 pub const MANAGED_BY: (&str, &str) = ("managed-by", "sandbox-broker");
 /// Name of the inline access policy on each profile role.
 pub const ACCESS_POLICY_NAME: &str = "sandbox-broker-access";
+/// IAM path of the permissions boundaries bootstrap creates; the broker's
+/// and provisioner's policies name it (`iam:PermissionsBoundary`).
+pub const BOUNDARY_PATH: &str = "/sandbox-broker/";
 /// IAM's lower bound for a role's MaxSessionDuration.
 const ROLE_MIN_MAX_SESSION: u32 = 3_600;
 
@@ -29,12 +34,46 @@ pub struct DesiredRole {
     pub max_session_seconds: u32,
     /// Tags, `managed-by` first.
     pub tags: Vec<(String, String)>,
-    /// The permissions boundary, if any.
+    /// The role's permissions boundary: the generated one's ARN, or
+    /// `permissions_boundary_arn` from the configuration.
     pub permissions_boundary_arn: Option<String>,
+    /// The boundary bootstrap creates, unless the profile names its own.
+    pub boundary: Option<DesiredBoundary>,
     /// The rendered access policy (minified JSON).
     pub access_policy: String,
     /// Managed policies to attach.
     pub managed_policy_arns: BTreeSet<String>,
+}
+
+/// A generated permissions boundary: a managed policy named after its
+/// content. IAM policies are changed only by adding versions, which would
+/// let whoever may do so rewrite every learner's ceiling; a new document
+/// gets a new name instead, and the old policy is deleted once unused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredBoundary {
+    /// `boundary-<role>-<first 10 hex digits of SHA-256(document)>`.
+    pub name: String,
+    /// Its ARN (path [`BOUNDARY_PATH`]).
+    pub arn: String,
+    /// The document (minified JSON).
+    pub document: String,
+}
+
+/// ARN pattern matching every boundary bootstrap creates in the account.
+pub fn boundary_arn_pattern(identity: &CallerIdentity) -> String {
+    format!("arn:{}:iam::{}:policy{BOUNDARY_PATH}boundary-*", identity.partition.id(), identity.account)
+}
+
+/// Whether `arn` names a boundary bootstrap created.
+pub fn is_generated_boundary(arn: &str) -> bool {
+    arn.split_once(":policy").is_some_and(|(_, rest)| rest.starts_with(&format!("{BOUNDARY_PATH}boundary-")))
+}
+
+fn boundary(role_name: &str, document: String, identity: &CallerIdentity) -> DesiredBoundary {
+    let digest = hex::encode(Sha256::digest(document.as_bytes()));
+    let name = format!("boundary-{role_name}-{}", &digest[..10]);
+    let arn = format!("arn:{}:iam::{}:policy{BOUNDARY_PATH}{name}", identity.partition.id(), identity.account);
+    DesiredBoundary { name, arn, document }
 }
 
 /// The principal the roles trust: `trust.principal_arn`, or the broker's
@@ -97,47 +136,34 @@ pub fn desired_roles(settings: &Settings, identity: &CallerIdentity) -> Result<V
         .profiles
         .iter()
         .map(|(name, profile)| {
-            let access_policy = render(&profile.policy_template, &vars)
-                .and_then(|doc| minify(&doc))
-                .map_err(|e| format!("profiles.{name}.access_policy: {e}"))?;
+            let role_name = profile.role_name(name);
+            let problem = |e: String| format!("profiles.{name}.access_policy: {e}");
+            let access_policy =
+                render(&profile.policy_template, &vars).and_then(|doc| minify(&doc)).map_err(problem)?;
+            let boundary = match &profile.permissions_boundary_arn {
+                Some(_) => None,
+                None => {
+                    let document = boundary_document(&access_policy, &settings.guardrails(profile), &vars)
+                        .map_err(|e| format!("profiles.{name}.guardrails: {e}"))?;
+                    Some(boundary(&role_name, document, identity))
+                }
+            };
             Ok(DesiredRole {
                 profile: name.clone(),
-                role_name: profile.role_name(name),
                 trust_policy: trust_policy(&principal),
                 max_session_seconds: profile.max_session_seconds.max(ROLE_MIN_MAX_SESSION),
                 tags: vec![(MANAGED_BY.0.into(), MANAGED_BY.1.into()), ("sandbox-profile".into(), name.clone())],
-                permissions_boundary_arn: profile.permissions_boundary_arn.clone(),
+                permissions_boundary_arn: boundary
+                    .as_ref()
+                    .map(|b| b.arn.clone())
+                    .or_else(|| profile.permissions_boundary_arn.clone()),
+                boundary,
                 access_policy,
                 managed_policy_arns: profile.managed_policy_arns.iter().cloned().collect(),
+                role_name,
             })
         })
         .collect()
-}
-
-/// The identity policy the broker's principal needs: assume the profile
-/// roles (with tags and source identity), and manage exactly those roles.
-/// Attaching managed policies is limited to the configured ones, so the
-/// broker cannot grant itself or learners anything else.
-pub fn broker_policy(desired: &[DesiredRole], identity: &CallerIdentity) -> Value {
-    let partition = identity.partition.id();
-    let role_arns: Vec<String> =
-        desired.iter().map(|d| format!("arn:{partition}:iam::{}:role/{}", identity.account, d.role_name)).collect();
-    let mut statements = vec![
-        json!({"Sid": "AssumeProfileRoles", "Effect": "Allow",
-               "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"], "Resource": role_arns}),
-        json!({"Sid": "KnowOwnIdentity", "Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}),
-        json!({"Sid": "ManageProfileRoles", "Effect": "Allow", "Action": [
-            "iam:GetRole", "iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy",
-            "iam:TagRole", "iam:ListRoleTags", "iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary",
-            "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
-            "iam:ListAttachedRolePolicies", "iam:DetachRolePolicy"], "Resource": role_arns}),
-    ];
-    let attachable: BTreeSet<&String> = desired.iter().flat_map(|d| &d.managed_policy_arns).collect();
-    if !attachable.is_empty() {
-        statements.push(json!({"Sid": "AttachConfiguredPolicies", "Effect": "Allow", "Action": "iam:AttachRolePolicy",
-            "Resource": role_arns, "Condition": {"ArnEquals": {"iam:PolicyARN": attachable}}}));
-    }
-    json!({ "Version": "2012-10-17", "Statement": statements })
 }
 
 #[cfg(test)]
@@ -170,5 +196,10 @@ mod tests {
         let desired = desired_roles(&settings, &identity("arn:aws:iam::123456789012:user/b")).unwrap();
         assert_eq!(desired[0].max_session_seconds, 3_600);
         assert!(desired[0].access_policy.contains("s3:*"));
+        let boundary = desired[0].boundary.clone().unwrap();
+        assert!(boundary.document.contains("s3:*") && boundary.document.contains("GuardrailDeniedActions"));
+        assert_eq!(desired[0].permissions_boundary_arn.as_deref(), Some(boundary.arn.as_str()));
+        assert!(is_generated_boundary(&boundary.arn), "{}", boundary.arn);
+        assert!(boundary.arn.starts_with("arn:aws:iam::123456789012:policy/sandbox-broker/boundary-sandbox-s3-"));
     }
 }

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::desired::{ACCESS_POLICY_NAME, DesiredRole, MANAGED_BY};
-use crate::aws::RoleDetails;
+use super::desired::{ACCESS_POLICY_NAME, BOUNDARY_PATH, DesiredRole, MANAGED_BY, is_generated_boundary};
+use crate::aws::{ManagedPolicy, RoleDetails};
 use crate::broker::revocation::is_revocation_policy;
 use crate::domain::policy::same_document;
 
@@ -53,10 +53,17 @@ pub(crate) enum Step {
         role: String,
         tags: Vec<(String, String)>,
     },
-    /// Puts the boundary, or deletes it when `arn` is `None`.
+    /// Puts the boundary (a role's boundary is never removed).
     SetBoundary {
         role: String,
-        arn: Option<String>,
+        arn: String,
+    },
+    CreateBoundary {
+        name: String,
+        document: String,
+    },
+    DeleteBoundary {
+        arn: String,
     },
     PutInline {
         role: String,
@@ -141,10 +148,13 @@ pub(crate) fn plan_role(want: &DesiredRole, have: Option<&ActualRole>, revocatio
     if !missing_tags.is_empty() {
         role_updates.push(("tags", Step::TagRole { role: role.clone(), tags: missing_tags }));
     }
-    if have.details.permissions_boundary_arn != want.permissions_boundary_arn {
-        let step = Step::SetBoundary { role: role.clone(), arn: want.permissions_boundary_arn.clone() };
-        role_updates.push(("permissions boundary", step));
-    }
+    let replaced_boundary = match &want.permissions_boundary_arn {
+        Some(arn) if have.details.permissions_boundary_arn.as_ref() != Some(arn) => {
+            role_updates.push(("permissions boundary", Step::SetBoundary { role: role.clone(), arn: arn.clone() }));
+            have.details.permissions_boundary_arn.clone().filter(|old| is_generated_boundary(old))
+        }
+        _ => None,
+    };
     if role_updates.is_empty() {
         items.push(item(res.clone(), Action::Unchanged, "", None));
     }
@@ -183,7 +193,42 @@ pub(crate) fn plan_role(want: &DesiredRole, have: Option<&ActualRole>, revocatio
         let step = Step::Detach { role: role.clone(), arn: arn.clone() };
         items.push(item(format!("role/{role}/attached/{arn}"), Action::Delete, "not configured", Some(step)));
     }
+    // The replaced boundary is unused once the new one is in place.
+    if let Some(arn) = replaced_boundary {
+        items.push(item(
+            policy_resource(&arn),
+            Action::Delete,
+            "replaced boundary",
+            Some(Step::DeleteBoundary { arn }),
+        ));
+    }
     items
+}
+
+fn policy_resource(arn: &str) -> String {
+    arn.split_once(":policy/").map_or_else(|| arn.to_owned(), |(_, path)| format!("policy/{path}"))
+}
+
+/// The profile's generated boundary, created before the role that uses it.
+/// A document that differs from the one its name was derived from was
+/// edited outside the broker: reported, and left for an operator (the
+/// provisioner may not add policy versions, by design).
+pub(crate) fn plan_boundary(want: &DesiredRole, have: Option<&ManagedPolicy>) -> Vec<Item> {
+    let Some(boundary) = &want.boundary else {
+        return Vec::new();
+    };
+    let res = policy_resource(&boundary.arn);
+    let step = Step::CreateBoundary { name: boundary.name.clone(), document: boundary.document.clone() };
+    vec![match have {
+        None => item(res, Action::Create, format!("permissions boundary in {BOUNDARY_PATH}"), Some(step)),
+        Some(p) if same_document(&p.document, &boundary.document) => item(res, Action::Unchanged, "", None),
+        Some(_) => item(
+            res,
+            Action::Update,
+            "document was changed outside the broker; delete the policy's extra versions by hand",
+            None,
+        ),
+    }]
 }
 
 fn put_access(want: &DesiredRole) -> Step {
@@ -207,6 +252,14 @@ pub(crate) fn plan_teardown(role: &str, have: &ActualRole, revocation_policies: 
         items.push(item(format!("role/{role}/attached/{arn}"), Action::Delete, "detach", Some(step)));
     }
     items.push(item(format!("role/{role}"), Action::Delete, "role", Some(Step::DeleteRole { role: role.to_owned() })));
+    if let Some(arn) = have.details.permissions_boundary_arn.clone().filter(|arn| is_generated_boundary(arn)) {
+        items.push(item(
+            policy_resource(&arn),
+            Action::Delete,
+            "permissions boundary",
+            Some(Step::DeleteBoundary { arn }),
+        ));
+    }
     items
 }
 
@@ -215,6 +268,8 @@ mod tests {
     use super::*;
     use crate::aws::RoleInfo;
 
+    const BOUNDARY: &str = "arn:aws:iam::1:policy/sandbox-broker/boundary-sandbox-s3-0123456789";
+
     fn want() -> DesiredRole {
         DesiredRole {
             profile: "s3".into(),
@@ -222,7 +277,8 @@ mod tests {
             trust_policy: r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::1:user/b"},"Action":["sts:AssumeRole"]}]}"#.into(),
             max_session_seconds: 43_200,
             tags: vec![("managed-by".into(), "sandbox-broker".into()), ("sandbox-profile".into(), "s3".into())],
-            permissions_boundary_arn: None,
+            permissions_boundary_arn: Some(BOUNDARY.into()),
+            boundary: None,
             access_policy: r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#.into(),
             managed_policy_arns: ["arn:aws:iam::aws:policy/ReadOnlyAccess".to_owned()].into(),
         }
@@ -238,7 +294,7 @@ mod tests {
                     max_session_seconds: 43_200,
                 },
                 trust_policy: Some(w.trust_policy.replace("[\"sts:AssumeRole\"]", "\"sts:AssumeRole\"")),
-                permissions_boundary_arn: None,
+                permissions_boundary_arn: Some(BOUNDARY.into()),
                 tags: [w.tags.clone(), vec![("owner".into(), "ops".into())]].concat(),
             },
             inline: [(ACCESS_POLICY_NAME.to_owned(), w.access_policy.clone())].into(),
@@ -296,9 +352,44 @@ mod tests {
             &converged(),
             &[format!("{}-r1", crate::broker::revocation::REVOCATION_POLICY_PREFIX)],
         );
-        let last = items.last().unwrap();
-        assert_eq!(last.step, Some(Step::DeleteRole { role: "sandbox-s3".into() }));
-        assert_eq!(items.len(), 4);
+        let steps: Vec<_> = items.iter().filter_map(|i| i.step.clone()).collect();
+        assert_eq!(steps[3], Step::DeleteRole { role: "sandbox-s3".into() });
+        assert_eq!(steps[4], Step::DeleteBoundary { arn: BOUNDARY.into() }, "the boundary goes after the role");
+        assert_eq!(items.len(), 5);
         assert!(items.iter().all(|i| i.change.action == Action::Delete));
+    }
+
+    #[test]
+    fn a_new_boundary_replaces_the_old_one_which_is_then_deleted() {
+        let mut want = want();
+        want.permissions_boundary_arn = Some(BOUNDARY.replace("0123456789", "abcdefabcd"));
+        let items = plan_role(&want, Some(&converged()), &[]);
+        let steps: Vec<_> = items.iter().filter_map(|i| i.step.clone()).collect();
+        assert_eq!(
+            steps,
+            [
+                Step::SetBoundary { role: "sandbox-s3".into(), arn: want.permissions_boundary_arn.clone().unwrap() },
+                Step::DeleteBoundary { arn: BOUNDARY.into() },
+            ]
+        );
+        assert_eq!(items.last().unwrap().change.resource, "policy/sandbox-broker/boundary-sandbox-s3-0123456789");
+    }
+
+    #[test]
+    fn boundaries_are_created_once_and_never_rewritten() {
+        let mut want = want();
+        let document = r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#.to_owned();
+        want.boundary = Some(super::super::desired::DesiredBoundary {
+            name: "boundary-sandbox-s3-0123456789".into(),
+            arn: BOUNDARY.into(),
+            document: document.clone(),
+        });
+        let created = plan_boundary(&want, None);
+        assert!(matches!(created[0].step, Some(Step::CreateBoundary { .. })));
+        let same = ManagedPolicy { document, boundary_usage: 1 };
+        assert_eq!(plan_boundary(&want, Some(&same))[0].change.action, Action::Unchanged);
+        let edited = ManagedPolicy { document: r#"{"Statement":[]}"#.into(), boundary_usage: 1 };
+        let drift = plan_boundary(&want, Some(&edited));
+        assert_eq!((drift[0].change.action, drift[0].step.is_none()), (Action::Update, true));
     }
 }

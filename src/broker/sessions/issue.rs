@@ -14,7 +14,7 @@ use crate::aws::{
 use crate::broker::Profile;
 use crate::broker::context::Context;
 use crate::domain::ticket::Ticket;
-use crate::domain::{Destination, Region, RoleSessionName, SessionDuration, SessionId, session_tags};
+use crate::domain::{Destination, Region, RoleSessionName, SessionDuration, SessionId, SessionNarrowing, session_tags};
 use crate::error::ApiError;
 
 /// The body of `POST /sessions`, as sent.
@@ -31,6 +31,10 @@ pub struct IssueSessionBody {
     pub region: Option<String>,
     /// Console page to land on; the region's console home when absent.
     pub destination: Option<String>,
+    /// An inline session policy narrowing this session (AssumeRole `Policy`).
+    pub session_policy: Option<serde_json::Value>,
+    /// Managed session policies narrowing this session (AssumeRole `PolicyArns`).
+    pub policy_arns: Option<Vec<String>>,
 }
 
 /// A fully validated session request; building one makes no AWS call.
@@ -46,6 +50,8 @@ pub struct SessionRequest {
     pub region: Region,
     /// The console landing page.
     pub destination: Destination,
+    /// Session policies below the profile's rights, if any.
+    pub narrowing: SessionNarrowing,
 }
 
 impl SessionRequest {
@@ -78,7 +84,9 @@ impl SessionRequest {
             }
             None => Destination::home(&region),
         };
-        Ok(Self { session_id, profile, requested_seconds, region, destination })
+        let narrowing = SessionNarrowing::parse(body.session_policy, body.policy_arns, home_partition)
+            .map_err(|m| ApiError::invalid("invalid_session_policy", m))?;
+        Ok(Self { session_id, profile, requested_seconds, region, destination, narrowing })
     }
 }
 
@@ -128,7 +136,7 @@ impl Sessions {
         let requested = req.requested_seconds.unwrap_or(profile.default_session_seconds);
         let destination = sign_in.then_some(&req.destination);
         let role = self.unrevoked_role(profile, &req.session_id).await?;
-        let minted = self.mint(profile, &role, &req.session_id, requested, destination).await?;
+        let minted = self.mint(profile, &role, &req.session_id, requested, &req.narrowing, destination).await?;
         let expiration = minted.issued.credentials.expiration;
         let ticket = Ticket {
             session_id: req.session_id.to_string(),
@@ -136,6 +144,8 @@ impl Sessions {
             region: req.region.to_string(),
             destination: req.destination.as_str().to_owned(),
             exp: crate::clock::unix_seconds(expiration),
+            session_policy: req.narrowing.policy.clone(),
+            policy_arns: req.narrowing.policy_arns.clone(),
         };
         let public_url = self.ctx.settings.server.public_url.as_str().trim_end_matches('/');
         let launch_url = format!("{public_url}/console/launch?ticket={}", self.tickets.sign(&ticket));
@@ -175,6 +185,7 @@ impl Sessions {
         role: &RoleInfo,
         id: &SessionId,
         requested: u32,
+        narrowing: &SessionNarrowing,
         destination: Option<&Destination>,
     ) -> Result<Minted, ApiError> {
         let identity = self.ctx.identity().await?;
@@ -187,6 +198,7 @@ impl Sessions {
             tags: session_tags(id, &session_name, &profile.name),
             session_name,
             duration,
+            narrowing: narrowing.clone(),
         };
         // AccessDenied is retried on a short capped schedule: a role created
         // or re-trusted seconds ago may not be assumable yet because IAM

@@ -27,7 +27,7 @@ use crate::broker::Profile;
 use crate::clock::unix_seconds;
 use crate::config::Settings;
 use crate::domain::ticket::{Ticket, TicketError};
-use crate::domain::{Destination, Region, SessionId};
+use crate::domain::{Destination, Region, SessionId, SessionNarrowing};
 use crate::error::ApiError;
 use crate::telemetry::metrics;
 
@@ -164,7 +164,9 @@ impl Sessions {
         let Launch { ticket, profile, role, id, destination } = launch;
         let remaining =
             u32::try_from(ticket.exp.saturating_sub(unix_seconds(self.ctx.clock.now()))).unwrap_or(u32::MAX);
-        let minted = self.mint(profile, role, id, remaining, Some(destination)).await?;
+        let narrowing =
+            SessionNarrowing { policy: ticket.session_policy.clone(), policy_arns: ticket.policy_arns.clone() };
+        let minted = self.mint(profile, role, id, remaining, &narrowing, Some(destination)).await?;
         let (url, expires_at) = minted.console.ok_or_else(|| ApiError::Internal("no sign-in URL was minted".into()))?;
         tracing::info!(
             target: "sandbox_broker::audit",

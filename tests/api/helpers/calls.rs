@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use sandbox_broker::aws::{
-    AssumeRoleInput, CallerIdentity, Federation, Iam, IssuedCredentials, RoleDetails, RoleInfo, Sts,
+    AssumeRoleInput, CallerIdentity, Federation, Iam, IssuedCredentials, ManagedPolicy, RoleDetails, RoleInfo, Sts,
     TemporaryCredentials, UpstreamError, Upstreams,
 };
 use secrecy::SecretString;
@@ -96,11 +96,7 @@ counted_impl! {
     fn update_trust_policy(&self, role_name: &str, document: &str) -> Result<(), UpstreamError>;
     fn update_max_session(&self, role_name: &str, seconds: u32) -> Result<(), UpstreamError>;
     fn tag_role(&self, role_name: &str, tags: &[(String, String)]) -> Result<(), UpstreamError>;
-    fn set_permissions_boundary(
-        &self,
-        role_name: &str,
-        arn: Option<&str>,
-    ) -> Result<(), UpstreamError>;
+    fn set_permissions_boundary(&self, role_name: &str, arn: &str) -> Result<(), UpstreamError>;
     fn list_inline_policies(&self, role_name: &str) -> Result<Vec<String>, UpstreamError>;
     fn get_inline_policy(
         &self,
@@ -119,6 +115,9 @@ counted_impl! {
     fn attach_policy(&self, role_name: &str, policy_arn: &str) -> Result<(), UpstreamError>;
     fn detach_policy(&self, role_name: &str, policy_arn: &str) -> Result<(), UpstreamError>;
     fn delete_role(&self, role_name: &str) -> Result<(), UpstreamError>;
+    fn managed_policy(&self, arn: &str) -> Result<Option<ManagedPolicy>, UpstreamError>;
+    fn create_managed_policy(&self, path: &str, name: &str, document: &str) -> Result<(), UpstreamError>;
+    fn delete_managed_policy(&self, arn: &str) -> Result<(), UpstreamError>;
 }
 
 pub fn counted(upstreams: Upstreams, counter: &Arc<CallCounter>) -> Upstreams {
