@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{ACCOUNT, Moto, TestApp, TestOptions, moto_issued_triple, sdk_config, whoami};
+use crate::helpers::{ACCOUNT, Moto, TestApp, TestOptions, moto_assumed_roles, moto_issued_triple, sdk_config, whoami};
 
 #[tokio::test]
 async fn issued_keys_are_the_assumed_role_and_work() {
@@ -137,4 +137,51 @@ async fn role_chained_broker_caps_at_one_hour_and_omits_session_duration() {
     let calls = app.federation.calls();
     let get_token = calls.iter().find(|c| c.action == "getSigninToken").unwrap();
     assert_eq!(get_token.session_duration, None);
+}
+
+#[tokio::test]
+async fn a_session_policy_narrows_the_keys_and_every_console_launch() {
+    let app = TestApp::spawn().await;
+    let narrow = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::lab-bucket/*"}]});
+    let arns = json!(["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"]);
+    let body = json!({"session_id": "narrowed-1", "session_policy": narrow, "policy_arns": arns});
+    let session = app.issue(&body).await;
+    let launch = app.http.get(app.launch_url(&session)).send().await.unwrap();
+    assert_eq!(launch.status(), 302);
+
+    // moto records the Policy of each AssumeRole: the keys and the console
+    // session minted by the click both carry it.
+    let narrowed: Vec<_> =
+        moto_assumed_roles(&app.aws_endpoint).await.into_iter().filter(|r| r["session_name"] == "narrowed-1").collect();
+    assert_eq!(narrowed.len(), 2, "{narrowed:?}");
+    for role in narrowed {
+        assert_eq!(role["policy"], narrow.to_string());
+    }
+}
+
+#[tokio::test]
+async fn bad_session_policies_are_refused_before_any_aws_call() {
+    let app = TestApp::spawn().await;
+    let padded = |n: usize| json!({"Statement": [], "Sid": "a".repeat(n)});
+    let room = 2_048 - padded(0).to_string().len();
+    let before = app.calls.get();
+    for bad in [
+        json!({"session_id": "narrow-bad", "session_policy": padded(room + 1)}),
+        json!({"session_id": "narrow-bad", "session_policy": "Allow everything"}),
+        json!({"session_id": "narrow-bad", "session_policy": {"Version": "2012-10-17"}}),
+        json!({"session_id": "narrow-bad", "policy_arns": ["arn:aws:s3:::bucket"]}),
+        json!({"session_id": "narrow-bad", "policy_arns": "arn:aws:iam::aws:policy/ReadOnlyAccess"}),
+    ] {
+        let response = app.post_sessions("", &bad).await;
+        let status = response.status();
+        let error: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(status, 422, "{bad}: {error}");
+        let expected = if bad["policy_arns"].is_string() { "invalid_body" } else { "invalid_session_policy" };
+        assert_eq!(error["error"]["code"], expected, "{error}");
+    }
+    assert_eq!(app.calls.get(), before, "nothing reached AWS");
+    // Exactly at the limit is fine.
+    let response = app.post_sessions("", &json!({"session_id": "narrow-ok", "session_policy": padded(room)})).await;
+    assert_eq!(response.status(), 201);
 }

@@ -104,10 +104,16 @@ pub async fn create_role(endpoint: &str, name: &str, max_session_seconds: i32) -
     out.role().expect("role").arn().to_owned()
 }
 
+/// Every AssumeRole moto answered, as its state dump records them.
+pub async fn moto_assumed_roles(endpoint: &str) -> Vec<Value> {
+    let data: Option<Value> =
+        async { reqwest::get(format!("{endpoint}/moto-api/data.json")).await.ok()?.json().await.ok() }.await;
+    data.and_then(|d| d["sts"]["AssumedRole"].as_array().cloned()).unwrap_or_default()
+}
+
 /// The (secret, token) moto recorded for an access key it issued.
 pub async fn moto_issued_triple(endpoint: &str, access_key_id: &str) -> Option<(String, String)> {
-    let data: Value = reqwest::get(format!("{endpoint}/moto-api/data.json")).await.ok()?.json().await.ok()?;
-    data["sts"]["AssumedRole"].as_array()?.iter().find(|r| r["access_key_id"] == access_key_id).map(|r| {
+    moto_assumed_roles(endpoint).await.into_iter().find(|r| r["access_key_id"] == access_key_id).map(|r| {
         (r["secret_access_key"].as_str().unwrap_or("").to_owned(), r["session_token"].as_str().unwrap_or("").to_owned())
     })
 }
