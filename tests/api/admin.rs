@@ -251,7 +251,8 @@ async fn a_role_deleted_between_read_and_write_is_a_409_concurrent_change() {
 
 /// The isolated profile grants nothing on `*` but the one action IAM cannot
 /// scope to a resource (s3:ListAllMyBuckets, which the console's bucket list
-/// needs); everything else names the learner's own buckets.
+/// needs); everything else names the learner's own buckets, and nothing lets
+/// a learner change who may access them (bucket policies, ACLs).
 #[test]
 fn the_isolated_profile_uses_no_wildcard_a_resource_could_replace() {
     let text = std::fs::read_to_string(repo_path("config/policies/s3-isolated.json")).unwrap();
@@ -266,9 +267,13 @@ fn the_isolated_profile_uses_no_wildcard_a_resource_could_replace() {
         if on_everything {
             assert_eq!(actions, ["s3:ListAllMyBuckets"], "{statement}");
         } else {
-            for resource in statement["Resource"].as_array().unwrap() {
-                assert!(resource.as_str().unwrap().contains("${aws:PrincipalTag/sandbox-key}-"), "{statement}");
-            }
+            let resource = statement["Resource"].as_str().unwrap();
+            assert!(resource.contains("${aws:PrincipalTag/sandbox-key}-"), "{statement}");
+        }
+        for action in actions {
+            let writes = action.starts_with("s3:Put") || action.starts_with("s3:Delete");
+            let access = action.contains("Policy") || action.contains("Acl") || action.contains("PublicAccess");
+            assert!(!(action.contains('*') || writes && access), "{action}");
         }
     }
 }

@@ -6,6 +6,7 @@
 #![allow(unreachable_pub, missing_docs)]
 
 mod admin;
+mod auditors;
 mod auth;
 mod browser;
 mod cli;
