@@ -35,6 +35,9 @@ enum Command {
         /// Report what would change without changing anything.
         #[arg(long)]
         dry_run: bool,
+        /// Print the desired state as a template instead of applying it.
+        #[arg(long, value_enum, conflicts_with = "dry_run")]
+        emit: Option<Emit>,
     },
     /// Delete the profiles' roles tagged managed-by=sandbox-broker.
     Teardown {
@@ -54,6 +57,13 @@ enum Command {
         #[arg(long, default_value = "local-operator")]
         sub: String,
     },
+}
+
+/// What `bootstrap --emit` prints.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Emit {
+    /// A CloudFormation template (JSON) of exactly the desired state.
+    Cloudformation,
 }
 
 fn main() -> ExitCode {
@@ -89,8 +99,9 @@ fn main() -> ExitCode {
             }
         }
         Command::Serve => serve(settings),
-        Command::Bootstrap { dry_run } => provision(settings, false, dry_run),
-        Command::Teardown { dry_run } => provision(settings, true, dry_run),
+        Command::Bootstrap { dry_run: _, emit: Some(Emit::Cloudformation) } => provision(settings, Run::Emit),
+        Command::Bootstrap { dry_run, emit: None } => provision(settings, Run::Bootstrap { dry_run }),
+        Command::Teardown { dry_run } => provision(settings, Run::Teardown { dry_run }),
     }
 }
 
@@ -104,9 +115,17 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
     }
 }
 
-/// Runs bootstrap (or teardown) without a server and prints the report.
-/// Needs AWS credentials and the profiles, nothing of the server's secrets.
-fn provision(settings: config::Settings, teardown: bool, dry_run: bool) -> ExitCode {
+/// A provisioning command.
+enum Run {
+    Bootstrap { dry_run: bool },
+    Teardown { dry_run: bool },
+    Emit,
+}
+
+/// Runs bootstrap (or teardown, or the template) without a server and
+/// prints the report. Needs AWS credentials and the profiles, nothing of
+/// the server's secrets.
+fn provision(settings: config::Settings, run: Run) -> ExitCode {
     telemetry::init();
     let Some(runtime) = runtime() else {
         return ExitCode::FAILURE;
@@ -122,11 +141,14 @@ fn provision(settings: config::Settings, teardown: bool, dry_run: bool) -> ExitC
         };
         let context = Arc::new(Context::new(Arc::new(settings), upstreams, Arc::new(SystemClock)));
         let provisioner = Provisioner::new(context);
-        let result =
-            if teardown { provisioner.teardown(dry_run).await } else { provisioner.bootstrap(dry_run, None).await };
+        let result = match run {
+            Run::Bootstrap { dry_run } => provisioner.bootstrap(dry_run, None).await.map(|r| pretty(&r)),
+            Run::Teardown { dry_run } => provisioner.teardown(dry_run).await.map(|r| pretty(&r)),
+            Run::Emit => provisioner.cloudformation().await.map(|t| pretty(&t)).map_err(Into::into),
+        };
         match result {
             Ok(report) => {
-                println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+                println!("{report}");
                 ExitCode::SUCCESS
             }
             Err(err) => {
@@ -139,6 +161,10 @@ fn provision(settings: config::Settings, teardown: bool, dry_run: bool) -> ExitC
             }
         }
     })
+}
+
+fn pretty(value: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
 }
 
 fn serve(settings: config::Settings) -> ExitCode {

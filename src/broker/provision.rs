@@ -7,6 +7,7 @@ pub mod desired;
 mod plan;
 pub mod principals;
 mod status;
+pub mod template;
 
 pub use plan::{Action, Change};
 pub use status::ProfileStatus;
@@ -184,6 +185,15 @@ impl Provisioner {
         }
         let all = self.desired(&identity, None)?;
         Ok(report(dry_run, changes, &all, &identity))
+    }
+
+    /// The desired state as a CloudFormation template; reads the broker's
+    /// identity (account, partition, trust principal) and nothing else.
+    pub async fn cloudformation(&self) -> Result<Value, ApiError> {
+        let identity = self.ctx.identity().await?;
+        let desired = self.desired(&identity, None)?;
+        let (broker, provisioner) = (broker_policy(&desired, &identity), provisioner_policy(&desired, &identity));
+        template::cloudformation(&desired, broker, provisioner).map_err(ApiError::Internal)
     }
 
     /// The generated boundary as IAM holds it, if the profile has one.

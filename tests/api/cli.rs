@@ -1,26 +1,13 @@
 //! The binary itself: configuration checks, the token command, and a log
 //! canary run proving no secret reaches the logs.
 
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{BIN, FederationServer, Moto, create_role, start_broker, test_config_toml, unique, write_config};
-
-fn run(args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
-    let mut command = Command::new(BIN);
-    command.args(args).env_remove("SANDBOX_BROKER_CONFIG");
-    for (k, v) in envs {
-        command.env(k, v);
-    }
-    let out = command.output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::helpers::{
+    FederationServer, Moto, create_role, run_cli as run, start_broker, test_config_toml, unique, write_config,
+};
 
 #[test]
 fn shipped_configs_check_out() {

@@ -16,7 +16,7 @@ pub use moto::{
     Moto, broker_sdk_config, create_role, free_port, iam_client, moto_assumed_roles, moto_issued_triple, repo_path,
     sdk_config, unique, venv_tool, whoami,
 };
-pub use process::{BIN, start_broker, wait_for_exit};
+pub use process::{BIN, run_cli, start_broker, wait_for_exit};
 pub use tokens::{merge_claims, mint};
 
 use crate::fake_federation::{FakeFederation, FederationCall};

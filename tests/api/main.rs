@@ -10,6 +10,7 @@ mod auditors;
 mod auth;
 mod browser;
 mod cli;
+mod cloudformation;
 mod connections;
 mod console;
 mod container;

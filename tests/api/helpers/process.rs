@@ -57,3 +57,18 @@ pub async fn wait_for_exit(child: &mut Child, limit: Duration, what: &str) -> Ex
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Runs the binary to completion: (exit code, stdout, stderr).
+pub fn run_cli(args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
+    let mut command = Command::new(BIN);
+    command.args(args).env_remove("SANDBOX_BROKER_CONFIG");
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    let out = command.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
