@@ -131,7 +131,8 @@ impl ApiError {
             Self::Internal(_) => "internal error".to_owned(),
             Self::Upstream(err) if err.kind == UpstreamErrorKind::AccessDenied => format!(
                 "{err}; the broker's principal lacks a permission or the role does not trust it \
-                 (run `sandbox-broker bootstrap` and attach the reported broker_policy)"
+                 (run `sandbox-broker bootstrap` as the provisioner; the server needs the reported \
+                 broker_policy, bootstrap and teardown the provisioner_policy)"
             ),
             other => other.to_string(),
         }

@@ -8,7 +8,11 @@ use std::process::Command;
 use crate::helpers::repo_path;
 
 fn compose() -> serde_norway::Value {
-    serde_norway::from_str(&std::fs::read_to_string(repo_path("docker-compose.yml")).unwrap()).unwrap()
+    let mut value: serde_norway::Value =
+        serde_norway::from_str(&std::fs::read_to_string(repo_path("docker-compose.yml")).unwrap()).unwrap();
+    // `<<: *anchor` merge keys, as docker compose applies them.
+    value.apply_merge().unwrap();
+    value
 }
 
 fn dockerfile() -> String {
@@ -38,7 +42,19 @@ fn compose_environment_is_a_valid_configuration() {
         "the broker starts after a successful bootstrap"
     );
     let env = environment(&services["broker"]);
-    assert_eq!(env, environment(&services["bootstrap"]));
+    let bootstrap = environment(&services["bootstrap"]);
+    let config = |e: &BTreeMap<String, String>| {
+        e.iter()
+            .filter(|(k, _)| k.starts_with("SANDBOX_BROKER"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(config(&env), config(&bootstrap), "one configuration");
+    assert_ne!(env["AWS_ACCESS_KEY_ID"], bootstrap["AWS_ACCESS_KEY_ID"], "two principals");
+    assert!(
+        env.contains_key("SANDBOX_BROKER__TRUST__PRINCIPAL_ARN"),
+        "the roles trust the server, not the provisioner"
+    );
     // The image bakes config/default.toml at this path; the compose
     // environment must complete it into a valid configuration.
     assert_eq!(env["SANDBOX_BROKER_CONFIG"], "/etc/sandbox-broker/config.toml");
