@@ -25,7 +25,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 pub use jwks::{JwksCache, RefreshBounds};
-pub use scopes::{Admin, Authorized, IssueSessions, RevokeSessions, Scope};
+pub use scopes::{Admin, Authorized, IssueSessions, ReadSessions, RevokeSessions, Scope};
 use verified::VerifiedTokens;
 
 use crate::config::AuthSettings;

@@ -5,7 +5,9 @@
 mod clients;
 pub mod federation;
 pub mod iam;
+pub mod ledger;
 pub mod rate_limit;
+pub mod resources;
 pub mod retry;
 pub mod sts;
 mod types;
@@ -182,7 +184,26 @@ fn kind_of_code(code: Option<&str>) -> UpstreamErrorKind {
         | "SignatureDoesNotMatch"
         | "ExpiredToken"
         | "UnrecognizedClientException" => UpstreamErrorKind::AccessDenied,
-        "NoSuchEntity" => UpstreamErrorKind::NotFound,
+        "NoSuchEntity"
+        | "ResourceNotFoundException"
+        | "NoSuchBucket"
+        | "AWS.SimpleQueueService.NonExistentQueue"
+        | "QueueDoesNotExist"
+        | "NotFound"
+        | "InvalidInstanceID.NotFound"
+        | "InvalidVolume.NotFound"
+        | "InvalidGroup.NotFound"
+        | "InvalidKeyPair.NotFound" => UpstreamErrorKind::NotFound,
+        // A resource still in use or changing state; retrying later succeeds
+        // (a table being created, a volume detaching, a group referenced by
+        // a terminating instance, a bucket written to while emptied).
+        "ResourceInUseException"
+        | "DependencyViolation"
+        | "VolumeInUse"
+        | "IncorrectState"
+        | "BucketNotEmpty"
+        | "ResourceConflictException"
+        | "OperationAbortedException" => UpstreamErrorKind::Conflict,
         "MalformedPolicyDocument" | "PackedPolicyTooLarge" => UpstreamErrorKind::PolicyRejected,
         // IAM refuses overlapping writes to one entity; retrying later succeeds.
         "ConcurrentModification" | "ConcurrentModificationException" => UpstreamErrorKind::Conflict,

@@ -8,6 +8,7 @@
 //! naming its key, so `check-config` can report them together.
 
 mod check;
+mod cleanup;
 mod keys;
 mod profiles;
 mod server;
@@ -21,6 +22,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 pub use check::{ConfigError, Problem, Serving, check_serving};
+pub use cleanup::{CleanupSettings, LedgerSettings};
 pub use keys::PemKey;
 pub use server::{PublicUrl, ServerSettings};
 
@@ -48,6 +50,12 @@ pub struct Settings {
     /// `[console]`.
     #[serde(default)]
     pub console: ConsoleSettings,
+    /// `[ledger]`.
+    #[serde(default)]
+    pub ledger: LedgerSettings,
+    /// `[cleanup]`.
+    #[serde(default)]
+    pub cleanup: CleanupSettings,
     /// `[guardrails]`: defaults for every profile's guardrails.
     #[serde(default)]
     pub guardrails: GuardrailSettings,
@@ -199,9 +207,16 @@ pub struct ProfileSettings {
     /// Spend guardrails; each field set replaces `[guardrails]`'s.
     #[serde(default)]
     pub guardrails: GuardrailSettings,
+    /// Whether ended sessions of this profile are cleaned up.
+    #[serde(default = "enabled")]
+    pub cleanup: bool,
     /// The policy template's text, read by [`load`].
     #[serde(skip)]
     pub policy_template: String,
+}
+
+fn enabled() -> bool {
+    true
 }
 
 fn default_max_session_seconds() -> u32 {
@@ -264,6 +279,7 @@ pub fn test_settings() -> Settings {
         default_session_seconds: 3_600,
         default: true,
         guardrails: GuardrailSettings::default(),
+        cleanup: true,
         policy_template: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#
             .into(),
     };
@@ -273,6 +289,8 @@ pub fn test_settings() -> Settings {
         aws: AwsSettings::default(),
         trust: TrustSettings::default(),
         console: ConsoleSettings::default(),
+        ledger: LedgerSettings::default(),
+        cleanup: CleanupSettings::default(),
         guardrails: GuardrailSettings::default(),
         profiles: [("s3".to_owned(), profile)].into_iter().collect(),
         unread_secrets: Vec::new(),

@@ -74,6 +74,26 @@ pub enum ApiError {
     /// 409 (410 for console links): the session is revoked.
     #[error("session `{0}` has been revoked")]
     SessionRevoked(String),
+    /// 404: the ledger has no such session.
+    #[error("session `{0}` is not in the ledger")]
+    SessionNotFound(String),
+    /// 409: the session has ended; it takes no new credentials.
+    #[error("session `{0}` has ended ({1}); use a new session id for a new attempt")]
+    SessionEnded(String, String),
+    /// 409: cleaning a session that is still active.
+    #[error("session `{0}` is active; end it first (DELETE /sessions/{0})")]
+    SessionActive(String),
+    /// 409: another replica is cleaning the session right now.
+    #[error("session `{0}` is being cleaned by another replica; look again shortly")]
+    CleanupInProgress(String),
+    /// 409: teardown would delete the records of sessions not cleaned yet.
+    #[error(
+        "{0} session(s) are not cleaned yet; teardown would lose their records (wait, or use --force / ?force=true)"
+    )]
+    SessionsNotCleaned(usize),
+    /// 503: the ledger could not be written, so no credentials were issued.
+    #[error("the session ledger could not be written, so no credentials were issued: {0}")]
+    LedgerUnavailable(UpstreamError),
     /// 503: not ready (identity does not resolve, or shutting down).
     #[error("{0}")]
     NotReady(String),
@@ -109,6 +129,12 @@ impl ApiError {
             Self::RoleNotManaged(_) => (StatusCode::CONFLICT, "role_not_managed"),
             Self::RevocationCapacityExhausted(_) => (StatusCode::INSUFFICIENT_STORAGE, "revocation_capacity_exhausted"),
             Self::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
+            Self::SessionNotFound(_) => (StatusCode::NOT_FOUND, "session_not_found"),
+            Self::SessionEnded(..) => (StatusCode::CONFLICT, "session_ended"),
+            Self::SessionActive(_) => (StatusCode::CONFLICT, "session_active"),
+            Self::CleanupInProgress(_) => (StatusCode::CONFLICT, "cleanup_in_progress"),
+            Self::SessionsNotCleaned(_) => (StatusCode::CONFLICT, "sessions_not_cleaned"),
+            Self::LedgerUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "ledger_unavailable"),
             Self::LaunchRateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "launch_rate_limited"),
             Self::Upstream(err) => match err.kind {
                 UpstreamErrorKind::Throttled => (StatusCode::SERVICE_UNAVAILABLE, "upstream_throttled"),
@@ -155,7 +181,9 @@ impl ApiError {
         let (status, code) = self.status_and_code();
         match &self {
             Self::Internal(detail) => tracing::error!(%detail, "internal error"),
-            Self::Upstream(err) => tracing::warn!(error = %err, code, "upstream call failed"),
+            Self::Upstream(err) | Self::LedgerUnavailable(err) => {
+                tracing::warn!(error = %err, code, "upstream call failed")
+            }
             _ => tracing::debug!(code, message = %self, "request rejected"),
         }
         let mut error = json!({ "code": code, "message": self.public_message() });
@@ -177,7 +205,8 @@ impl ApiError {
         if let Self::LaunchRateLimited { retry_after_seconds } = self {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
         }
-        if matches!(&self, Self::Upstream(e) if matches!(e.kind, UpstreamErrorKind::Throttled | UpstreamErrorKind::Conflict | UpstreamErrorKind::RateLimited))
+        if matches!(&self, Self::LedgerUnavailable(_))
+            || matches!(&self, Self::Upstream(e) if matches!(e.kind, UpstreamErrorKind::Throttled | UpstreamErrorKind::Conflict | UpstreamErrorKind::RateLimited))
         {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
         }

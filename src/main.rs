@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use std::sync::Arc;
 
 use sandbox_broker::aws::{Upstreams, load_sdk_config};
-use sandbox_broker::broker::{Context, Provisioner};
+use sandbox_broker::broker::{Cleanup, Context, Provisioner, ledger_reports as sessions};
 use sandbox_broker::clock::SystemClock;
 use sandbox_broker::startup::Application;
 use sandbox_broker::{auth, config, telemetry};
@@ -39,9 +39,27 @@ enum Command {
         #[arg(long, value_enum, conflicts_with = "dry_run")]
         emit: Option<Emit>,
     },
-    /// Delete the profiles' roles tagged managed-by=sandbox-broker.
+    /// Delete the profiles' roles tagged managed-by=sandbox-broker, their
+    /// boundaries and the session ledger.
     Teardown {
         /// Report what would be deleted without deleting anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// Delete the ledger even while sessions are not cleaned.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Read the session ledger.
+    Sessions {
+        #[command(subcommand)]
+        command: SessionsCommand,
+    },
+    /// Clean up what an ended session created, now.
+    Cleanup {
+        /// The session id.
+        #[arg(long)]
+        session: String,
+        /// List what would be deleted without deleting anything.
         #[arg(long)]
         dry_run: bool,
     },
@@ -56,6 +74,21 @@ enum Command {
         /// The `sub` claim.
         #[arg(long, default_value = "local-operator")]
         sub: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum SessionsCommand {
+    /// List sessions (newest records first within a page).
+    List {
+        /// Only sessions in this state (active, ended, cleaning, cleaned, …).
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// One session's record and cleanup report.
+    Show {
+        /// The session id.
+        id: String,
     },
 }
 
@@ -101,7 +134,10 @@ fn main() -> ExitCode {
         Command::Serve => serve(settings),
         Command::Bootstrap { dry_run: _, emit: Some(Emit::Cloudformation) } => provision(settings, Run::Emit),
         Command::Bootstrap { dry_run, emit: None } => provision(settings, Run::Bootstrap { dry_run }),
-        Command::Teardown { dry_run } => provision(settings, Run::Teardown { dry_run }),
+        Command::Teardown { dry_run, force } => provision(settings, Run::Teardown { dry_run, force }),
+        Command::Sessions { command: SessionsCommand::List { state } } => provision(settings, Run::List { state }),
+        Command::Sessions { command: SessionsCommand::Show { id } } => provision(settings, Run::Show { id }),
+        Command::Cleanup { session, dry_run } => provision(settings, Run::Cleanup { session, dry_run }),
     }
 }
 
@@ -118,8 +154,11 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
 /// A provisioning command.
 enum Run {
     Bootstrap { dry_run: bool },
-    Teardown { dry_run: bool },
+    Teardown { dry_run: bool, force: bool },
     Emit,
+    List { state: Option<String> },
+    Show { id: String },
+    Cleanup { session: String, dry_run: bool },
 }
 
 /// Runs bootstrap (or teardown, or the template) without a server and
@@ -140,11 +179,17 @@ fn provision(settings: config::Settings, run: Run) -> ExitCode {
             }
         };
         let context = Arc::new(Context::new(Arc::new(settings), upstreams, Arc::new(SystemClock)));
-        let provisioner = Provisioner::new(context);
+        let provisioner = Provisioner::new(context.clone());
+        let cleanup = Cleanup::new(context.clone(), format!("cli-{}", std::process::id()));
         let result = match run {
             Run::Bootstrap { dry_run } => provisioner.bootstrap(dry_run, None).await.map(|r| pretty(&r)),
-            Run::Teardown { dry_run } => provisioner.teardown(dry_run).await.map(|r| pretty(&r)),
+            Run::Teardown { dry_run, force } => provisioner.teardown(dry_run, force).await.map(|r| pretty(&r)),
             Run::Emit => provisioner.cloudformation().await.map(|t| pretty(&t)).map_err(Into::into),
+            Run::List { state } => sessions::list(&context, state.as_deref()).await.map_err(Into::into),
+            Run::Show { id } => sessions::show(&context, &id).await.map_err(Into::into),
+            Run::Cleanup { session, dry_run } => {
+                cleanup.clean_now(&session, dry_run).await.map(|r| pretty(&r)).map_err(Into::into)
+            }
         };
         match result {
             Ok(report) => {

@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 
 use crate::auth::Verifier;
 use crate::aws::{Upstreams, http_client, load_sdk_config};
-use crate::broker::{Context, Provisioner, Sessions};
+use crate::broker::{Cleanup, Context, Provisioner, Sessions};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::state::{AppState, Lifecycle};
@@ -30,6 +30,8 @@ pub struct Application {
     grace: Duration,
     lifecycle: Arc<Lifecycle>,
     limits: Limits,
+    /// The cleanup worker, started by `run_until` (`cleanup.enabled`).
+    worker: Option<Arc<Cleanup>>,
 }
 
 impl Application {
@@ -49,11 +51,19 @@ impl Application {
         let context = Arc::new(Context::new(settings.clone(), upstreams, clock));
         let sessions = Arc::new(Sessions::new(context.clone(), &serving.ticket_secret, &serving.replica_id)?);
         let provisioner = Arc::new(Provisioner::new(context.clone()));
+        let cleanup = Arc::new(Cleanup::new(context.clone(), serving.replica_id.clone()));
+        let worker = settings.cleanup.enabled.then(|| cleanup.clone());
         // Installed before the first request so no early sample is lost.
         let _ = crate::telemetry::metrics::handle();
         let lifecycle = Arc::new(Lifecycle::default());
-        let state =
-            AppState { verifier: Arc::new(verifier), context, sessions, provisioner, lifecycle: lifecycle.clone() };
+        let state = AppState {
+            verifier: Arc::new(verifier),
+            context,
+            sessions,
+            provisioner,
+            cleanup,
+            lifecycle: lifecycle.clone(),
+        };
         let router = middleware::stack(crate::routes::api(), crate::routes::operations(), &settings, state);
         let listener = TcpListener::bind(settings.server.listen)
             .await
@@ -61,7 +71,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let grace = Duration::from_secs(settings.server.shutdown_grace_seconds);
         let limits = Limits::from_settings(&settings.server);
-        Ok(Self { listener, port, router, grace, lifecycle, limits })
+        Ok(Self { listener, port, router, grace, lifecycle, limits, worker })
     }
 
     /// The port the listener is bound to.
@@ -80,7 +90,10 @@ impl Application {
     /// and half-open connections close at once and busy ones after their
     /// response. All of it is bounded by `server.shutdown_grace_seconds`.
     pub async fn run_until(self, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let Self { listener, router, grace, lifecycle, limits, .. } = self;
+        let Self { listener, router, grace, lifecycle, limits, worker, .. } = self;
+        // Stopped with the server: a cleanup cut short keeps its claim until
+        // the claim expires, then another replica finishes it.
+        let worker = worker.map(|cleanup| AbortOnDrop(tokio::spawn(cleanup.run())));
         let mut server = ConnectionServer::new(router, limits);
         let signalled = Arc::new(std::sync::OnceLock::new());
         let drained = {
@@ -102,7 +115,17 @@ impl Application {
         drop(listener);
         let left = signalled.get().map_or(grace, |at: &Instant| grace.saturating_sub(at.elapsed()));
         server.shut_down(left).await;
+        drop(worker);
         Ok(())
+    }
+}
+
+/// A background task that ends when its handle is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -8,7 +8,7 @@ use tokio::sync::Notify;
 use axum::extract::FromRef;
 
 use crate::auth::Verifier;
-use crate::broker::{Context, Provisioner, Sessions};
+use crate::broker::{Cleanup, Context, Provisioner, Sessions};
 
 /// Everything a handler may need, cloned per request (all `Arc`s).
 #[derive(Clone)]
@@ -21,6 +21,8 @@ pub struct AppState {
     pub sessions: Arc<Sessions>,
     /// Bootstrap, teardown, status.
     pub provisioner: Arc<Provisioner>,
+    /// Cleaning up what sessions created.
+    pub cleanup: Arc<Cleanup>,
     /// Draining and in-flight bookkeeping for shutdown.
     pub lifecycle: Arc<Lifecycle>,
 }

@@ -52,6 +52,16 @@ pub mod metrics {
     pub const CONNECTIONS_CLOSED: &str = "sandbox_broker_http_connections_closed_total";
     /// Counter: console launches by result.
     pub const CONSOLE_LAUNCHES: &str = "sandbox_broker_console_launches_total";
+    /// Counter: sessions entering a ledger state (`ended`, `cleaned`, …).
+    pub const SESSION_STATES: &str = "sandbox_broker_session_state_transitions_total";
+    /// Gauge: sessions whose cleanup is due and not done.
+    pub const CLEANUP_BACKLOG: &str = "sandbox_broker_cleanup_backlog";
+    /// Gauge: seconds since the oldest due session became due.
+    pub const CLEANUP_OLDEST_DUE: &str = "sandbox_broker_cleanup_oldest_due_age_seconds";
+    /// Counter: resources deleted, failed or left, by type.
+    pub const CLEANUP_RESOURCES: &str = "sandbox_broker_cleanup_resources_total";
+    /// Histogram: one session's cleanup, by resulting state.
+    pub const CLEANUP_DURATION: &str = "sandbox_broker_cleanup_duration_seconds";
 
     /// Latency buckets in seconds: loopback emulators to slow AWS regions.
     const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
@@ -139,6 +149,27 @@ pub mod metrics {
     /// sign-in URL of the same ticket), `checked` (HEAD) or `limited`.
     pub fn console_launch(result: &'static str) {
         ::metrics::counter!(CONSOLE_LAUNCHES, "result" => result).increment(1);
+    }
+
+    /// A session entered `state` in the ledger.
+    pub fn session_state(state: &'static str) {
+        ::metrics::counter!(SESSION_STATES, "state" => state).increment(1);
+    }
+
+    /// The cleanup backlog as the worker last saw it.
+    pub fn cleanup_backlog(due: usize, oldest_age: Duration) {
+        ::metrics::gauge!(CLEANUP_BACKLOG).set(due as f64);
+        ::metrics::gauge!(CLEANUP_OLDEST_DUE).set(oldest_age.as_secs_f64());
+    }
+
+    /// A resource's cleanup outcome (`deleted`, `failed`, `left`) by type.
+    pub fn cleanup_resource(kind: &'static str, outcome: &'static str) {
+        ::metrics::counter!(CLEANUP_RESOURCES, "type" => kind, "outcome" => outcome).increment(1);
+    }
+
+    /// One session's cleanup attempt and the state it left the session in.
+    pub fn cleanup_finished(state: &'static str, elapsed: Duration) {
+        ::metrics::histogram!(CLEANUP_DURATION, "state" => state).record(elapsed.as_secs_f64());
     }
 
     /// One HTTP request by route template and status. Labels are static

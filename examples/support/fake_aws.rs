@@ -1,8 +1,10 @@
-//! The one fake of STS and IAM (query protocol, real XML) shared by the
-//! benchmark (`examples/fake_upstream.rs`) and the fault-injection tests
+//! The one fake of STS and IAM (query protocol, real XML) and of the
+//! ledger's DynamoDB writes (JSON protocol) shared by the benchmark
+//! (`examples/fake_upstream.rs`) and the fault-injection tests
 //! (`tests/api/upstream_errors.rs`): GetCallerIdentity, GetRole,
-//! ListRolePolicies and AssumeRole answer like AWS; AssumeRole and
-//! PutRolePolicy can be made to fail with a given status and error code.
+//! ListRolePolicies, AssumeRole and UpdateItem answer like AWS; AssumeRole,
+//! PutRolePolicy and UpdateItem can be made to fail with a given status and
+//! error code.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -37,6 +39,10 @@ pub(crate) struct FakeAws {
     pub(crate) assume_role_calls: Arc<AtomicUsize>,
     /// PutRolePolicy calls so far.
     pub(crate) put_policy_calls: Arc<AtomicUsize>,
+    /// What the ledger's UpdateItem fails with; `None` = success.
+    pub(crate) ledger_error: Option<(u16, &'static str)>,
+    /// Ledger writes (UpdateItem) so far.
+    pub(crate) ledger_writes: Arc<AtomicUsize>,
 }
 
 static ISSUED: AtomicU64 = AtomicU64::new(0);
@@ -77,9 +83,35 @@ fn iso8601(at: SystemTime) -> String {
         .unwrap_or_default()
 }
 
-async fn answer(State(fake): State<FakeAws>, body: String) -> Response {
+/// DynamoDB's JSON protocol: the operation is named by `X-Amz-Target`.
+fn dynamodb(fake: &FakeAws, operation: &str) -> Response {
+    let json = |status: StatusCode, body: String| {
+        (status, [(header::CONTENT_TYPE, "application/x-amz-json-1.0")], body).into_response()
+    };
+    let failure = |(status, code): (u16, &str)| {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+        json(status, format!(r#"{{"__type":"com.amazonaws.dynamodb.v20120810#{code}","message":"injected {code}"}}"#))
+    };
+    match operation {
+        "UpdateItem" => {
+            fake.ledger_writes.fetch_add(1, Ordering::SeqCst);
+            match fake.ledger_error {
+                Some(f) => failure(f),
+                None => json(StatusCode::OK, r#"{"Attributes":{}}"#.into()),
+            }
+        }
+        "GetItem" => json(StatusCode::OK, "{}".into()),
+        _ => failure((400, "ResourceNotFoundException")),
+    }
+}
+
+async fn answer(State(fake): State<FakeAws>, headers: axum::http::HeaderMap, body: String) -> Response {
     if !fake.delay.is_zero() {
         tokio::time::sleep(fake.delay).await;
+    }
+    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if let Some(operation) = target.strip_prefix("DynamoDB_20120810.") {
+        return dynamodb(&fake, operation);
     }
     let params: HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
     let get = |k: &str| params.get(k).cloned().unwrap_or_default();

@@ -21,6 +21,8 @@ pub trait Scope: Send + Sync {
 pub struct IssueSessions;
 /// `sessions:revoke`: DELETE /sessions/{id}.
 pub struct RevokeSessions;
+/// `sessions:read`: GET /sessions, GET /sessions/{id}.
+pub struct ReadSessions;
 /// `admin`: every /admin route.
 pub struct Admin;
 
@@ -29,6 +31,9 @@ impl Scope for IssueSessions {
 }
 impl Scope for RevokeSessions {
     const NAME: &'static str = "sessions:revoke";
+}
+impl Scope for ReadSessions {
+    const NAME: &'static str = "sessions:read";
 }
 impl Scope for Admin {
     const NAME: &'static str = "admin";

@@ -13,7 +13,11 @@ use aws_config::{BehaviorVersion, SdkConfig};
 
 use super::federation::HttpFederation;
 use super::iam::SdkIam;
+use super::ledger::Ledger;
+use super::ledger::dynamo::DynamoLedger;
 use super::rate_limit::RateLimitedSts;
+use super::resources::Resources;
+use super::resources::sdk::SdkResources;
 use super::sts::SdkSts;
 use super::{Federation, Iam, Sts};
 use crate::config::Settings;
@@ -27,6 +31,10 @@ pub struct Upstreams {
     pub iam: Arc<dyn Iam>,
     /// The console federation endpoint.
     pub federation: Arc<dyn Federation>,
+    /// The session ledger (DynamoDB, in `aws.region`).
+    pub ledger: Arc<dyn Ledger>,
+    /// What learners created, for cleanup.
+    pub resources: Arc<dyn Resources>,
 }
 
 /// Loads the AWS SDK configuration from the environment's default chain
@@ -52,7 +60,7 @@ pub fn http_client(settings: &Settings) -> anyhow::Result<reqwest::Client> {
 }
 
 impl Upstreams {
-    /// Real STS, IAM and federation clients. Throttling is retried by the
+    /// Real STS, IAM, DynamoDB (the ledger), resource and federation clients. Throttling is retried by the
     /// SDK's standard mode (3 attempts with jittered backoff); each attempt
     /// is bounded by `aws.call_timeout_ms`.
     pub fn from_sdk_config(settings: &Settings, sdk: &SdkConfig) -> anyhow::Result<Self> {
@@ -64,8 +72,14 @@ impl Upstreams {
         let mut sts =
             aws_sdk_sts::config::Builder::from(sdk).timeout_config(timeouts.clone()).retry_config(retry.clone());
         sts.set_endpoint_url(endpoint.clone());
-        let mut iam = aws_sdk_iam::config::Builder::from(sdk).timeout_config(timeouts).retry_config(retry);
-        iam.set_endpoint_url(endpoint);
+        let mut iam =
+            aws_sdk_iam::config::Builder::from(sdk).timeout_config(timeouts.clone()).retry_config(retry.clone());
+        iam.set_endpoint_url(endpoint.clone());
+        let mut dynamodb =
+            aws_sdk_dynamodb::config::Builder::from(sdk).timeout_config(timeouts.clone()).retry_config(retry.clone());
+        dynamodb.set_endpoint_url(endpoint.clone());
+        let ledger = DynamoLedger::new(aws_sdk_dynamodb::Client::from_conf(dynamodb.build()), &settings.ledger.table);
+        let resources = SdkResources::new(sdk, timeouts, retry, endpoint);
         let (sts, iam) = (sts.build(), iam.build());
         let mut sts_client: Arc<dyn Sts> = Arc::new(SdkSts::new(aws_sdk_sts::Client::from_conf(sts)));
         if let Some(rps) = NonZeroU32::new(settings.aws.sts_max_rps) {
@@ -75,6 +89,8 @@ impl Upstreams {
             sts: sts_client,
             iam: Arc::new(SdkIam::new(aws_sdk_iam::Client::from_conf(iam))),
             federation: Arc::new(HttpFederation::new(http_client(settings)?)),
+            ledger: Arc::new(ledger),
+            resources: Arc::new(resources),
         })
     }
 }

@@ -4,6 +4,7 @@
 //! `bootstrap` and `teardown` commands build only this.
 
 pub mod desired;
+mod ledger;
 mod plan;
 pub mod principals;
 mod status;
@@ -22,7 +23,7 @@ use self::plan::{ActualRole, Item, Step, is_managed, plan_boundary, plan_role, p
 use self::principals::{broker_policy, provisioner_policy};
 use super::context::Context;
 use super::revocation::is_revocation_policy;
-use crate::aws::{CallerIdentity, Iam, UpstreamError, UpstreamErrorKind, absent_as_none};
+use crate::aws::{CallerIdentity, Iam, UpstreamError, UpstreamErrorKind, Upstreams, absent_as_none};
 use crate::error::ApiError;
 
 /// Converges, removes and reports the profiles' IAM roles.
@@ -95,8 +96,11 @@ async fn read_role(iam: &dyn Iam, role: &str) -> Result<Option<(ActualRole, Vec<
     Ok(Some((ActualRole { details, inline, attached }, revocations)))
 }
 
-async fn apply(iam: &dyn Iam, step: &Step) -> Result<(), UpstreamError> {
+async fn apply(upstreams: &Upstreams, step: &Step) -> Result<(), UpstreamError> {
+    let iam = upstreams.iam.as_ref();
     match step {
+        Step::CreateLedger => upstreams.ledger.create().await,
+        Step::DeleteLedger => upstreams.ledger.delete().await,
         Step::CreateRole(d) => iam
             .create_role(
                 &d.role_name,
@@ -138,10 +142,9 @@ impl Provisioner {
     /// Runs `items`' writes in order (unless `dry_run`); on failure reports
     /// the changes completed so far.
     async fn execute(&self, items: Vec<Item>, dry_run: bool, done: &mut Vec<Change>) -> Result<(), ProvisionError> {
-        let iam = self.ctx.upstreams.iam.as_ref();
         for Item { change, step } in items {
             if let (Some(step), false) = (&step, dry_run)
-                && let Err(err) = apply(iam, step).await
+                && let Err(err) = apply(&self.ctx.upstreams, step).await
             {
                 // NoSuchEntity on a write: the role went away after it was
                 // read, so someone else is changing it at the same time.
@@ -183,8 +186,12 @@ impl Provisioner {
             self.execute(items, dry_run, &mut changes).await?;
             self.ctx.forget_role(&want.role_name).await;
         }
+        if only.is_none() {
+            let items = self.plan_ledger().await?;
+            self.execute(items, dry_run, &mut changes).await?;
+        }
         let all = self.desired(&identity, None)?;
-        Ok(report(dry_run, changes, &all, &identity))
+        Ok(report(dry_run, changes, &all, &identity, &self.ctx.settings.ledger.table))
     }
 
     /// The desired state as a CloudFormation template; reads the broker's
@@ -192,8 +199,10 @@ impl Provisioner {
     pub async fn cloudformation(&self) -> Result<Value, ApiError> {
         let identity = self.ctx.identity().await?;
         let desired = self.desired(&identity, None)?;
-        let (broker, provisioner) = (broker_policy(&desired, &identity), provisioner_policy(&desired, &identity));
-        template::cloudformation(&desired, broker, provisioner).map_err(ApiError::Internal)
+        let table = &self.ctx.settings.ledger.table;
+        let (broker, provisioner) =
+            (broker_policy(&desired, &identity, table), provisioner_policy(&desired, &identity, table));
+        template::cloudformation(&desired, table, broker, provisioner).map_err(ApiError::Internal)
     }
 
     /// The generated boundary as IAM holds it, if the profile has one.
@@ -204,11 +213,14 @@ impl Provisioner {
         }
     }
 
-    /// Deletes the profiles' roles that carry the managed-by tag; any other
-    /// role is reported and left alone, whatever its name.
-    pub async fn teardown(&self, dry_run: bool) -> Result<BootstrapReport, ProvisionError> {
+    /// Deletes the profiles' roles that carry the managed-by tag (any other
+    /// role is reported and left alone, whatever its name) and the ledger.
+    /// Refused, changing nothing, while sessions are not cleaned, unless
+    /// `force`: their records are what cleanup works from.
+    pub async fn teardown(&self, dry_run: bool, force: bool) -> Result<BootstrapReport, ProvisionError> {
         let _one_at_a_time = self.one_at_a_time.lock().await;
         let identity = self.ctx.identity().await?;
+        self.refuse_uncleaned(force).await?;
         let desired = self.desired(&identity, None)?;
         let mut changes = Vec::new();
         for want in &desired {
@@ -243,16 +255,24 @@ impl Provisioner {
                 self.execute(vec![Item { change, step: Some(step) }], dry_run, &mut changes).await?;
             }
         }
-        Ok(report(dry_run, changes, &desired, &identity))
+        let items = self.plan_ledger_teardown().await?;
+        self.execute(items, dry_run, &mut changes).await?;
+        Ok(report(dry_run, changes, &desired, &identity, &self.ctx.settings.ledger.table))
     }
 }
 
-fn report(dry_run: bool, changes: Vec<Change>, desired: &[DesiredRole], identity: &CallerIdentity) -> BootstrapReport {
+fn report(
+    dry_run: bool,
+    changes: Vec<Change>,
+    desired: &[DesiredRole],
+    identity: &CallerIdentity,
+    table: &str,
+) -> BootstrapReport {
     BootstrapReport {
         dry_run,
         changes,
         broker_principal_arn: identity.arn.clone(),
-        broker_policy: broker_policy(desired, identity),
-        provisioner_policy: provisioner_policy(desired, identity),
+        broker_policy: broker_policy(desired, identity, table),
+        provisioner_policy: provisioner_policy(desired, identity, table),
     }
 }

@@ -13,7 +13,7 @@ use secrecy::SecretString;
 
 pub use issue::{IssueSessionBody, IssuedSession, SessionRequest};
 use launch::LaunchLimits;
-pub use revoke::RevocationReceipt;
+pub use revoke::{EndReceipt, RevocationReceipt};
 
 use super::Profile;
 use super::context::Context;

@@ -231,6 +231,9 @@ fn validate(s: &Settings, problems: &mut Problems) {
         ("server.header_read_timeout_ms", s.server.header_read_timeout_ms),
         ("server.idle_timeout_ms", s.server.idle_timeout_ms),
         ("aws.call_timeout_ms", s.aws.call_timeout_ms),
+        ("cleanup.interval_seconds", s.cleanup.interval_seconds),
+        ("cleanup.max_parallel", s.cleanup.max_parallel as u64),
+        ("cleanup.max_attempts", u64::from(s.cleanup.max_attempts)),
     ] {
         if value == 0 {
             problems.add(key, "must be greater than zero");
@@ -265,5 +268,6 @@ fn validate(s: &Settings, problems: &mut Problems) {
         problems.add("console.issuer", "must not be empty");
     }
     check_secret("console.ticket_secret", s.console.ticket_secret.as_ref(), false, problems);
+    super::cleanup::validate(s, problems);
     profiles::validate_profiles(s, problems);
 }

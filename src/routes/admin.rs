@@ -1,6 +1,7 @@
-//! Admin routes (scope `admin`): converge IAM, tear it down, report status.
+//! Admin routes (scope `admin`): converge IAM, tear it down, report status,
+//! clean one session now.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -8,12 +9,17 @@ use serde::Deserialize;
 
 use crate::auth::{Admin, Authorized};
 use crate::broker::provision::ProvisionError;
+use crate::domain::SessionId;
 use crate::error::{ApiError, ApiQuery};
 use crate::state::AppState;
 
-/// `/admin/bootstrap` (POST, DELETE) and `/admin/status`.
+/// `/admin/bootstrap` (POST, DELETE), `/admin/status` and
+/// `/admin/sessions/{session_id}/cleanup` (POST).
 pub fn router() -> Router<AppState> {
-    Router::new().route("/admin/bootstrap", post(bootstrap).delete(teardown)).route("/admin/status", get(status))
+    Router::new()
+        .route("/admin/bootstrap", post(bootstrap).delete(teardown))
+        .route("/admin/status", get(status))
+        .route("/admin/sessions/{session_id}/cleanup", post(clean_session))
 }
 
 #[derive(Debug, Deserialize)]
@@ -28,6 +34,16 @@ struct BootstrapQuery {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TeardownQuery {
+    #[serde(default)]
+    dry_run: bool,
+    /// Remove the ledger even while sessions are not cleaned.
+    #[serde(default)]
+    force: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CleanupQuery {
     #[serde(default)]
     dry_run: bool,
 }
@@ -54,13 +70,27 @@ async fn teardown(
     auth: Authorized<Admin>,
     ApiQuery(query): ApiQuery<TeardownQuery>,
 ) -> Result<Response, ProvisionError> {
-    let report = state.provisioner.teardown(query.dry_run).await?;
+    let report = state.provisioner.teardown(query.dry_run, query.force).await?;
     audit("teardown", query.dry_run, &auth, report.changes.len());
     Ok(Json(report).into_response())
 }
 
 fn audit(event: &str, dry_run: bool, auth: &Authorized<Admin>, changes: usize) {
     tracing::info!(target: "sandbox_broker::audit", event, dry_run, changes, caller = auth.claims.sub.as_deref().unwrap_or("-"));
+}
+
+/// Cleans an ended session now (again, after a `cleanup_incomplete`); a dry
+/// run lists what would be deleted and changes nothing.
+async fn clean_session(
+    State(state): State<AppState>,
+    auth: Authorized<Admin>,
+    Path(session_id): Path<String>,
+    ApiQuery(query): ApiQuery<CleanupQuery>,
+) -> Result<Response, ApiError> {
+    let id = SessionId::parse(&session_id).map_err(|m| ApiError::invalid("invalid_session_id", m))?;
+    let record = state.cleanup.clean_now(id.as_str(), query.dry_run).await?;
+    audit("session_cleanup", query.dry_run, &auth, 1);
+    Ok(Json(record).into_response())
 }
 
 async fn status(State(state): State<AppState>, _auth: Authorized<Admin>) -> Result<Response, ApiError> {

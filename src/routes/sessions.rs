@@ -1,6 +1,7 @@
 //! `POST /sessions`: issue a learner session.
 
 mod formats;
+mod ledger;
 
 use axum::Json;
 use axum::Router;
@@ -20,9 +21,11 @@ use crate::state::AppState;
 
 pub use formats::{FormatQuery, OutputFormat};
 
-/// `POST /sessions` and `DELETE /sessions/{session_id}`.
+/// `POST /sessions`, `GET /sessions`, and `GET`/`DELETE /sessions/{session_id}`.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/sessions", post(issue_session)).route("/sessions/{session_id}", delete(revoke_session))
+    Router::new()
+        .route("/sessions", post(issue_session).get(ledger::list_sessions))
+        .route("/sessions/{session_id}", delete(revoke_session).get(ledger::show_session))
 }
 
 /// Validates everything (auth, query, body) before the first AWS call.
@@ -45,7 +48,9 @@ struct RevokeQuery {
     profile: Option<String>,
 }
 
-/// Makes every credential of the session stop working (within minutes).
+/// Makes every credential of the session stop working (within minutes) and
+/// ends its lease: in the named profile, or without one in every profile
+/// the session used (which also schedules its cleanup now).
 async fn revoke_session(
     State(state): State<AppState>,
     auth: Authorized<RevokeSessions>,
@@ -53,7 +58,16 @@ async fn revoke_session(
     ApiQuery(query): ApiQuery<RevokeQuery>,
 ) -> Result<Response, ApiError> {
     let id = SessionId::parse(&session_id).map_err(|m| ApiError::invalid("invalid_session_id", m))?;
-    let profile = state.context.resolve_profile(query.profile.as_deref())?;
-    let receipt = state.sessions.revoke_session(&id, &profile, auth.claims.sub.as_deref()).await?;
-    Ok((StatusCode::ACCEPTED, Json(receipt)).into_response())
+    let caller = auth.claims.sub.as_deref();
+    match query.profile.as_deref() {
+        Some(name) => {
+            let profile = state.context.resolve_profile(Some(name))?;
+            let receipt = state.sessions.revoke_in_profile(&id, &profile, caller).await?;
+            Ok((StatusCode::ACCEPTED, Json(receipt)).into_response())
+        }
+        None => {
+            let receipt = state.sessions.end_session(&id, caller).await?;
+            Ok((StatusCode::ACCEPTED, Json(receipt)).into_response())
+        }
+    }
 }

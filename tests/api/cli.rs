@@ -110,6 +110,7 @@ async fn no_secret_reaches_the_logs() {
     let toml = test_config_toml(moto, &federation.endpoint(), &roles, &auth, "")
         .replace(crate::helpers::TICKET_SECRET, ticket);
     let (_dir, path) = write_config(&toml);
+    crate::helpers::create_ledger(moto, &path).await;
     let mut broker = start_broker(
         &path,
         &[

@@ -33,7 +33,8 @@ async fn the_emitted_template_lints_deploys_and_is_what_status_expects() {
         run_cli(&["--config", config.to_str().unwrap(), "bootstrap", "--emit", "cloudformation"], &envs);
     assert_eq!(code, 0, "{stderr}");
     let parsed: Value = serde_json::from_str(&template).unwrap();
-    assert_eq!(parsed["Resources"].as_object().unwrap().len(), 6, "two roles, two boundaries, two principal policies");
+    let resources = parsed["Resources"].as_object().unwrap().len();
+    assert_eq!(resources, 7, "two roles, two boundaries, two principal policies, the ledger");
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("sandbox-broker.json");
@@ -70,6 +71,7 @@ async fn the_emitted_template_lints_deploys_and_is_what_status_expects() {
         assert_eq!(profile["state"], "provisioned", "{profile}");
         assert_eq!(profile["drift"], serde_json::json!([]), "{profile}");
     }
+    assert_eq!(report["ledger"]["state"], "provisioned", "{report}");
     // And a bootstrap dry run agrees: nothing to do.
     let (status, plan) = app.admin(Method::POST, "/admin/bootstrap?dry_run=true").await;
     assert_eq!(status, 200, "{plan}");

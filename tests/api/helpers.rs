@@ -13,8 +13,8 @@ use std::time::Duration;
 
 pub use app::{TestApp, TestOptions, actions, test_config_toml, write_config};
 pub use moto::{
-    Moto, broker_sdk_config, create_role, free_port, iam_client, moto_assumed_roles, moto_issued_triple, repo_path,
-    sdk_config, unique, venv_tool, whoami,
+    Moto, broker_sdk_config, create_ledger, create_role, free_port, iam_client, moto_assumed_roles, moto_issued_triple,
+    repo_path, sdk_config, unique, venv_tool, whoami,
 };
 pub use process::{BIN, run_cli, start_broker, wait_for_exit};
 pub use tokens::{merge_claims, mint};

@@ -35,7 +35,7 @@ async fn unknown_routes_and_methods_use_the_error_shape() {
     let missing = app.http.get(format!("{}/nope", app.base)).send().await.unwrap();
     assert_eq!(missing.status(), 404);
     assert_eq!(missing.json::<Value>().await.unwrap()["error"]["code"], "not_found");
-    let wrong_method = app.http.get(format!("{}/sessions", app.base)).send().await.unwrap();
+    let wrong_method = app.http.put(format!("{}/sessions", app.base)).send().await.unwrap();
     assert_eq!(wrong_method.status(), 405);
     assert!(wrong_method.headers().contains_key("allow"));
     assert_eq!(wrong_method.json::<Value>().await.unwrap()["error"]["code"], "method_not_allowed");

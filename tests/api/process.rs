@@ -22,6 +22,7 @@ async fn sigterm_drains_in_flight_requests_then_exits_zero() {
         .replace("request_timeout_ms = 10000", "request_timeout_ms = 10000\nshutdown_grace_seconds = 10")
         .replace("call_timeout_ms = 2000", "call_timeout_ms = 8000");
     let (_dir, path) = write_config(&toml);
+    crate::helpers::create_ledger(moto, &path).await;
     let mut broker =
         start_broker(&path, &[("AWS_ACCESS_KEY_ID", "AKIADRAIN"), ("AWS_SECRET_ACCESS_KEY", "drain-secret")]);
     let http = reqwest::Client::new();
@@ -65,6 +66,7 @@ async fn replica_id_defaults_to_the_kernel_host_name() {
     let toml = test_config_toml(moto, "http://127.0.0.1:9/federation", &roles, &auth, "")
         .replace("replica_id = \"test\"\n", "");
     let (_dir, path) = write_config(&toml);
+    crate::helpers::create_ledger(moto, &path).await;
     let broker = start_broker(
         &path,
         &[("AWS_ACCESS_KEY_ID", "AKIAREPLICA"), ("AWS_SECRET_ACCESS_KEY", "replica"), ("HOSTNAME", "not-this-one")],

@@ -181,13 +181,18 @@ async fn bad_revocations_change_nothing() {
 
 #[tokio::test]
 async fn replicas_revoking_at_once_never_lose_an_entry() {
-    // Two replicas (two apps, different replica ids) share the same roles.
+    // Two replicas (two apps, different replica ids) share the same roles
+    // and ledger.
     let a = Arc::new(TestApp::spawn().await);
+    let table = a.ledger_table.clone();
     let b = Arc::new(
         TestApp::spawn_with(TestOptions {
             roles: Some(a.roles.clone()),
             create_roles: false,
-            ..TestOptions::configured(|s| s.server.replica_id = Some("test-b".into()))
+            ..TestOptions::configured(move |s| {
+                s.server.replica_id = Some("test-b".into());
+                s.ledger.table = table;
+            })
         })
         .await,
     );

@@ -85,6 +85,8 @@ pub(crate) enum Step {
     DeleteRole {
         role: String,
     },
+    CreateLedger,
+    DeleteLedger,
 }
 
 /// A change and the write (if any) that makes it.
@@ -108,7 +110,7 @@ pub(crate) fn is_managed(details: &RoleDetails) -> bool {
     details.tags.iter().any(|(k, v)| k == MANAGED_BY.0 && v == MANAGED_BY.1)
 }
 
-fn item(resource: String, action: Action, detail: impl Into<String>, step: Option<Step>) -> Item {
+pub(crate) fn item(resource: String, action: Action, detail: impl Into<String>, step: Option<Step>) -> Item {
     Item { change: Change { resource, action, detail: detail.into() }, step }
 }
 

@@ -41,6 +41,53 @@ fn allowed_boundaries(desired: &[DesiredRole], identity: &CallerIdentity) -> Vec
     set.into_iter().collect()
 }
 
+/// The ledger table and its indexes.
+fn ledger_arns(identity: &CallerIdentity, table: &str) -> Vec<String> {
+    let base = format!("arn:{}:dynamodb:*:{}:table/{table}", identity.partition.id(), identity.account);
+    vec![base.clone(), format!("{base}/index/*")]
+}
+
+/// Cleanup: discovery (read-only, account-wide: the listing calls have no
+/// resource to name), deletion of what is named `<sandbox-key>-…` (twelve
+/// hex digits then a dash: `????????????-*`), and deletion of anything
+/// carrying a `sandbox-key` tag. Nothing else can be deleted.
+fn cleanup_statements(identity: &CallerIdentity) -> Vec<Value> {
+    let (p, account) = (identity.partition.id(), identity.account.as_str());
+    let key = "????????????-*";
+    let tagged = json!({"Null": {"aws:ResourceTag/sandbox-key": "false"}});
+    vec![
+        json!({"Sid": "FindSessionResources", "Effect": "Allow", "Action": [
+            "tag:GetResources", "s3:ListAllMyBuckets", "dynamodb:ListTables", "sqs:ListQueues", "sns:ListTopics",
+            "lambda:ListFunctions", "logs:DescribeLogGroups", "ec2:DescribeInstances", "ec2:DescribeSecurityGroups",
+            "ec2:DescribeKeyPairs"], "Resource": "*"}),
+        json!({"Sid": "EmptyAndDeleteSessionBuckets", "Effect": "Allow", "Action": [
+            "s3:ListBucketVersions", "s3:ListBucketMultipartUploads", "s3:DeleteBucket"],
+            "Resource": format!("arn:{p}:s3:::{key}")}),
+        json!({"Sid": "DeleteSessionObjects", "Effect": "Allow", "Action": [
+            "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload"],
+            "Resource": format!("arn:{p}:s3:::{key}/*")}),
+        json!({"Sid": "DeleteNamedSessionResources", "Effect": "Allow", "Action": [
+            "dynamodb:DescribeTable", "dynamodb:DeleteTable", "sqs:GetQueueUrl", "sqs:DeleteQueue",
+            "sns:ListSubscriptionsByTopic", "sns:DeleteTopic", "lambda:DeleteFunction", "logs:DeleteLogGroup"],
+            "Resource": [
+                format!("arn:{p}:dynamodb:*:{account}:table/{key}"), format!("arn:{p}:sqs:*:{account}:{key}"),
+                format!("arn:{p}:sns:*:{account}:{key}"), format!("arn:{p}:lambda:*:{account}:function:{key}"),
+                format!("arn:{p}:logs:*:{account}:log-group:{key}")]}),
+        json!({"Sid": "DeleteTaggedSessionResources", "Effect": "Allow", "Action": [
+            "dynamodb:DescribeTable", "dynamodb:DeleteTable", "sqs:GetQueueUrl", "sqs:DeleteQueue",
+            "sns:ListSubscriptionsByTopic", "sns:DeleteTopic", "lambda:DeleteFunction", "logs:DeleteLogGroup",
+            "ec2:TerminateInstances", "ec2:DeleteVolume", "ec2:DeleteSecurityGroup", "ec2:DeleteKeyPair"],
+            "Resource": [
+                format!("arn:{p}:dynamodb:*:{account}:table/*"), format!("arn:{p}:sqs:*:{account}:*"),
+                format!("arn:{p}:sns:*:{account}:*"), format!("arn:{p}:lambda:*:{account}:function:*"),
+                format!("arn:{p}:logs:*:{account}:log-group:*"), format!("arn:{p}:ec2:*:{account}:instance/*"),
+                format!("arn:{p}:ec2:*:{account}:volume/*"), format!("arn:{p}:ec2:*:{account}:security-group/*"),
+                format!("arn:{p}:ec2:*:{account}:key-pair/*")],
+            "Condition": tagged}),
+        json!({"Sid": "UnsubscribeFromSessionTopics", "Effect": "Allow", "Action": "sns:Unsubscribe", "Resource": "*"}),
+    ]
+}
+
 fn policy(statements: Vec<Value>) -> Value {
     json!({ "Version": "2012-10-17", "Statement": statements })
 }
@@ -49,9 +96,9 @@ fn policy(statements: Vec<Value>) -> Value {
 /// source identity, read them, and write revocation Denies into roles that
 /// carry a broker boundary. The explicit Denies keep that true even when
 /// the broker's principal holds other, broader policies.
-pub fn broker_policy(desired: &[DesiredRole], identity: &CallerIdentity) -> Value {
+pub fn broker_policy(desired: &[DesiredRole], identity: &CallerIdentity, ledger_table: &str) -> Value {
     let roles = role_arns(desired, identity);
-    policy(vec![
+    let mut statements = vec![
         json!({"Sid": "AssumeProfileRoles", "Effect": "Allow",
                "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"], "Resource": roles}),
         json!({"Sid": "KnowOwnIdentity", "Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}),
@@ -65,13 +112,18 @@ pub fn broker_policy(desired: &[DesiredRole], identity: &CallerIdentity) -> Valu
         json!({"Sid": "NeverRewriteBoundaries", "Effect": "Deny", "Action": [
             "iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicyVersion", "iam:DeletePolicy"],
             "Resource": boundary_arn_pattern(identity)}),
-    ])
+        json!({"Sid": "WriteSessionLedger", "Effect": "Allow", "Action": [
+            "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:DescribeTable"],
+            "Resource": ledger_arns(identity, ledger_table)}),
+    ];
+    statements.extend(cleanup_statements(identity));
+    policy(statements)
 }
 
 /// What bootstrap, teardown and drift repair need: converge the profile
 /// roles, always under a broker boundary, and create or delete the
 /// boundaries themselves.
-pub fn provisioner_policy(desired: &[DesiredRole], identity: &CallerIdentity) -> Value {
+pub fn provisioner_policy(desired: &[DesiredRole], identity: &CallerIdentity, ledger_table: &str) -> Value {
     let roles = role_arns(desired, identity);
     let bounded = json!({"ArnLike": {"iam:PermissionsBoundary": allowed_boundaries(desired, identity)}});
     let mut statements = vec![
@@ -86,6 +138,9 @@ pub fn provisioner_policy(desired: &[DesiredRole], identity: &CallerIdentity) ->
         json!({"Sid": "ManageBoundaries", "Effect": "Allow", "Action": [
             "iam:CreatePolicy", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:DeletePolicy"],
             "Resource": boundary_arn_pattern(identity)}),
+        json!({"Sid": "ManageSessionLedger", "Effect": "Allow", "Action": [
+            "dynamodb:CreateTable", "dynamodb:DescribeTable", "dynamodb:DeleteTable", "dynamodb:Query"],
+            "Resource": ledger_arns(identity, ledger_table)}),
     ];
     let attachable: BTreeSet<&String> = desired.iter().flat_map(|d| &d.managed_policy_arns).collect();
     if !attachable.is_empty() {
@@ -119,7 +174,7 @@ mod tests {
             partition: Partition::Aws,
         };
         let desired = desired_roles(&crate::config::test_settings(), &identity).unwrap();
-        let broker = broker_policy(&desired, &identity);
+        let broker = broker_policy(&desired, &identity, "sandbox-broker-sessions");
         let allowed = actions(&broker, "Allow");
         for reshaping in [
             "iam:CreateRole",
@@ -132,7 +187,7 @@ mod tests {
             assert!(!allowed.contains(reshaping), "{reshaping}");
         }
         assert!(actions(&broker, "Deny").contains("iam:PutRolePermissionsBoundary"));
-        let provisioner = provisioner_policy(&desired, &identity);
+        let provisioner = provisioner_policy(&desired, &identity, "sandbox-broker-sessions");
         let allowed = actions(&provisioner, "Allow");
         assert!(!allowed.iter().any(|a| a.starts_with("sts:Assume")), "{allowed:?}");
         assert!(!allowed.contains("iam:CreatePolicyVersion") && !allowed.contains("iam:DeleteRolePermissionsBoundary"));

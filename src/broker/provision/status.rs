@@ -31,6 +31,7 @@ impl Provisioner {
     pub async fn status(&self) -> Result<serde_json::Value, ApiError> {
         let identity = self.ctx.identity().await?;
         let profiles = self.profile_statuses().await?;
+        let ledger = self.ledger_status().await?;
         Ok(serde_json::json!({
             "broker_principal_arn": identity.arn,
             "account": identity.account,
@@ -38,6 +39,7 @@ impl Provisioner {
             "role_chained": identity.is_role_session(),
             "trust_principal_arn": desired::trust_principal(&self.ctx.settings, &identity),
             "profiles": profiles,
+            "ledger": ledger,
         }))
     }
 

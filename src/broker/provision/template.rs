@@ -2,7 +2,7 @@
 //! template, for teams that allow IAM changes only through their
 //! infrastructure pipeline. It holds exactly what bootstrap would converge
 //! to — each profile's boundary, role, trust, access policy and
-//! attachments — plus the broker's and the provisioner's policies as
+//! attachments, and the session ledger table — plus the broker's and the provisioner's policies as
 //! managed policies to attach to those principals. Deployed, the broker's
 //! `GET /admin/status` reports every profile `provisioned`.
 
@@ -43,13 +43,35 @@ fn managed_policy(name: &str, description: &str, policy: Value) -> Value {
         "ManagedPolicyName": name, "Path": BOUNDARY_PATH, "Description": description, "PolicyDocument": policy}})
 }
 
-/// The template for `desired` (every configured profile).
+/// The session ledger as `ledger::create` makes it (on-demand billing, the
+/// two indexes the broker queries).
+fn ledger_table(table: &str) -> Value {
+    let index = |name: &str, hash: &str, range: &str| {
+        json!({"IndexName": name, "Projection": {"ProjectionType": "ALL"}, "KeySchema": [
+            {"AttributeName": hash, "KeyType": "HASH"}, {"AttributeName": range, "KeyType": "RANGE"}]})
+    };
+    json!({"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain", "Properties": {
+        "TableName": table,
+        "BillingMode": "PAY_PER_REQUEST",
+        "KeySchema": [{"AttributeName": "session_id", "KeyType": "HASH"}],
+        "AttributeDefinitions": [
+            {"AttributeName": "session_id", "AttributeType": "S"}, {"AttributeName": "queue", "AttributeType": "S"},
+            {"AttributeName": "due_at", "AttributeType": "N"}, {"AttributeName": "state", "AttributeType": "S"},
+            {"AttributeName": "created_at", "AttributeType": "N"}],
+        "GlobalSecondaryIndexes": [index("due-index", "queue", "due_at"), index("state-index", "state", "created_at")],
+    }})
+}
+
+/// The template for `desired` (every configured profile) and the ledger.
 pub fn cloudformation(
     desired: &[DesiredRole],
+    table: &str,
     broker_policy: Value,
     provisioner_policy: Value,
 ) -> Result<Value, String> {
     let mut resources = Map::new();
+    // Retained on stack deletion: it holds the records cleanup works from.
+    resources.insert("SessionLedger".into(), ledger_table(table));
     let mut outputs = Map::new();
     for (index, want) in desired.iter().enumerate() {
         let role_id = logical_id(index, &want.profile, "Role");
@@ -118,7 +140,7 @@ mod tests {
             partition: crate::domain::Partition::Aws,
         };
         let desired = super::super::desired::desired_roles(&crate::config::test_settings(), &identity).unwrap();
-        let template = cloudformation(&desired, json!({}), json!({})).unwrap();
+        let template = cloudformation(&desired, "sandbox-broker-sessions", json!({}), json!({})).unwrap();
         let role = &template["Resources"]["Profile0S3Role"]["Properties"];
         assert_eq!(role["RoleName"], "sandbox-s3");
         assert_eq!(role["PermissionsBoundary"], json!({"Ref": "Profile0S3Boundary"}));

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::Sessions;
 use crate::aws::federation::{SIGNIN_TOKEN_LIFETIME, login_url};
+use crate::aws::ledger::{IssueRecord, RecordError};
 use crate::aws::retry::retry_on;
 use crate::aws::{
     AssumeRoleInput, CallerIdentity, IssuedCredentials, RoleInfo, TemporaryCredentials, UpstreamErrorKind,
@@ -14,7 +15,9 @@ use crate::aws::{
 use crate::broker::Profile;
 use crate::broker::context::Context;
 use crate::domain::ticket::Ticket;
-use crate::domain::{Destination, Region, RoleSessionName, SessionDuration, SessionId, SessionNarrowing, session_tags};
+use crate::domain::{
+    Destination, Region, RoleSessionName, SessionDuration, SessionId, SessionKey, SessionNarrowing, session_tags,
+};
 use crate::error::ApiError;
 
 /// The body of `POST /sessions`, as sent.
@@ -113,6 +116,21 @@ pub struct IssuedSession {
     pub launch_url: String,
 }
 
+/// What a mint is for: the session's policies, the console page to sign in
+/// to (none for the CLI formats), and the ledger entry of a new issue.
+pub(super) struct MintFor<'a> {
+    pub(super) narrowing: &'a SessionNarrowing,
+    pub(super) destination: Option<&'a Destination>,
+    pub(super) lease: Option<Lease<'a>>,
+}
+
+/// A new issue to record in the ledger (a console launch records nothing:
+/// its credentials end within the lease already recorded).
+pub(super) struct Lease<'a> {
+    /// The platform token's `sub`.
+    pub(super) caller: Option<&'a str>,
+}
+
 /// Fresh credentials for a session plus a console sign-in URL for them.
 pub(super) struct Minted {
     pub(super) session_name: RoleSessionName,
@@ -136,7 +154,16 @@ impl Sessions {
         let requested = req.requested_seconds.unwrap_or(profile.default_session_seconds);
         let destination = sign_in.then_some(&req.destination);
         let role = self.unrevoked_role(profile, &req.session_id).await?;
-        let minted = self.mint(profile, &role, &req.session_id, requested, &req.narrowing, destination).await?;
+        let lease = Lease { caller };
+        let minted = self
+            .mint(
+                profile,
+                &role,
+                &req.session_id,
+                requested,
+                MintFor { narrowing: &req.narrowing, destination, lease: Some(lease) },
+            )
+            .await?;
         let expiration = minted.issued.credentials.expiration;
         let ticket = Ticket {
             session_id: req.session_id.to_string(),
@@ -185,9 +212,9 @@ impl Sessions {
         role: &RoleInfo,
         id: &SessionId,
         requested: u32,
-        narrowing: &SessionNarrowing,
-        destination: Option<&Destination>,
+        what: MintFor<'_>,
     ) -> Result<Minted, ApiError> {
+        let MintFor { narrowing, destination, lease } = what;
         let identity = self.ctx.identity().await?;
         let chained = identity.is_role_session();
         let duration =
@@ -205,13 +232,51 @@ impl Sessions {
         // changes propagate eventually. Throttling is retried by the SDK's
         // standard mode; validation errors are never retried.
         let sts = &self.ctx.upstreams.sts;
-        let issued =
-            retry_on(UpstreamErrorKind::AccessDenied, &self.denied_backoff, || sts.assume_role(&input)).await?;
+        let assume = retry_on(UpstreamErrorKind::AccessDenied, &self.denied_backoff, || sts.assume_role(&input));
+        // The ledger records a new issue alongside AssumeRole (no extra round
+        // trip), and no credential leaves unless both succeeded.
+        let issued = match lease {
+            Some(lease) => {
+                let record = self.lease_record(profile, id, &input.session_name, duration, lease);
+                let (issued, recorded) = tokio::join!(assume, self.ctx.upstreams.ledger.record_issue(&record));
+                recorded.map_err(|e| match e {
+                    RecordError::Ended(id, state) => ApiError::SessionEnded(id, state.to_string()),
+                    RecordError::Upstream(e) => ApiError::LedgerUnavailable(e),
+                })?;
+                issued?
+            }
+            None => assume.await?,
+        };
         let console = match destination {
             Some(destination) => Some(self.sign_in(&identity, &issued, duration, chained, destination).await?),
             None => None,
         };
         Ok(Minted { session_name: input.session_name, issued, console, duration, chained })
+    }
+
+    /// The ledger entry of an issue: the lease runs to the credentials'
+    /// expiry (now + the clamped duration, which STS reports back), and
+    /// cleanup is due `cleanup.grace_seconds` after it.
+    fn lease_record(
+        &self,
+        profile: &Profile,
+        id: &SessionId,
+        session_name: &RoleSessionName,
+        duration: SessionDuration,
+        lease: Lease<'_>,
+    ) -> IssueRecord {
+        let now = crate::clock::unix_seconds(self.ctx.clock.now());
+        let lease_expires_at = now + u64::from(duration.seconds());
+        IssueRecord {
+            session_id: id.to_string(),
+            sandbox_key: SessionKey::of(id).as_str().to_owned(),
+            role_session_name: session_name.as_str().to_owned(),
+            profile: profile.name.clone(),
+            caller: lease.caller.map(str::to_owned),
+            now,
+            lease_expires_at,
+            due_at: lease_expires_at + self.ctx.settings.cleanup.grace_seconds,
+        }
     }
 
     /// A console login URL for fresh credentials, and when it expires.

@@ -22,6 +22,7 @@ use moka::future::Cache;
 use secrecy::SecretString;
 
 use super::Sessions;
+use super::issue::MintFor;
 use crate::aws::RoleInfo;
 use crate::broker::Profile;
 use crate::clock::unix_seconds;
@@ -166,7 +167,8 @@ impl Sessions {
             u32::try_from(ticket.exp.saturating_sub(unix_seconds(self.ctx.clock.now()))).unwrap_or(u32::MAX);
         let narrowing =
             SessionNarrowing { policy: ticket.session_policy.clone(), policy_arns: ticket.policy_arns.clone() };
-        let minted = self.mint(profile, role, id, remaining, &narrowing, Some(destination)).await?;
+        let what = MintFor { narrowing: &narrowing, destination: Some(destination), lease: None };
+        let minted = self.mint(profile, role, id, remaining, what).await?;
         let (url, expires_at) = minted.console.ok_or_else(|| ApiError::Internal("no sign-in URL was minted".into()))?;
         tracing::info!(
             target: "sandbox_broker::audit",

@@ -6,14 +6,30 @@ use serde::Serialize;
 
 use super::Sessions;
 use crate::aws::RoleInfo;
+use crate::aws::ledger::{EndRecord, SessionRecord, SessionState};
 use crate::broker::Profile;
 use crate::broker::revocation::Recorded;
 use crate::clock::unix_seconds;
 use crate::domain::{RoleSessionName, SessionId};
 use crate::error::ApiError;
 
-/// The answer to a revocation.
+/// The answer to ending a session (`DELETE /sessions/{id}` without a
+/// profile): the first revocation's fields, as before the ledger, plus the
+/// session's state and every profile's revocation.
 #[derive(Debug, Serialize)]
+pub struct EndReceipt {
+    /// The first (or only) revocation.
+    #[serde(flatten)]
+    pub first: RevocationReceipt,
+    /// `ended` (or the cleanup state it had already reached); null for a
+    /// session the ledger has never seen, revoked in the default profile.
+    pub state: Option<&'static str>,
+    /// The revocation in each profile the session used.
+    pub revoked: Vec<RevocationReceipt>,
+}
+
+/// The answer to a revocation.
+#[derive(Debug, Clone, Serialize)]
 pub struct RevocationReceipt {
     /// The revoked session.
     pub session_id: String,
@@ -26,6 +42,63 @@ pub struct RevocationReceipt {
 }
 
 impl Sessions {
+    /// Revokes the session in `profile` and ends its lease (cleanup due now).
+    pub async fn revoke_in_profile(
+        &self,
+        id: &SessionId,
+        profile: &Profile,
+        caller: Option<&str>,
+    ) -> Result<RevocationReceipt, ApiError> {
+        let receipt = self.revoke_session(id, profile, caller).await?;
+        // A session issued before the ledger existed has no record: the
+        // revocation above is all there is to do.
+        self.end_lease(id, vec![profile.name.clone()], caller).await?;
+        Ok(receipt)
+    }
+
+    /// Ends the session: revokes it in every profile it used and schedules
+    /// its cleanup now. A session id the ledger has never seen (issued
+    /// before it existed, or blocked in advance) is revoked in the default
+    /// profile, as a DELETE without a profile always did.
+    pub async fn end_session(&self, id: &SessionId, caller: Option<&str>) -> Result<EndReceipt, ApiError> {
+        let record = self.ctx.upstreams.ledger.get(id.as_str()).await?;
+        let profiles: Vec<Profile> = match &record {
+            // A profile since removed from the configuration has no role to revoke in.
+            Some(record) => record.profiles.iter().filter_map(|name| self.ctx.profile(name).ok()).collect(),
+            None => vec![self.ctx.resolve_profile(None)?],
+        };
+        let mut revoked = Vec::new();
+        for profile in &profiles {
+            revoked.push(self.revoke_session(id, profile, caller).await?);
+        }
+        let state = match record {
+            Some(_) => {
+                let names = profiles.iter().map(|p| p.name.clone()).collect();
+                Some(self.end_lease(id, names, caller).await?.map_or(SessionState::Ended, |r| r.state).as_str())
+            }
+            None => None,
+        };
+        let first = revoked.first().cloned().ok_or_else(|| ApiError::SessionNotFound(id.to_string()))?;
+        Ok(EndReceipt { first, state, revoked })
+    }
+
+    async fn end_lease(
+        &self,
+        id: &SessionId,
+        revoked: Vec<String>,
+        caller: Option<&str>,
+    ) -> Result<Option<SessionRecord>, ApiError> {
+        let now = unix_seconds(self.ctx.clock.now());
+        let end = EndRecord { session_id: id.to_string(), now, revoked, again: false };
+        let record = self.ctx.upstreams.ledger.end(&end).await?;
+        if let Some(record) = record.as_ref().filter(|r| r.ended_at == Some(now)) {
+            tracing::info!(target: "sandbox_broker::audit", event = "session_ended", session_id = %id,
+                reason = "deleted", profiles = ?record.profiles, caller = caller.unwrap_or("-"));
+            crate::telemetry::metrics::session_state(SessionState::Ended.as_str());
+        }
+        Ok(record)
+    }
+
     /// The profile's role, checked once per request before anything is
     /// minted: `session_revoked` while the session's entry exists.
     pub(super) async fn unrevoked_role(&self, profile: &Profile, id: &SessionId) -> Result<RoleInfo, ApiError> {

@@ -68,6 +68,8 @@ pub struct TestApp {
     pub calls: Arc<CallCounter>,
     /// Role name of each profile: `s3` (default) and `other`.
     pub roles: Vec<(String, String)>,
+    /// The ledger table this app uses (unique per app unless configured).
+    pub ledger_table: String,
     /// Keeps the config directory alive as long as the app.
     _config_dir: tempfile::TempDir,
 }
@@ -102,7 +104,11 @@ call_timeout_ms = 2000
 [console]
 issuer = "Test Platform"
 ticket_secret = "{TICKET_SECRET}"
-"#
+
+[ledger]
+table = "{table}"
+"#,
+        table = unique("sessions")
     );
     for (profile, role) in roles {
         let default = profile == "s3";
@@ -150,12 +156,17 @@ impl TestApp {
         (opts.configure)(&mut settings);
         let sdk = opts.sdk.unwrap_or_else(|| broker_sdk_config(&aws_endpoint));
         let calls = Arc::new(CallCounter::default());
+        let ledger_table = settings.ledger.table.clone();
         let upstreams = counted(Upstreams::from_sdk_config(&settings, &sdk).expect("upstreams"), &calls);
+        // The ledger table, like the roles, is bootstrap's job in production.
+        if opts.create_roles {
+            upstreams.ledger.create().await.expect("create the ledger table");
+        }
         let app = Application::build_with(settings, upstreams, opts.clock).await.expect("build app");
         let base = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until(std::future::pending()));
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-        TestApp { base, http, aws_endpoint, federation, calls, roles, _config_dir: config_dir }
+        TestApp { base, http, aws_endpoint, federation, calls, roles, ledger_table, _config_dir: config_dir }
     }
 
     pub fn config_path(&self) -> PathBuf {

@@ -125,5 +125,7 @@ pub fn counted(upstreams: Upstreams, counter: &Arc<CallCounter>) -> Upstreams {
         sts: Arc::new(Counted { inner: upstreams.sts, counter: counter.clone() }),
         iam: Arc::new(Counted { inner: upstreams.iam, counter: counter.clone() }),
         federation: Arc::new(Counted { inner: upstreams.federation, counter: counter.clone() }),
+        ledger: upstreams.ledger,
+        resources: upstreams.resources,
     }
 }

@@ -133,3 +133,12 @@ pub async fn whoami(endpoint: &str, creds: &Value) -> Result<String, String> {
         .map(|out| out.arn().unwrap_or_default().to_owned())
         .map_err(|e| format!("{e:?}"))
 }
+
+/// Creates the ledger table a config file names (bootstrap's job in
+/// production), for tests that run the real binary against moto.
+pub async fn create_ledger(endpoint: &str, config: &std::path::Path) {
+    let settings = sandbox_broker::config::load(Some(config)).unwrap();
+    let client = aws_sdk_dynamodb::Client::new(&broker_sdk_config(endpoint));
+    let ledger = sandbox_broker::aws::ledger::dynamo::DynamoLedger::new(client, settings.ledger.table);
+    sandbox_broker::aws::ledger::Ledger::create(&ledger).await.unwrap();
+}

@@ -1,0 +1,334 @@
+//! The ledger in DynamoDB. Layout: partition key `session_id`; a sparse
+//! index `due-index` (`queue` = "pending", `due_at`) holding only sessions
+//! not cleaned yet, so the worker finds due sessions without a scan; an
+//! index `state-index` (`state`, `created_at`) for listing by state.
+//! Revocations are top-level `revoked:<profile>` attributes, so two
+//! replicas revoking different profiles never overwrite each other.
+
+mod item;
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+
+use self::item::{Attrs, from_item, n, s};
+use super::{
+    CleanupReport, EndRecord, IssueRecord, Ledger, ListQuery, RecordError, SessionRecord, SessionState, TableInfo,
+};
+use crate::aws::{UpstreamError, UpstreamErrorKind, observed, sdk_call};
+
+const SERVICE: &str = "dynamodb";
+/// The sparse index of sessions not cleaned yet.
+pub const DUE_INDEX: &str = "due-index";
+/// The index listing sessions by state.
+pub const STATE_INDEX: &str = "state-index";
+const PENDING: &str = "pending";
+
+/// The ledger table through the AWS SDK.
+pub struct DynamoLedger {
+    client: Client,
+    table: String,
+}
+
+impl DynamoLedger {
+    /// The ledger in `table`.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    /// An UpdateItem with a condition: the new item, or the old one when the
+    /// condition failed (`Err(Some(old))`), so callers decide in one round trip.
+    async fn conditional_update(
+        &self,
+        operation: &'static str,
+        request: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+    ) -> Result<Result<Attrs, Option<Attrs>>, UpstreamError> {
+        // The new item, unless the request asked for the old one.
+        let values = request.get_return_values().clone().unwrap_or(ReturnValue::AllNew);
+        let request = request
+            .table_name(&self.table)
+            .return_values(values)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        observed(SERVICE, operation, async {
+            match request.send().await {
+                Ok(out) => Ok(Ok(out.attributes.unwrap_or_default())),
+                Err(err) => match err.into_service_error() {
+                    UpdateItemError::ConditionalCheckFailedException(e) => Ok(Err(e.item)),
+                    other => {
+                        let message =
+                            format!("{}: {}", other.code().unwrap_or("no code"), other.message().unwrap_or("-"));
+                        Err(UpstreamError::new(SERVICE, operation, kind_of(&other), message))
+                    }
+                },
+            }
+        })
+        .await
+    }
+}
+
+fn kind_of(err: &UpdateItemError) -> UpstreamErrorKind {
+    match err {
+        UpdateItemError::ProvisionedThroughputExceededException(_) | UpdateItemError::RequestLimitExceeded(_) => {
+            UpstreamErrorKind::Throttled
+        }
+        UpdateItemError::ResourceNotFoundException(_) => UpstreamErrorKind::NotFound,
+        UpdateItemError::TransactionConflictException(_) => UpstreamErrorKind::Conflict,
+        _ => UpstreamErrorKind::Other,
+    }
+}
+
+fn state_of(item: &Attrs) -> Option<SessionState> {
+    item.get("state").and_then(|v| v.as_s().ok()).and_then(|s| SessionState::parse(s))
+}
+
+#[async_trait]
+impl Ledger for DynamoLedger {
+    async fn record_issue(&self, issue: &IssueRecord) -> Result<(), RecordError> {
+        let base = |with_lease: bool| {
+            let mut set = vec![
+                "sandbox_key = :key",
+                "role_session_name = :rsn",
+                "created_at = if_not_exists(created_at, :now)",
+                "#st = :active",
+            ];
+            if issue.caller.is_some() {
+                set.push("caller = if_not_exists(caller, :caller)");
+            }
+            if with_lease {
+                set.extend(["lease_expires_at = :lease", "due_at = :due", "queue = :pending"]);
+            }
+            let mut request = self
+                .client
+                .update_item()
+                .key("session_id", s(&issue.session_id))
+                .update_expression(format!("SET {} ADD profiles :profile", set.join(", ")))
+                .expression_attribute_names("#st", "state")
+                .expression_attribute_values(":key", s(&issue.sandbox_key))
+                .expression_attribute_values(":rsn", s(&issue.role_session_name))
+                .expression_attribute_values(":now", n(issue.now))
+                .expression_attribute_values(":active", s(SessionState::Active.as_str()))
+                .expression_attribute_values(":profile", AttributeValue::Ss(vec![issue.profile.clone()]));
+            if let Some(caller) = &issue.caller {
+                request = request.expression_attribute_values(":caller", s(caller));
+            }
+            if with_lease {
+                request = request
+                    .expression_attribute_values(":lease", n(issue.lease_expires_at))
+                    .expression_attribute_values(":due", n(issue.due_at))
+                    .expression_attribute_values(":pending", s(PENDING))
+                    .condition_expression(
+                        "attribute_not_exists(session_id) OR (#st = :active AND lease_expires_at <= :lease)",
+                    );
+            } else {
+                request = request.condition_expression("#st = :active");
+            }
+            request
+        };
+        // Most issues extend the lease; one whose credentials expire before
+        // the lease already recorded adds its profile only.
+        let old = match self.conditional_update("UpdateItem", base(true)).await? {
+            Ok(_) => return Ok(()),
+            Err(old) => old,
+        };
+        let ended = old.as_ref().and_then(state_of).filter(|s| *s != SessionState::Active);
+        if let Some(state) = ended {
+            return Err(RecordError::Ended(issue.session_id.clone(), state));
+        }
+        match self.conditional_update("UpdateItem", base(false)).await? {
+            Ok(_) => Ok(()),
+            Err(old) => {
+                let state = old.as_ref().and_then(state_of).unwrap_or(SessionState::Ended);
+                Err(RecordError::Ended(issue.session_id.clone(), state))
+            }
+        }
+    }
+
+    async fn end(&self, end: &EndRecord) -> Result<Option<SessionRecord>, UpstreamError> {
+        let mut sets = vec!["#st = :ended".to_owned(), "ended_at = if_not_exists(ended_at, :now)".to_owned()];
+        sets.extend(["due_at = :now".to_owned(), "queue = :pending".to_owned()]);
+        let mut names = HashMap::from([("#st".to_owned(), "state".to_owned())]);
+        for (i, profile) in end.revoked.iter().enumerate() {
+            sets.push(format!("#r{i} = :now"));
+            names.insert(format!("#r{i}"), format!("revoked:{profile}"));
+        }
+        let condition =
+            if end.again { "attribute_exists(session_id) AND #st <> :cleaning" } else { "#st IN (:active, :ended)" };
+        let request = self
+            .client
+            .update_item()
+            .key("session_id", s(&end.session_id))
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .set_expression_attribute_names(Some(names.clone()))
+            .expression_attribute_values(":ended", s(SessionState::Ended.as_str()))
+            .expression_attribute_values(":now", n(end.now))
+            .expression_attribute_values(":pending", s(PENDING))
+            .condition_expression(condition);
+        // DynamoDB refuses values the expressions do not use.
+        let request = if end.again {
+            request.expression_attribute_values(":cleaning", s(SessionState::Cleaning.as_str()))
+        } else {
+            request.expression_attribute_values(":active", s(SessionState::Active.as_str()))
+        };
+        let old = match self.conditional_update("UpdateItem", request).await? {
+            Ok(new) => return from_item(&new).map(Some),
+            Err(None) => return Ok(None),
+            Err(Some(old)) => old,
+        };
+        // Cleaning or already cleaned: the revocations are recorded, the
+        // state is left to the cleanup that owns it.
+        if end.revoked.is_empty() {
+            return from_item(&old).map(Some);
+        }
+        names.remove("#st");
+        let sets: Vec<String> = (0..end.revoked.len()).map(|i| format!("#r{i} = :now")).collect();
+        let request = self
+            .client
+            .update_item()
+            .key("session_id", s(&end.session_id))
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .set_expression_attribute_names(Some(names))
+            .expression_attribute_values(":now", n(end.now))
+            .condition_expression("attribute_exists(session_id)");
+        match self.conditional_update("UpdateItem", request).await? {
+            Ok(new) => from_item(&new).map(Some),
+            Err(_) => Ok(None),
+        }
+    }
+
+    async fn get(&self, session_id: &str) -> Result<Option<SessionRecord>, UpstreamError> {
+        let request =
+            self.client.get_item().table_name(&self.table).key("session_id", s(session_id)).consistent_read(true);
+        let out = sdk_call(SERVICE, "GetItem", request.send()).await?;
+        out.item.as_ref().map(from_item).transpose()
+    }
+
+    fn valid_cursor(&self, cursor: &str) -> bool {
+        item::decode_cursor(cursor).is_some()
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<(Vec<SessionRecord>, Option<String>), UpstreamError> {
+        item::list(&self.client, &self.table, query).await
+    }
+
+    async fn due(&self, now: u64, limit: u32) -> Result<Vec<SessionRecord>, UpstreamError> {
+        let request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(DUE_INDEX)
+            .key_condition_expression("queue = :pending AND due_at <= :now")
+            .expression_attribute_values(":pending", s(PENDING))
+            .expression_attribute_values(":now", n(now))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX));
+        let out = sdk_call(SERVICE, "Query", request.send()).await?;
+        out.items().iter().map(from_item).collect()
+    }
+
+    async fn backlog(&self, now: u64) -> Result<(usize, Option<u64>), UpstreamError> {
+        item::backlog(&self.client, &self.table, now).await
+    }
+
+    async fn claim(
+        &self,
+        session_id: &str,
+        owner: &str,
+        now: u64,
+        until: u64,
+    ) -> Result<Option<SessionRecord>, UpstreamError> {
+        let request = self
+            .client
+            .update_item()
+            .key("session_id", s(session_id))
+            .update_expression(
+                "SET #st = :cleaning, claim_owner = :owner, claim_expires_at = :until, \
+                 ended_at = if_not_exists(ended_at, :now) ADD attempts :one",
+            )
+            .condition_expression(
+                "queue = :pending AND due_at <= :now AND \
+                 (attribute_not_exists(claim_expires_at) OR claim_expires_at < :now)",
+            )
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":cleaning", s(SessionState::Cleaning.as_str()))
+            .expression_attribute_values(":owner", s(owner))
+            .expression_attribute_values(":until", n(until))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":pending", s(PENDING))
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::AllOld);
+        // The old item tells the worker whether this claim ended an active
+        // session (its lease ran out); the claimed record follows from it.
+        match self.conditional_update("UpdateItem", request).await? {
+            Ok(old) => {
+                let mut record = from_item(&old)?;
+                let report = record.cleanup.get_or_insert_with(CleanupReport::default);
+                report.attempts += 1;
+                record.ended_at.get_or_insert(now);
+                record.claim = Some((owner.to_owned(), until));
+                Ok(Some(record))
+            }
+            Err(_) => Ok(None),
+        }
+    }
+
+    async fn finish(
+        &self,
+        session_id: &str,
+        owner: &str,
+        state: SessionState,
+        report: &CleanupReport,
+    ) -> Result<bool, UpstreamError> {
+        let request = self
+            .client
+            .update_item()
+            .key("session_id", s(session_id))
+            .update_expression(
+                "SET #st = :state, cleanup = :report REMOVE queue, due_at, claim_owner, claim_expires_at",
+            )
+            .condition_expression("claim_owner = :owner")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":state", s(state.as_str()))
+            .expression_attribute_values(":report", item::report_value(report))
+            .expression_attribute_values(":owner", s(owner));
+        Ok(self.conditional_update("UpdateItem", request).await?.is_ok())
+    }
+
+    async fn release(
+        &self,
+        session_id: &str,
+        owner: &str,
+        due_at: u64,
+        report: &CleanupReport,
+    ) -> Result<bool, UpstreamError> {
+        let request = self
+            .client
+            .update_item()
+            .key("session_id", s(session_id))
+            .update_expression(
+                "SET #st = :ended, due_at = :due, cleanup = :report REMOVE claim_owner, claim_expires_at",
+            )
+            .condition_expression("claim_owner = :owner")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":ended", s(SessionState::Ended.as_str()))
+            .expression_attribute_values(":due", n(due_at))
+            .expression_attribute_values(":report", item::report_value(report))
+            .expression_attribute_values(":owner", s(owner));
+        Ok(self.conditional_update("UpdateItem", request).await?.is_ok())
+    }
+
+    async fn describe(&self) -> Result<Option<TableInfo>, UpstreamError> {
+        item::describe(&self.client, &self.table).await
+    }
+
+    async fn create(&self) -> Result<(), UpstreamError> {
+        item::create(&self.client, &self.table).await
+    }
+
+    async fn delete(&self) -> Result<(), UpstreamError> {
+        let request = self.client.delete_table().table_name(&self.table);
+        crate::aws::absent_as_none(sdk_call(SERVICE, "DeleteTable", request.send()).await).map(drop)
+    }
+}

@@ -1,0 +1,110 @@
+//! S3: a bucket is deleted only when empty, counting every object version,
+//! delete marker and unfinished multipart upload. Listing continues while
+//! the previous page's DeleteObjects (up to 1,000 keys each) is in flight,
+//! so a bucket of N versions costs about N/1000 + 3 round trips.
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use futures_util::stream::{FuturesUnordered, TryStreamExt};
+
+use super::{Found, Kind};
+use crate::aws::{UpstreamError, UpstreamErrorKind, sdk_call};
+
+const SERVICE: &str = "s3";
+
+fn error(operation: &'static str, message: impl Into<String>) -> UpstreamError {
+    UpstreamError::new(SERVICE, operation, UpstreamErrorKind::Other, message)
+}
+
+/// Buckets named `<prefix>…` that live in `region` (ListBuckets is global;
+/// it reports each bucket's region).
+pub(super) async fn named(client: &Client, region: &str, prefix: &str) -> Result<Vec<Found>, UpstreamError> {
+    let out = sdk_call(SERVICE, "ListBuckets", client.list_buckets().prefix(prefix).send()).await?;
+    Ok(out
+        .buckets()
+        .iter()
+        .filter(|b| b.bucket_region().unwrap_or(region) == region)
+        .filter_map(|b| b.name())
+        .filter(|name| name.starts_with(prefix))
+        .map(|name| Found {
+            kind: Kind::Bucket,
+            arn: format!("arn:aws:s3:::{name}"),
+            region: region.to_owned(),
+            id: name.to_owned(),
+            detail: String::new(),
+        })
+        .collect())
+}
+
+async fn delete_batch(client: &Client, bucket: &str, objects: Vec<ObjectIdentifier>) -> Result<(), UpstreamError> {
+    let delete = Delete::builder()
+        .set_objects(Some(objects))
+        .quiet(true)
+        .build()
+        .map_err(|e| error("DeleteObjects", e.to_string()))?;
+    let out = sdk_call(SERVICE, "DeleteObjects", client.delete_objects().bucket(bucket).delete(delete).send()).await?;
+    match out.errors().first() {
+        Some(e) => Err(error(
+            "DeleteObjects",
+            format!(
+                "{} of a batch failed, first: {} {}",
+                out.errors().len(),
+                e.key().unwrap_or("?"),
+                e.code().unwrap_or("?")
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Empties the bucket (every version, delete marker, multipart upload),
+/// then deletes it.
+pub(super) async fn empty_and_delete(client: &Client, bucket: &str) -> Result<(), UpstreamError> {
+    let deletes = FuturesUnordered::new();
+    let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
+    loop {
+        let request = client
+            .list_object_versions()
+            .bucket(bucket)
+            .set_key_marker(key_marker.take())
+            .set_version_id_marker(version_marker.take());
+        let page = sdk_call(SERVICE, "ListObjectVersions", request.send()).await?;
+        let versions = page.versions().iter().map(|v| (v.key(), v.version_id()));
+        let markers = page.delete_markers().iter().map(|m| (m.key(), m.version_id()));
+        let objects = versions
+            .chain(markers)
+            .filter_map(|(key, version)| {
+                ObjectIdentifier::builder()
+                    .set_key(key.map(str::to_owned))
+                    .set_version_id(version.map(str::to_owned))
+                    .build()
+                    .ok()
+            })
+            .collect::<Vec<_>>();
+        for batch in objects.chunks(1_000) {
+            deletes.push(delete_batch(client, bucket, batch.to_vec()));
+        }
+        if page.is_truncated() != Some(true) {
+            break;
+        }
+        key_marker = page.next_key_marker().map(str::to_owned);
+        version_marker = page.next_version_id_marker().map(str::to_owned);
+        if key_marker.is_none() {
+            break;
+        }
+    }
+    let uploads =
+        sdk_call(SERVICE, "ListMultipartUploads", client.list_multipart_uploads().bucket(bucket).send()).await?;
+    let aborts = FuturesUnordered::new();
+    for upload in uploads.uploads() {
+        let request = client
+            .abort_multipart_upload()
+            .bucket(bucket)
+            .set_key(upload.key().map(str::to_owned))
+            .set_upload_id(upload.upload_id().map(str::to_owned));
+        aborts.push(async move { sdk_call(SERVICE, "AbortMultipartUpload", request.send()).await.map(drop) });
+    }
+    deletes.try_collect::<Vec<()>>().await?;
+    aborts.try_collect::<Vec<()>>().await?;
+    sdk_call(SERVICE, "DeleteBucket", client.delete_bucket().bucket(bucket).send()).await.map(drop)
+}

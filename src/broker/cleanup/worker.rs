@@ -1,0 +1,163 @@
+//! The worker every replica runs, and cleaning one session on demand.
+//! Replicas coordinate through the ledger alone: a session is cleaned by
+//! whoever wins the conditional claim write, and a claim expires, so a
+//! crashed replica's session is picked up by another.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::stream::{self, StreamExt};
+use serde_json::Value;
+
+use super::Cleanup;
+use crate::aws::UpstreamError;
+use crate::aws::ledger::{CleanupReport, EndRecord, ResourceOutcome, SessionRecord, SessionState};
+use crate::clock::unix_seconds;
+use crate::error::ApiError;
+use crate::telemetry::metrics;
+
+/// Sessions claimed per pass; each session's deletions run in parallel.
+const SESSIONS_PER_PASS: u32 = 25;
+/// Sessions cleaned at once by one replica.
+const SESSIONS_AT_ONCE: usize = 4;
+/// A failed attempt is retried after this, times the attempts so far.
+const RETRY_AFTER_SECONDS: u64 = 60;
+
+impl Cleanup {
+    fn now(&self) -> u64 {
+        unix_seconds(self.ctx.clock.now())
+    }
+
+    /// One pass: updates the backlog metrics, then claims and cleans the
+    /// sessions due now. Returns how many this replica cleaned.
+    pub async fn run_due(&self) -> Result<usize, UpstreamError> {
+        let ledger = &self.ctx.upstreams.ledger;
+        let now = self.now();
+        let (backlog, oldest) = ledger.backlog(now).await?;
+        metrics::cleanup_backlog(backlog, Duration::from_secs(oldest.map_or(0, |due| now.saturating_sub(due))));
+        let due = ledger.due(now, SESSIONS_PER_PASS).await?;
+        let cleaned: Vec<_> = stream::iter(due)
+            .map(|record| async move { self.claim_and_clean(&record.session_id).await })
+            .buffer_unordered(SESSIONS_AT_ONCE)
+            .collect()
+            .await;
+        let mut done = 0;
+        for result in cleaned {
+            match result {
+                Ok(Some(_)) => done += 1,
+                Ok(None) => {}
+                Err(err) => tracing::warn!(error = %err, "cleanup pass: a session could not be claimed"),
+            }
+        }
+        Ok(done)
+    }
+
+    /// Runs passes every `cleanup.interval_seconds` until dropped.
+    pub async fn run(self: Arc<Self>) {
+        let interval = Duration::from_secs(self.ctx.settings.cleanup.interval_seconds.max(1));
+        loop {
+            if let Err(err) = self.run_due().await {
+                tracing::warn!(error = %err, "cleanup pass failed; retrying next interval");
+            }
+            tokio::time::sleep(interval).await;
+        }
+    }
+
+    /// Claims the session and cleans it; `None` when another replica holds
+    /// it (or it is no longer due).
+    async fn claim_and_clean(&self, session_id: &str) -> Result<Option<SessionRecord>, UpstreamError> {
+        let now = self.now();
+        let until = now + self.ctx.settings.cleanup.claim_seconds;
+        match self.ctx.upstreams.ledger.claim(session_id, &self.owner, now, until).await? {
+            Some(claimed) => self.clean_claimed(claimed).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Cleans a session this replica has claimed and records the outcome.
+    async fn clean_claimed(&self, mut record: SessionRecord) -> Result<SessionRecord, UpstreamError> {
+        let started = Instant::now();
+        if record.state == SessionState::Active {
+            tracing::info!(target: "sandbox_broker::audit", event = "session_ended", session_id = %record.session_id,
+                reason = "lease_expired", profiles = ?record.profiles);
+            metrics::session_state(SessionState::Ended.as_str());
+        }
+        let attempts = record.cleanup.as_ref().map_or(1, |c| c.attempts);
+        let settings = &self.ctx.settings;
+        // A profile removed from the configuration is cleaned, to be safe.
+        let wanted = record.profiles.iter().any(|p| settings.profiles.get(p).is_none_or(|p| p.cleanup));
+        let mut report = if wanted {
+            match self.discover(&record.sandbox_key).await {
+                Ok(found) => self.remove(found, false).await,
+                Err(err) => discovery_failed(err, self.now()),
+            }
+        } else {
+            CleanupReport::default()
+        };
+        report.attempts = attempts;
+        let state = if !wanted {
+            SessionState::CleanupSkipped
+        } else if !report.failed.is_empty() && attempts < settings.cleanup.max_attempts {
+            SessionState::Ended
+        } else if !report.failed.is_empty() {
+            SessionState::CleanupFailed
+        } else if !report.left.is_empty() {
+            SessionState::CleanupIncomplete
+        } else {
+            SessionState::Cleaned
+        };
+        let ledger = &self.ctx.upstreams.ledger;
+        let kept = if state == SessionState::Ended {
+            let retry_at = self.now() + RETRY_AFTER_SECONDS * u64::from(attempts);
+            ledger.release(&record.session_id, &self.owner, retry_at, &report).await?
+        } else {
+            ledger.finish(&record.session_id, &self.owner, state, &report).await?
+        };
+        if !kept {
+            tracing::warn!(session_id = %record.session_id, "cleanup claim expired before the outcome was stored");
+        }
+        tracing::info!(target: "sandbox_broker::audit", event = "cleanup_finished", session_id = %record.session_id,
+            state = state.as_str(), attempts, deleted = report.deleted.len(), failed = report.failed.len(),
+            left = report.left.len(), seconds = started.elapsed().as_secs_f64());
+        metrics::session_state(state.as_str());
+        metrics::cleanup_finished(state.as_str(), started.elapsed());
+        record.state = state;
+        record.cleanup = Some(report);
+        record.claim = None;
+        Ok(record)
+    }
+
+    /// `POST /admin/sessions/{id}/cleanup` and `sandbox-broker cleanup`:
+    /// cleans an ended session now (again, if it was cleaned before). A dry
+    /// run reports what would be deleted and changes nothing.
+    pub async fn clean_now(&self, session_id: &str, dry_run: bool) -> Result<Value, ApiError> {
+        let ledger = &self.ctx.upstreams.ledger;
+        let record = ledger.get(session_id).await?.ok_or_else(|| ApiError::SessionNotFound(session_id.to_owned()))?;
+        if record.state == SessionState::Active {
+            return Err(ApiError::SessionActive(session_id.to_owned()));
+        }
+        if dry_run {
+            let found = self.discover(&record.sandbox_key).await?;
+            let mut view = record.view();
+            view["cleanup"] = self.remove(found, true).await.view();
+            return Ok(view);
+        }
+        let end = EndRecord { session_id: session_id.to_owned(), now: self.now(), revoked: Vec::new(), again: true };
+        ledger.end(&end).await?;
+        match self.claim_and_clean(session_id).await? {
+            Some(record) => Ok(record.view()),
+            None => Err(ApiError::CleanupInProgress(session_id.to_owned())),
+        }
+    }
+}
+
+/// A discovery that failed is an attempt that failed: retried later.
+fn discovery_failed(err: UpstreamError, now: u64) -> CleanupReport {
+    let failed = ResourceOutcome {
+        arn: format!("{}:{}", err.service, err.operation),
+        kind: "discovery".into(),
+        error: Some(err.to_string()),
+        reason: None,
+    };
+    CleanupReport { started_at: Some(now), finished_at: Some(now), failed: vec![failed], ..CleanupReport::default() }
+}

@@ -1,0 +1,68 @@
+//! `GET /sessions` and `GET /sessions/{session_id}` (scope `sessions:read`):
+//! the ledger's records, cleanup reports included. Nothing in them is secret.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::{Authorized, ReadSessions};
+use crate::aws::ledger::{ListQuery, SessionState};
+use crate::domain::SessionId;
+use crate::error::{ApiError, ApiQuery};
+use crate::state::AppState;
+
+/// Largest page `GET /sessions` returns.
+const MAX_LIMIT: u32 = 100;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ListParams {
+    state: Option<String>,
+    profile: Option<String>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+/// A page of sessions, filtered by state and profile.
+pub(super) async fn list_sessions(
+    State(state): State<AppState>,
+    _auth: Authorized<ReadSessions>,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<Response, ApiError> {
+    let session_state = match params.state.as_deref() {
+        Some(raw) => Some(SessionState::parse(raw).ok_or_else(|| {
+            let known: Vec<&str> = SessionState::ALL.iter().map(|s| s.as_str()).collect();
+            ApiError::InvalidQuery(format!("unknown state `{raw}` (one of {})", known.join(", ")))
+        })?),
+        None => None,
+    };
+    if let Some(profile) = &params.profile {
+        state.context.profile(profile)?;
+    }
+    let limit = params.limit.unwrap_or(50);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::InvalidQuery(format!("limit must be 1-{MAX_LIMIT}")));
+    }
+    let ledger = &state.context.upstreams.ledger;
+    if params.cursor.as_deref().is_some_and(|c| !ledger.valid_cursor(c)) {
+        return Err(ApiError::InvalidQuery("cursor is not one this broker handed out".into()));
+    }
+    let query = ListQuery { state: session_state, profile: params.profile, limit, cursor: params.cursor };
+    let (records, next) = ledger.list(&query).await?;
+    let sessions: Vec<_> = records.iter().map(|r| r.view()).collect();
+    Ok(Json(json!({ "sessions": sessions, "next_cursor": next })).into_response())
+}
+
+/// One session's record with its cleanup report.
+pub(super) async fn show_session(
+    State(state): State<AppState>,
+    _auth: Authorized<ReadSessions>,
+    Path(session_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = SessionId::parse(&session_id).map_err(|m| ApiError::invalid("invalid_session_id", m))?;
+    let record = state.context.upstreams.ledger.get(id.as_str()).await?;
+    let record = record.ok_or_else(|| ApiError::SessionNotFound(id.to_string()))?;
+    Ok(Json(record.view()).into_response())
+}
