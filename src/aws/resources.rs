@@ -122,8 +122,8 @@ pub trait Resources: Send + Sync {
     /// ARNs tagged `sandbox-key=<key>` in `region` (every type).
     async fn tagged(&self, region: &str, key: &str) -> Result<Vec<String>, UpstreamError>;
     /// Resources of the name-is-identity types whose name starts with
-    /// `prefix` (`<sandbox-key>-`) in `region`.
-    async fn named(&self, region: &str, prefix: &str) -> Result<Vec<Found>, UpstreamError>;
+    /// `prefix` (`<sandbox-key>-`) in `region` of `account`.
+    async fn named(&self, region: &str, account: &str, prefix: &str) -> Result<Vec<Found>, UpstreamError>;
     /// Deletes one resource completely (a bucket with everything in it).
     /// An instance is terminated; [`Resources::wait_terminated`] waits.
     async fn delete(&self, found: &Found) -> Result<(), UpstreamError>;

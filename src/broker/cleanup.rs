@@ -20,6 +20,7 @@ use crate::aws::ledger::{CleanupReport, ResourceOutcome};
 use crate::aws::resources::{Found, Kind, classify};
 use crate::aws::{UpstreamError, UpstreamErrorKind};
 use crate::clock::unix_seconds;
+use crate::error::ApiError;
 
 /// Waits before retrying a delete that met a transient error.
 const BACKOFF: [Duration; 4] =
@@ -72,15 +73,17 @@ impl Cleanup {
 
     /// Everything `key`'s session created, in every configured region, by
     /// tag and by name prefix; one entry per resource.
-    pub async fn discover(&self, key: &str) -> Result<Vec<Found>, UpstreamError> {
+    pub async fn discover(&self, key: &str) -> Result<Vec<Found>, ApiError> {
         let settings = &self.ctx.settings;
         let regions = settings.cleanup.regions_or(&settings.aws.region);
         let resources = &self.ctx.upstreams.resources;
+        let account = self.ctx.identity().await?.account;
         let prefix = format!("{key}-");
         let per_region = regions.iter().map(|region| async {
             let region = region.as_str();
-            let (tagged, named) = tokio::try_join!(resources.tagged(region, key), resources.named(region, &prefix))?;
-            Ok::<_, UpstreamError>((tagged, named))
+            let (tagged, named) =
+                tokio::try_join!(resources.tagged(region, key), resources.named(region, &account, &prefix))?;
+            Ok::<_, ApiError>((tagged, named))
         });
         let mut found: BTreeMap<String, Found> = BTreeMap::new();
         for result in futures_util::future::join_all(per_region).await {

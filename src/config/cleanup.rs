@@ -64,8 +64,9 @@ impl CleanupSettings {
     }
 }
 
-/// DynamoDB's table-name rule, and claims long enough to outlive one
-/// cleanup attempt's slowest step (EC2 termination takes minutes).
+/// DynamoDB's table-name rule, and claims that are not absurdly short: a
+/// claim that expires mid-attempt lets a second replica start the same
+/// session (harmless, deletes are idempotent, but wasted).
 pub(super) fn validate(s: &Settings, problems: &mut Problems) {
     let table = &s.ledger.table;
     let valid = (3..=255).contains(&table.len())
@@ -73,8 +74,8 @@ pub(super) fn validate(s: &Settings, problems: &mut Problems) {
     if !valid {
         problems.add("ledger.table", "DynamoDB table names are 3-255 characters of [A-Za-z0-9_.-]");
     }
-    if s.cleanup.claim_seconds < 60 {
-        problems.add("cleanup.claim_seconds", "must be at least 60");
+    if s.cleanup.claim_seconds < 5 {
+        problems.add("cleanup.claim_seconds", "must be at least 5 (and above the longest cleanup attempt)");
     }
     if s.cleanup.max_parallel > 256 {
         problems.add("cleanup.max_parallel", "must be at most 256");

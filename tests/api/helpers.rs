@@ -5,6 +5,7 @@
 
 mod app;
 mod calls;
+mod ledger;
 mod moto;
 mod process;
 mod tokens;
@@ -12,6 +13,7 @@ mod tokens;
 use std::time::Duration;
 
 pub use app::{TestApp, TestOptions, actions, test_config_toml, write_config};
+pub use ledger::{footprint, lambda_role, report_arns, strings};
 pub use moto::{
     Moto, broker_sdk_config, create_ledger, create_role, free_port, iam_client, moto_assumed_roles, moto_issued_triple,
     repo_path, sdk_config, unique, venv_tool, whoami,
@@ -27,7 +29,7 @@ pub const ISSUER: &str = "https://platform.test";
 pub const AUDIENCE: &str = "sandbox-broker";
 pub const REGION: &str = "eu-west-1";
 pub const ACCOUNT: &str = "123456789012";
-pub const ALL_SCOPES: &str = "sessions:issue sessions:revoke admin";
+pub const ALL_SCOPES: &str = "sessions:issue sessions:revoke sessions:read admin";
 
 /// The shared fake federation endpoint on a port of its own, checking
 /// credentials against moto.

@@ -9,6 +9,7 @@ mod admin;
 mod auditors;
 mod auth;
 mod browser;
+mod cleanup;
 mod cli;
 mod cloudformation;
 mod connections;

@@ -23,7 +23,7 @@ fn fault(error: Option<(u16, &'static str)>, delay: Duration) -> FakeAws {
     }
 }
 
-async fn app_with_fault(fault: FakeAws) -> TestApp {
+pub(crate) async fn app_with_fault(fault: FakeAws) -> TestApp {
     let router = fault.router();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let endpoint = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());

@@ -20,7 +20,12 @@ fn name_filter(name: &str, prefix: &str) -> Filter {
     Filter::builder().name(name).values(format!("{prefix}*")).build()
 }
 
-pub(super) async fn named(client: &Client, region: &str, prefix: &str) -> Result<Vec<Found>, UpstreamError> {
+pub(super) async fn named(
+    client: &Client,
+    region: &str,
+    account: &str,
+    prefix: &str,
+) -> Result<Vec<Found>, UpstreamError> {
     let groups = client.describe_security_groups().filters(name_filter("group-name", prefix)).send();
     let keys = client.describe_key_pairs().filters(name_filter("key-name", prefix)).send();
     let (groups, keys) = tokio::try_join!(
@@ -29,10 +34,8 @@ pub(super) async fn named(client: &Client, region: &str, prefix: &str) -> Result
     )?;
     let mut found = Vec::new();
     for g in groups.security_groups() {
-        if let (Some(id), Some(owner)) = (g.group_id(), g.owner_id())
-            && g.group_name().is_some_and(|n| n.starts_with(prefix))
-        {
-            let arn = format!("arn:aws:ec2:{region}:{owner}:security-group/{id}");
+        if let Some(id) = g.group_id().filter(|_| g.group_name().is_some_and(|n| n.starts_with(prefix))) {
+            let arn = format!("arn:aws:ec2:{region}:{account}:security-group/{id}");
             found.push(Found {
                 kind: Kind::SecurityGroup,
                 arn,
@@ -42,7 +45,6 @@ pub(super) async fn named(client: &Client, region: &str, prefix: &str) -> Result
             });
         }
     }
-    let account = groups.security_groups().first().and_then(|g| g.owner_id()).unwrap_or_default().to_owned();
     for k in keys.key_pairs() {
         if let Some(id) = k.key_pair_id().filter(|_| k.key_name().is_some_and(|n| n.starts_with(prefix))) {
             let arn = format!("arn:aws:ec2:{region}:{account}:key-pair/{id}");

@@ -78,7 +78,7 @@ impl Resources for SdkResources {
         Ok(mappings.into_iter().filter_map(|m| m.resource_arn).collect())
     }
 
-    async fn named(&self, region: &str, prefix: &str) -> Result<Vec<Found>, UpstreamError> {
+    async fn named(&self, region: &str, account: &str, prefix: &str) -> Result<Vec<Found>, UpstreamError> {
         let c = self.clients(region);
         let (buckets, tables, queues, topics, functions, groups, ec2) = tokio::try_join!(
             s3::named(&c.s3, region, prefix),
@@ -87,7 +87,7 @@ impl Resources for SdkResources {
             services::named_topics(&c.sns, region, prefix),
             services::named_functions(&c.lambda, region, prefix),
             services::named_log_groups(&c.logs, region, prefix),
-            ec2::named(&c.ec2, region, prefix),
+            ec2::named(&c.ec2, region, account, prefix),
         )?;
         Ok([buckets, tables, queues, topics, functions, groups, ec2].concat())
     }

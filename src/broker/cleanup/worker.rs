@@ -152,9 +152,9 @@ impl Cleanup {
 }
 
 /// A discovery that failed is an attempt that failed: retried later.
-fn discovery_failed(err: UpstreamError, now: u64) -> CleanupReport {
+fn discovery_failed(err: ApiError, now: u64) -> CleanupReport {
     let failed = ResourceOutcome {
-        arn: format!("{}:{}", err.service, err.operation),
+        arn: "discovery".into(),
         kind: "discovery".into(),
         error: Some(err.to_string()),
         reason: None,
