@@ -279,3 +279,48 @@ fn the_isolated_profile_uses_no_wildcard_a_resource_could_replace() {
         }
     }
 }
+
+/// lab-isolated makes attribution certain: everything a learner can create
+/// is named `<sandbox-key>-…` or tagged with the learner's own key at
+/// creation (tags cannot be changed afterwards), and what a learner can
+/// touch is the same set. moto substitutes no policy variable and ignores
+/// conditions, so the document is what is checked.
+#[test]
+fn the_lab_profile_only_reaches_resources_of_the_learners_own_key() {
+    let text = std::fs::read_to_string(repo_path("config/policies/lab-isolated.json")).unwrap();
+    let policy: Value = serde_json::from_str(&text).unwrap();
+    let own = "${aws:PrincipalTag/sandbox-key}";
+    for statement in policy["Statement"].as_array().unwrap() {
+        let sid = statement["Sid"].as_str().unwrap();
+        let resources: Vec<&str> = match &statement["Resource"] {
+            Value::String(one) => vec![one.as_str()],
+            Value::Array(many) => many.iter().map(|r| r.as_str().unwrap()).collect(),
+            other => panic!("{other}"),
+        };
+        let condition = statement["Condition"].to_string();
+        match sid {
+            "OwnNamedResources" => assert!(resources.iter().all(|r| r.contains(&format!("{own}-"))), "{statement}"),
+            "CreateEc2OnlyTaggedWithOwnKey" => {
+                assert!(condition.contains(&format!("\"aws:RequestTag/sandbox-key\":\"{own}\"")))
+            }
+            "UseOwnTaggedEc2" => assert!(condition.contains(&format!("\"aws:ResourceTag/sandbox-key\":\"{own}\""))),
+            "TagOnCreateOnly" => assert!(condition.contains("ec2:CreateAction")),
+            "SeeTheConsole" => {
+                let actions = statement["Action"].as_array().unwrap();
+                assert!(
+                    actions
+                        .iter()
+                        .all(|a| a.as_str().unwrap().contains(":List") || a.as_str().unwrap().contains(":Describe"))
+                );
+            }
+            // Shared inputs of a launch (images, subnets, VPCs), the fixed
+            // execution role, and the Deny list.
+            "LaunchFromSharedNetworkAndImages" | "PassTheLabExecutionRole" => {}
+            "NoPublicExposureNoUntagging" => {
+                assert_eq!(statement["Effect"], "Deny");
+                assert!(statement.to_string().contains("ec2:DeleteTags"));
+            }
+            other => panic!("unexpected statement {other}: check it reaches only the learner's own resources"),
+        }
+    }
+}

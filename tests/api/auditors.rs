@@ -109,7 +109,19 @@ fn intended() -> (Findings, Findings) {
         // Provisioning IAM roles is this principal's job.
         ("provisioner_policy", set(&["PERMISSIONS_MANAGEMENT_ACTIONS"])),
     ];
-    let cloudsplaining = [("s3.access", s3_cloudsplaining.clone()), ("s3.boundary", s3_cloudsplaining)];
+    // lab-isolated: full control of the learner's own resources (service
+    // wildcards on `<key>-…` ARNs only, public exposure denied); Lambda
+    // functions run as the fixed role `sandbox-lab-execution`, so passing it
+    // is the one privilege a learner can "escalate" to; split RunInstances
+    // statements (tag-on-create) and the hyphenated tag variable read as
+    // resource mismatches.
+    let lab = set(&["RESOURCE_MISMATCH", "PRIVILEGE_ESCALATION", "PERMISSIONS_MANAGEMENT_ACTIONS"]);
+    let parliament = [&parliament[..], &[("lab-isolated.access", lab)]].concat();
+    let cloudsplaining = [
+        ("s3.access", s3_cloudsplaining.clone()),
+        ("s3.boundary", s3_cloudsplaining),
+        ("lab-isolated.access", set(&["Policy allows ALL Actions from a service (like service:*)"])),
+    ];
     let own = |items: &[(&str, BTreeSet<String>)]| items.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
     (own(&parliament), own(&cloudsplaining))
 }
@@ -144,6 +156,15 @@ async fn generated_policies_pass_parliament_and_cloudsplaining() {
         let profile = if profile == "other" { "s3-isolated".to_owned() } else { profile };
         documents.extend(written_documents(&app.aws_endpoint, &profile, &role).await);
     }
+    // The multi-service lab profile, as bootstrap renders it.
+    let template = std::fs::read_to_string(repo_path("config/policies/lab-isolated.json")).unwrap();
+    let vars = sandbox_broker::domain::policy::TemplateVars {
+        account_id: "123456789012",
+        partition: "aws",
+        region: "eu-west-1",
+    };
+    let rendered = sandbox_broker::domain::policy::render(&template, &vars).unwrap();
+    documents.push(("lab-isolated.access".into(), serde_json::from_str(&rendered).unwrap()));
     let kinds: BTreeSet<&str> = documents.iter().map(|(n, _)| n.as_str()).collect();
     for kind in ["trust", "access", "boundary", "revocation"] {
         assert!(kinds.contains(format!("s3-isolated.{kind}").as_str()), "{kinds:?}");

@@ -124,7 +124,7 @@ table = "{table}"
 pub fn write_config(toml: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir(dir.path().join("policies")).expect("mkdir");
-    for policy in ["s3.json", "s3-isolated.json"] {
+    for policy in ["s3.json", "s3-isolated.json", "lab-isolated.json"] {
         std::fs::copy(repo_path(&format!("config/policies/{policy}")), dir.path().join("policies").join(policy))
             .expect("copy policy");
     }
