@@ -8,7 +8,7 @@ Used by the cleanup tests and by scripts/bench.sh. Credentials come from the
 environment (AWS_ACCESS_KEY_ID, ...), so a test can pass a learner's keys.
 
   footprint.py --endpoint URL --region R --key KEY [--lambda-role ARN]
-               [--unsupported] [--buckets N] [--versions N] [--only TYPES]
+               [--unsupported] [--buckets N] [--versions N] [--extra N] [--only TYPES]
 """
 
 import argparse
@@ -102,6 +102,23 @@ def create(make, region, key, args, account):
         vol = ec2.create_volume(AvailabilityZone=f"{region}a", Size=8,
                                 TagSpecifications=[{"ResourceType": "volume", "Tags": tag(key)}])
         arns.append(f"arn:aws:ec2:{region}:{account}:volume/{vol['VolumeId']}")
+    # More cheap resources (tables, queues, topics, log groups in turn).
+    for i in range(args.extra):
+        name = f"{key}-x{i}"
+        kind = i % 4
+        if kind == 0:
+            t = ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                                 KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                                 AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+            arns.append(t["TableDescription"]["TableArn"])
+        elif kind == 1:
+            url = sqs.create_queue(QueueName=name)["QueueUrl"]
+            arns.append(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
+        elif kind == 2:
+            arns.append(sns.create_topic(Name=name)["TopicArn"])
+        else:
+            logs.create_log_group(logGroupName=name)
+            arns.append(f"arn:aws:logs:{region}:{account}:log-group:{name}")
     unsupported = []
     if args.unsupported:
         name = f"{key}-param"
@@ -120,6 +137,7 @@ def main():
     parser.add_argument("--unsupported", action="store_true")
     parser.add_argument("--buckets", type=int, default=1)
     parser.add_argument("--versions", type=int, default=6)
+    parser.add_argument("--extra", type=int, default=0, help="more tables, queues, topics and log groups")
     parser.add_argument("--only", help="comma-separated: bucket,table,queue,topic,function,logs,ec2")
     args = parser.parse_args()
     make = clients(args.endpoint, args.region)

@@ -80,6 +80,11 @@ pub struct Found {
     pub detail: String,
 }
 
+/// The partition of a region's ARNs (`aws`, `aws-cn`, `aws-us-gov`).
+fn partition(region: &str) -> &'static str {
+    crate::domain::Region::parse(region).map_or("aws", |r| r.partition().id())
+}
+
 /// Classifies an ARN the tagging API returned.
 pub fn classify(arn: &str) -> Found {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();

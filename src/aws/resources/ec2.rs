@@ -35,7 +35,7 @@ pub(super) async fn named(
     let mut found = Vec::new();
     for g in groups.security_groups() {
         if let Some(id) = g.group_id().filter(|_| g.group_name().is_some_and(|n| n.starts_with(prefix))) {
-            let arn = format!("arn:aws:ec2:{region}:{account}:security-group/{id}");
+            let arn = format!("arn:{}:ec2:{region}:{account}:security-group/{id}", super::partition(region));
             found.push(Found {
                 kind: Kind::SecurityGroup,
                 arn,
@@ -47,7 +47,7 @@ pub(super) async fn named(
     }
     for k in keys.key_pairs() {
         if let Some(id) = k.key_pair_id().filter(|_| k.key_name().is_some_and(|n| n.starts_with(prefix))) {
-            let arn = format!("arn:aws:ec2:{region}:{account}:key-pair/{id}");
+            let arn = format!("arn:{}:ec2:{region}:{account}:key-pair/{id}", super::partition(region));
             found.push(Found { kind: Kind::KeyPair, arn, region: region.into(), id: id.into(), detail: String::new() });
         }
     }

@@ -28,7 +28,7 @@ pub(super) async fn named(client: &Client, region: &str, prefix: &str) -> Result
         .filter(|name| name.starts_with(prefix))
         .map(|name| Found {
             kind: Kind::Bucket,
-            arn: format!("arn:aws:s3:::{name}"),
+            arn: format!("arn:{}:s3:::{name}", super::partition(region)),
             region: region.to_owned(),
             id: name.to_owned(),
             detail: String::new(),
@@ -58,8 +58,13 @@ async fn delete_batch(client: &Client, bucket: &str, objects: Vec<ObjectIdentifi
 }
 
 /// Empties the bucket (every version, delete marker, multipart upload),
-/// then deletes it.
+/// then deletes it. Versions and uploads are listed at the same time.
 pub(super) async fn empty_and_delete(client: &Client, bucket: &str) -> Result<(), UpstreamError> {
+    tokio::try_join!(delete_versions(client, bucket), abort_uploads(client, bucket))?;
+    sdk_call(SERVICE, "DeleteBucket", client.delete_bucket().bucket(bucket).send()).await.map(drop)
+}
+
+async fn delete_versions(client: &Client, bucket: &str) -> Result<(), UpstreamError> {
     let deletes = FuturesUnordered::new();
     let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
     loop {
@@ -84,17 +89,18 @@ pub(super) async fn empty_and_delete(client: &Client, bucket: &str) -> Result<()
         for batch in objects.chunks(1_000) {
             deletes.push(delete_batch(client, bucket, batch.to_vec()));
         }
-        if page.is_truncated() != Some(true) {
-            break;
-        }
         key_marker = page.next_key_marker().map(str::to_owned);
         version_marker = page.next_version_id_marker().map(str::to_owned);
-        if key_marker.is_none() {
+        if page.is_truncated() != Some(true) || key_marker.is_none() {
             break;
         }
     }
-    let uploads =
-        sdk_call(SERVICE, "ListMultipartUploads", client.list_multipart_uploads().bucket(bucket).send()).await?;
+    deletes.try_collect::<Vec<()>>().await.map(drop)
+}
+
+async fn abort_uploads(client: &Client, bucket: &str) -> Result<(), UpstreamError> {
+    let pages = client.list_multipart_uploads().bucket(bucket);
+    let uploads = sdk_call(SERVICE, "ListMultipartUploads", pages.send()).await?;
     let aborts = FuturesUnordered::new();
     for upload in uploads.uploads() {
         let request = client
@@ -104,7 +110,5 @@ pub(super) async fn empty_and_delete(client: &Client, bucket: &str) -> Result<()
             .set_upload_id(upload.upload_id().map(str::to_owned));
         aborts.push(async move { sdk_call(SERVICE, "AbortMultipartUpload", request.send()).await.map(drop) });
     }
-    deletes.try_collect::<Vec<()>>().await?;
-    aborts.try_collect::<Vec<()>>().await?;
-    sdk_call(SERVICE, "DeleteBucket", client.delete_bucket().bucket(bucket).send()).await.map(drop)
+    aborts.try_collect::<Vec<()>>().await.map(drop)
 }

@@ -82,7 +82,7 @@ impl Resources for SdkResources {
         let c = self.clients(region);
         let (buckets, tables, queues, topics, functions, groups, ec2) = tokio::try_join!(
             s3::named(&c.s3, region, prefix),
-            services::named_tables(&c.dynamodb, region, prefix),
+            services::named_tables(&c.dynamodb, region, account, prefix),
             services::named_queues(&c.sqs, region, prefix),
             services::named_topics(&c.sns, region, prefix),
             services::named_functions(&c.lambda, region, prefix),

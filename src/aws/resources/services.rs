@@ -5,7 +5,7 @@
 use futures_util::stream::{FuturesUnordered, TryStreamExt};
 
 use super::{Found, Kind};
-use crate::aws::{UpstreamError, absent_as_none, sdk_call};
+use crate::aws::{UpstreamError, sdk_call};
 
 fn found(kind: Kind, arn: String, region: &str, id: &str) -> Found {
     Found { kind, arn, region: region.to_owned(), id: id.to_owned(), detail: String::new() }
@@ -19,18 +19,24 @@ fn account_of(arn: &str) -> &str {
 pub(super) async fn named_tables(
     client: &aws_sdk_dynamodb::Client,
     region: &str,
+    account: &str,
     prefix: &str,
 ) -> Result<Vec<Found>, UpstreamError> {
     let pages = client.list_tables().into_paginator().items().send();
     let names = sdk_call("dynamodb", "ListTables", pages.collect::<Result<Vec<_>, _>>()).await?;
-    let mut tables = Vec::new();
-    for name in names.iter().filter(|n| n.starts_with(prefix)) {
-        let out = sdk_call("dynamodb", "DescribeTable", client.describe_table().table_name(name).send()).await;
-        if let Some(arn) = absent_as_none(out)?.and_then(|o| o.table).and_then(|t| t.table_arn) {
-            tables.push(found(Kind::Table, arn, region, name));
-        }
-    }
-    Ok(tables)
+    // A table's ARN follows from its name: no DescribeTable per table.
+    Ok(names
+        .iter()
+        .filter(|n| n.starts_with(prefix))
+        .map(|name| {
+            found(
+                Kind::Table,
+                format!("arn:{}:dynamodb:{region}:{account}:table/{name}", super::partition(region)),
+                region,
+                name,
+            )
+        })
+        .collect())
 }
 
 pub(super) async fn named_queues(
@@ -45,8 +51,14 @@ pub(super) async fn named_queues(
         .filter_map(|url| {
             let mut parts = url.rsplit('/');
             let (name, account) = (parts.next()?, parts.next()?);
-            name.starts_with(prefix)
-                .then(|| found(Kind::Queue, format!("arn:aws:sqs:{region}:{account}:{name}"), region, url))
+            name.starts_with(prefix).then(|| {
+                found(
+                    Kind::Queue,
+                    format!("arn:{}:sqs:{region}:{account}:{name}", super::partition(region)),
+                    region,
+                    url,
+                )
+            })
         })
         .collect())
 }
@@ -93,7 +105,7 @@ pub(super) async fn named_log_groups(
         .filter_map(|g| Some((g.log_group_name?, g.arn?)))
         .filter(|(name, _)| name.starts_with(prefix))
         .map(|(name, arn)| {
-            let arn = format!("arn:aws:logs:{region}:{}:log-group:{name}", account_of(&arn));
+            let arn = format!("arn:{}:logs:{region}:{}:log-group:{name}", super::partition(region), account_of(&arn));
             found(Kind::LogGroup, arn, region, &name)
         })
         .collect())
