@@ -226,3 +226,6 @@ echo "  $SLOW"
   echo
   echo "rustc $(rustc --version | cut -d' ' -f2), release profile, wrk $(wrk -v 2>&1 | head -1 | cut -d' ' -f2), $(nproc) cores, ${RUNS} runs × ${DURATION} s"
 } | tee "$OUT/results.md"
+
+echo "==> cleanup (scripts/bench_cleanup.sh)"
+BENCH_BIN="$BIN" bash scripts/bench_cleanup.sh

@@ -19,7 +19,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 export SANDBOX_BROKER__AWS__STS_MAX_RPS=0
 start_stack "$(free_port)" "$(free_port)" "$(free_port)" target/conformance
 
-TOKEN=$("$BIN" --config "$CONFIG" token --scope "sessions:issue sessions:revoke admin" --ttl 3600)
+TOKEN=$("$BIN" --config "$CONFIG" token --scope "sessions:issue sessions:revoke sessions:read admin" --ttl 3600)
 seconds=${CONFORMANCE_SECONDS:-90}
 run() {
   .venv/bin/st run openapi.yaml --url "$BASE_URL" \

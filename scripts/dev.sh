@@ -10,7 +10,7 @@ ensure_venv
 
 start_stack 5000 5001 8080 .dev
 
-TOKEN=$("$BIN" --config "$CONFIG" token --scope "sessions:issue sessions:revoke admin" --ttl 3600)
+TOKEN=$("$BIN" --config "$CONFIG" token --scope "sessions:issue sessions:revoke sessions:read admin" --ttl 3600)
 echo "==> demo session"
 curl -sS -X POST "$BASE_URL/sessions" \
   -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \

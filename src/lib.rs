@@ -3,7 +3,10 @@
 //! A training platform calls `POST /sessions` with its own JWT; the broker
 //! assumes a per-challenge IAM role with STS, mints a console sign-in token at
 //! the AWS federation endpoint and hands back temporary keys in the format the
-//! learner's tool wants, plus a one-click console link.
+//! learner's tool wants, plus a one-click console link. Every session is
+//! recorded in a ledger, and when it ends what the learner created is
+//! deleted; the broker provisions its roles under permissions boundaries
+//! and spend guardrails, as a principal that cannot escalate its own rights.
 //!
 //! # Layout
 //!
@@ -23,14 +26,17 @@
 //! - [`routes`]: one module per resource, each exposing `router()`.
 //! - [`broker`]: the use cases composed from the AWS traits — issuing a
 //!   session (`issue`), durable console links (`launch`), revocation
-//!   (`revocation`, one IAM policy per replica) and provisioning
-//!   (`provision`: desired state, a pure plan, and its application).
-//! - [`aws`]: the only code that talks to AWS — STS, IAM and the console
-//!   federation endpoint, each behind a small trait — plus the client-side
-//!   STS rate limit.
+//!   (`revocation`, one IAM policy per replica), provisioning (`provision`:
+//!   desired state, boundaries, the two principals' policies, a pure plan,
+//!   its application and the CloudFormation template) and `cleanup` (the
+//!   engine and the worker every replica runs).
+//! - [`aws`]: the only code that talks to AWS — STS, IAM, the console
+//!   federation endpoint, the session ledger (DynamoDB) and the resources
+//!   cleanup finds and deletes, each behind a small trait — plus the
+//!   client-side STS rate limit.
 //! - [`domain`]: validated newtypes (session id, role session name, durations,
-//!   regions and partitions, console destinations), policy templates and
-//!   launch tickets.
+//!   regions and partitions, console destinations, session policies), policy
+//!   templates, guardrails and launch tickets.
 //! - [`clock`]: an injectable clock for expiry logic.
 
 pub mod auth;

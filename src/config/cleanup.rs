@@ -4,7 +4,6 @@
 use serde::Deserialize;
 
 use super::Settings;
-use super::check::Problems;
 use crate::domain::Region;
 
 /// `[ledger]`: the DynamoDB table holding one record per session.
@@ -67,17 +66,19 @@ impl CleanupSettings {
 /// DynamoDB's table-name rule, and claims that are not absurdly short: a
 /// claim that expires mid-attempt lets a second replica start the same
 /// session (harmless, deletes are idempotent, but wasted).
-pub(super) fn validate(s: &Settings, problems: &mut Problems) {
+pub(super) fn problems(s: &Settings) -> Vec<(&'static str, &'static str)> {
+    let mut problems = Vec::new();
     let table = &s.ledger.table;
     let valid = (3..=255).contains(&table.len())
         && table.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
     if !valid {
-        problems.add("ledger.table", "DynamoDB table names are 3-255 characters of [A-Za-z0-9_.-]");
+        problems.push(("ledger.table", "DynamoDB table names are 3-255 characters of [A-Za-z0-9_.-]"));
     }
     if s.cleanup.claim_seconds < 5 {
-        problems.add("cleanup.claim_seconds", "must be at least 5 (and above the longest cleanup attempt)");
+        problems.push(("cleanup.claim_seconds", "must be at least 5 (and above the longest cleanup attempt)"));
     }
     if s.cleanup.max_parallel > 256 {
-        problems.add("cleanup.max_parallel", "must be at most 256");
+        problems.push(("cleanup.max_parallel", "must be at most 256"));
     }
+    problems
 }

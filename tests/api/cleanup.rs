@@ -289,3 +289,20 @@ async fn a_replica_killed_mid_cleanup_is_finished_by_another() {
         "the bucket and its 5,000 versions are gone"
     );
 }
+
+#[tokio::test]
+async fn a_profile_that_opts_out_is_skipped() {
+    let mut options = TestOptions::configured(|s| {
+        s.cleanup.interval_seconds = 1;
+        s.cleanup.grace_seconds = 0;
+        if let Some(p) = s.profiles.get_mut("other") {
+            p.cleanup = false;
+        }
+    });
+    options.create_roles = true;
+    let app = TestApp::spawn_with(options).await;
+    app.issue(&json!({"session_id": "learner-keep", "profile": "other"})).await;
+    app.revoke("learner-keep", "").await;
+    let done = app.wait_for_state("learner-keep", &["cleanup_skipped", "cleaned"], Duration::from_secs(30)).await;
+    assert_eq!(done["state"], "cleanup_skipped", "{done}");
+}

@@ -5,6 +5,7 @@
 //! Revocations are top-level `revoked:<profile>` attributes, so two
 //! replicas revoking different profiles never overwrite each other.
 
+mod claims;
 mod item;
 
 use std::collections::HashMap;
@@ -239,39 +240,7 @@ impl Ledger for DynamoLedger {
         now: u64,
         until: u64,
     ) -> Result<Option<SessionRecord>, UpstreamError> {
-        let request = self
-            .client
-            .update_item()
-            .key("session_id", s(session_id))
-            .update_expression(
-                "SET #st = :cleaning, claim_owner = :owner, claim_expires_at = :until, \
-                 ended_at = if_not_exists(ended_at, :now) ADD attempts :one",
-            )
-            .condition_expression(
-                "queue = :pending AND due_at <= :now AND \
-                 (attribute_not_exists(claim_expires_at) OR claim_expires_at < :now)",
-            )
-            .expression_attribute_names("#st", "state")
-            .expression_attribute_values(":cleaning", s(SessionState::Cleaning.as_str()))
-            .expression_attribute_values(":owner", s(owner))
-            .expression_attribute_values(":until", n(until))
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":pending", s(PENDING))
-            .expression_attribute_values(":one", n(1))
-            .return_values(ReturnValue::AllOld);
-        // The old item tells the worker whether this claim ended an active
-        // session (its lease ran out); the claimed record follows from it.
-        match self.conditional_update("UpdateItem", request).await? {
-            Ok(old) => {
-                let mut record = from_item(&old)?;
-                let report = record.cleanup.get_or_insert_with(CleanupReport::default);
-                report.attempts += 1;
-                record.ended_at.get_or_insert(now);
-                record.claim = Some((owner.to_owned(), until));
-                Ok(Some(record))
-            }
-            Err(_) => Ok(None),
-        }
+        self.claim_item(session_id, owner, now, until).await
     }
 
     async fn finish(
@@ -281,19 +250,7 @@ impl Ledger for DynamoLedger {
         state: SessionState,
         report: &CleanupReport,
     ) -> Result<bool, UpstreamError> {
-        let request = self
-            .client
-            .update_item()
-            .key("session_id", s(session_id))
-            .update_expression(
-                "SET #st = :state, cleanup = :report REMOVE queue, due_at, claim_owner, claim_expires_at",
-            )
-            .condition_expression("claim_owner = :owner")
-            .expression_attribute_names("#st", "state")
-            .expression_attribute_values(":state", s(state.as_str()))
-            .expression_attribute_values(":report", item::report_value(report))
-            .expression_attribute_values(":owner", s(owner));
-        Ok(self.conditional_update("UpdateItem", request).await?.is_ok())
+        self.finish_item(session_id, owner, state, report).await
     }
 
     async fn release(
@@ -303,20 +260,7 @@ impl Ledger for DynamoLedger {
         due_at: u64,
         report: &CleanupReport,
     ) -> Result<bool, UpstreamError> {
-        let request = self
-            .client
-            .update_item()
-            .key("session_id", s(session_id))
-            .update_expression(
-                "SET #st = :ended, due_at = :due, cleanup = :report REMOVE claim_owner, claim_expires_at",
-            )
-            .condition_expression("claim_owner = :owner")
-            .expression_attribute_names("#st", "state")
-            .expression_attribute_values(":ended", s(SessionState::Ended.as_str()))
-            .expression_attribute_values(":due", n(due_at))
-            .expression_attribute_values(":report", item::report_value(report))
-            .expression_attribute_values(":owner", s(owner));
-        Ok(self.conditional_update("UpdateItem", request).await?.is_ok())
+        self.release_item(session_id, owner, due_at, report).await
     }
 
     async fn describe(&self) -> Result<Option<TableInfo>, UpstreamError> {
