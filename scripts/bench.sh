@@ -229,3 +229,6 @@ echo "  $SLOW"
 
 echo "==> cleanup (scripts/bench_cleanup.sh)"
 BENCH_BIN="$BIN" bash scripts/bench_cleanup.sh
+
+echo "==> issue latency with the ledger write (scripts/bench_ledger.sh)"
+bash scripts/bench_ledger.sh

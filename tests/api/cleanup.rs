@@ -121,11 +121,36 @@ async fn a_dry_run_reports_and_deletes_nothing() {
     }
     let (_, record) = app.session_record("learner-dry").await;
     assert_eq!(record["state"], "ended", "a dry run changes nothing: {record}");
+    // The same from an operator's terminal.
+    let config = app.config_path();
+    let envs = [("AWS_ACCESS_KEY_ID", "AKIACLI"), ("AWS_SECRET_ACCESS_KEY", "cli"), ("RUST_LOG", "warn")];
+    let cli = |args: &[&str]| {
+        let (code, stdout, stderr) =
+            crate::helpers::run_cli(&[&["--config", config.to_str().unwrap()], args].concat(), &envs);
+        assert_eq!(code, 0, "{stderr}");
+        serde_json::from_str::<Value>(&stdout).unwrap()
+    };
+    assert_eq!(cli(&["sessions", "show", "learner-dry"])["state"], "ended");
+    let listed = cli(&["sessions", "list", "--state", "ended"]);
+    assert!(listed["sessions"].as_array().unwrap().iter().any(|s| s["session_id"] == "learner-dry"), "{listed}");
+    let dry = cli(&["cleanup", "--session", "learner-dry", "--dry-run"]);
+    assert_eq!(
+        (dry["cleanup"]["dry_run"].as_bool(), report_arns(&dry, "deleted")),
+        (Some(true), strings(&made[&key]["expected"]))
+    );
     // Then for real, on demand.
     let (status, done) = app.admin(reqwest::Method::POST, "/admin/sessions/learner-dry/cleanup").await;
     assert_eq!((status, done["state"].as_str()), (200, Some("cleaned")), "{done}");
     assert_eq!(report_arns(&done, "deleted"), strings(&made[&key]["expected"]));
     assert_eq!(still_there(&app, "learner-dry").await, Vec::<String>::new());
+    let metrics = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    for name in [
+        "sandbox_broker_cleanup_resources_total{",
+        "sandbox_broker_session_state_transitions_total{",
+        "sandbox_broker_cleanup_duration_seconds_bucket{",
+    ] {
+        assert!(metrics.contains(name), "{name} missing");
+    }
 }
 
 #[tokio::test]
