@@ -80,8 +80,12 @@ DELETED=$($PY -c "import json; print(len(json.load(open('$work/report.json'))['c
 ENGINE_S=$(grep -o '"seconds":[0-9.]*' "$work/audit.log" | tail -1 | cut -d: -f2 || true)
 ENGINE_S=${ENGINE_S:-$(grep -o 'seconds=[0-9.]*' "$work/audit.log" | tail -1 | cut -d= -f2)}
 
-echo "==> reference: boto3, one call at a time"
-REF_S=$($PY benches/support/reference_cleanup.py "$PROXY" eu-west-1 "$work/reference.json" "$KEY_reference")
+if [[ "${CLEANUP_REFERENCE:-1}" == 1 ]]; then
+  echo "==> reference: boto3, one call at a time"
+  REF_S=$($PY benches/support/reference_cleanup.py "$PROXY" eu-west-1 "$work/reference.json" "$KEY_reference")
+else
+  REF_S=0
+fi
 
 # Critical path of one bucket: discover -> ListObjectVersions -> DeleteObjects
 # -> DeleteBucket (multipart uploads listed alongside): 4 dependent calls.

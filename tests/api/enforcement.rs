@@ -133,18 +133,22 @@ async fn provisioner_and_broker_principals_hold_only_what_bootstrap_reports() {
 
     // From here on moto enforces. The one-shot bootstrap runs as the
     // provisioner; the roles trust the broker.
-    let (trusted, ledger) = (broker_arn.to_owned(), table.clone());
-    let provisioner = TestApp::spawn_with(TestOptions {
-        aws_endpoint: Some(endpoint.clone()),
-        sdk: Some(provisioner_sdk.clone()),
-        create_roles: false,
-        roles: Some(probe.roles.clone()),
-        ..TestOptions::configured(move |s| {
-            s.trust.principal_arn = Some(trusted);
-            s.ledger.table = ledger;
+    // Both principals run the same configuration: the probe's roles and
+    // ledger, the roles trusting the broker.
+    let spawn_as = |sdk: &aws_config::SdkConfig| {
+        let (trusted, ledger) = (broker_arn.to_owned(), table.clone());
+        TestApp::spawn_with(TestOptions {
+            aws_endpoint: Some(endpoint.clone()),
+            sdk: Some(sdk.clone()),
+            create_roles: false,
+            roles: Some(probe.roles.clone()),
+            ..TestOptions::configured(move |s| {
+                s.trust.principal_arn = Some(trusted);
+                s.ledger.table = ledger;
+            })
         })
-    })
-    .await;
+    };
+    let provisioner = spawn_as(&provisioner_sdk).await;
     let (status, report) = provisioner.admin(Method::POST, "/admin/bootstrap").await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(
@@ -153,18 +157,7 @@ async fn provisioner_and_broker_principals_hold_only_what_bootstrap_reports() {
     );
     assert_eq!(report["broker_policy"], broker_policy);
 
-    let (trusted, ledger) = (broker_arn.to_owned(), table.clone());
-    let app = TestApp::spawn_with(TestOptions {
-        aws_endpoint: Some(endpoint.clone()),
-        sdk: Some(broker_sdk.clone()),
-        create_roles: false,
-        roles: Some(probe.roles.clone()),
-        ..TestOptions::configured(move |s| {
-            s.trust.principal_arn = Some(trusted);
-            s.ledger.table = ledger;
-        })
-    })
-    .await;
+    let app = spawn_as(&broker_sdk).await;
     let (status, report) = app.admin(Method::GET, "/admin/status").await;
     assert_eq!(status, 200, "{report}");
     for profile in report["profiles"].as_array().unwrap() {

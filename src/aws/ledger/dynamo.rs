@@ -250,7 +250,7 @@ impl Ledger for DynamoLedger {
         state: SessionState,
         report: &CleanupReport,
     ) -> Result<bool, UpstreamError> {
-        self.finish_item(session_id, owner, state, report).await
+        self.store_outcome(session_id, owner, state, None, report).await
     }
 
     async fn release(
@@ -260,7 +260,7 @@ impl Ledger for DynamoLedger {
         due_at: u64,
         report: &CleanupReport,
     ) -> Result<bool, UpstreamError> {
-        self.release_item(session_id, owner, due_at, report).await
+        self.store_outcome(session_id, owner, SessionState::Ended, Some(due_at), report).await
     }
 
     async fn describe(&self) -> Result<Option<TableInfo>, UpstreamError> {

@@ -53,48 +53,36 @@ impl DynamoLedger {
         }
     }
 
-    pub(super) async fn finish_item(
+    /// Stores a cleanup outcome while `owner` still holds the claim: the
+    /// final `state` (the session leaves the due index), or, with `retry_at`,
+    /// back to `ended` and due again then.
+    pub(super) async fn store_outcome(
         &self,
         session_id: &str,
         owner: &str,
         state: SessionState,
+        retry_at: Option<u64>,
         report: &CleanupReport,
     ) -> Result<bool, UpstreamError> {
         let request = self
             .client
             .update_item()
             .key("session_id", s(session_id))
-            .update_expression(
-                "SET #st = :state, cleanup = :report REMOVE queue, due_at, claim_owner, claim_expires_at",
-            )
             .condition_expression("claim_owner = :owner")
             .expression_attribute_names("#st", "state")
             .expression_attribute_values(":state", s(state.as_str()))
             .expression_attribute_values(":report", report_value(report))
             .expression_attribute_values(":owner", s(owner));
-        Ok(self.conditional_update("UpdateItem", request).await?.is_ok())
-    }
-
-    pub(super) async fn release_item(
-        &self,
-        session_id: &str,
-        owner: &str,
-        due_at: u64,
-        report: &CleanupReport,
-    ) -> Result<bool, UpstreamError> {
-        let request = self
-            .client
-            .update_item()
-            .key("session_id", s(session_id))
-            .update_expression(
-                "SET #st = :ended, due_at = :due, cleanup = :report REMOVE claim_owner, claim_expires_at",
-            )
-            .condition_expression("claim_owner = :owner")
-            .expression_attribute_names("#st", "state")
-            .expression_attribute_values(":ended", s(SessionState::Ended.as_str()))
-            .expression_attribute_values(":due", n(due_at))
-            .expression_attribute_values(":report", report_value(report))
-            .expression_attribute_values(":owner", s(owner));
+        let request = match retry_at {
+            Some(due) => request
+                .update_expression(
+                    "SET #st = :state, due_at = :due, cleanup = :report REMOVE claim_owner, claim_expires_at",
+                )
+                .expression_attribute_values(":due", n(due)),
+            None => request.update_expression(
+                "SET #st = :state, cleanup = :report REMOVE queue, due_at, claim_owner, claim_expires_at",
+            ),
+        };
         Ok(self.conditional_update("UpdateItem", request).await?.is_ok())
     }
 }
