@@ -91,6 +91,9 @@ pub enum ApiError {
         "{0} session(s) are not cleaned yet; teardown would lose their records (wait, or use --force / ?force=true)"
     )]
     SessionsNotCleaned(usize),
+    /// 409: the ledger table does not exist (teardown ran, or no bootstrap yet).
+    #[error("the session ledger table does not exist; run `sandbox-broker bootstrap`")]
+    LedgerNotProvisioned,
     /// 503: the ledger could not be written, so no credentials were issued.
     #[error("the session ledger could not be written, so no credentials were issued: {0}")]
     LedgerUnavailable(UpstreamError),
@@ -99,10 +102,21 @@ pub enum ApiError {
     NotReady(String),
     /// An upstream call failed; the kind decides the status.
     #[error(transparent)]
-    Upstream(#[from] UpstreamError),
+    Upstream(UpstreamError),
     /// 500: a bug; details go to the log only.
     #[error("internal error")]
     Internal(String),
+}
+
+impl From<UpstreamError> for ApiError {
+    /// A missing ledger table is the deployment's state, like a missing
+    /// profile role, not an upstream failure.
+    fn from(err: UpstreamError) -> Self {
+        if err.service == crate::aws::ledger::dynamo::SERVICE && err.kind == UpstreamErrorKind::NotFound {
+            return Self::LedgerNotProvisioned;
+        }
+        Self::Upstream(err)
+    }
 }
 
 impl ApiError {
@@ -134,6 +148,7 @@ impl ApiError {
             Self::SessionActive(_) => (StatusCode::CONFLICT, "session_active"),
             Self::CleanupInProgress(_) => (StatusCode::CONFLICT, "cleanup_in_progress"),
             Self::SessionsNotCleaned(_) => (StatusCode::CONFLICT, "sessions_not_cleaned"),
+            Self::LedgerNotProvisioned => (StatusCode::CONFLICT, "ledger_not_provisioned"),
             Self::LedgerUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "ledger_unavailable"),
             Self::LaunchRateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "launch_rate_limited"),
             Self::Upstream(err) => match err.kind {

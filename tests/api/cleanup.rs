@@ -20,6 +20,9 @@ pub(crate) fn eager_options(moto: &Moto, replica: &'static str, table: Option<St
         s.server.replica_id = Some(replica.into());
         s.cleanup.interval_seconds = 1;
         s.cleanup.grace_seconds = 0;
+        // A claim lost to a slow emulator under the whole suite's load is
+        // taken over soon.
+        s.cleanup.claim_seconds = 20;
         if let Some(table) = table {
             s.ledger.table = table;
         }
@@ -253,4 +256,27 @@ async fn a_profile_that_opts_out_is_skipped() {
     app.revoke("learner-keep", "").await;
     let done = app.wait_for_state("learner-keep", &["cleanup_skipped", "cleaned"], Duration::from_secs(30)).await;
     assert_eq!(done["state"], "cleanup_skipped", "{done}");
+}
+
+#[tokio::test]
+async fn teardown_keeps_the_ledger_while_sessions_are_not_cleaned() {
+    let app = TestApp::spawn_with(TestOptions::configured(|s| s.cleanup.enabled = false)).await;
+    app.issue(&json!({"session_id": "learner-pending"})).await;
+    let (status, refused) = app.admin(reqwest::Method::DELETE, "/admin/bootstrap").await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("sessions_not_cleaned")), "{refused}");
+    assert_eq!(app.session_record("learner-pending").await.0, 200, "nothing was removed");
+    let (status, forced) = app.admin(reqwest::Method::DELETE, "/admin/bootstrap?force=true").await;
+    assert_eq!(status, 200, "{forced}");
+    assert!(
+        forced["changes"].as_array().unwrap().iter().any(|c| c["resource"]
+            .as_str()
+            .unwrap()
+            .starts_with("dynamodb/table/")
+            && c["action"] == "delete"),
+        "{forced}"
+    );
+    let (status, gone) = app.list_sessions("").await;
+    assert_eq!((status, gone["error"]["code"].as_str()), (409, Some("ledger_not_provisioned")), "{gone}");
+    let (status, status_report) = app.admin(reqwest::Method::GET, "/admin/status").await;
+    assert_eq!((status, status_report["ledger"]["state"].as_str()), (200, Some("missing")));
 }

@@ -22,7 +22,9 @@ use super::{
 };
 use crate::aws::{UpstreamError, UpstreamErrorKind, observed, sdk_call};
 
-const SERVICE: &str = "dynamodb";
+/// The label of the ledger's calls in errors and metrics (DynamoDB calls
+/// the cleanup engine makes on learners' tables are labelled `dynamodb`).
+pub const SERVICE: &str = "ledger";
 /// The sparse index of sessions not cleaned yet.
 pub const DUE_INDEX: &str = "due-index";
 /// The index listing sessions by state.

@@ -106,13 +106,7 @@ impl Cleanup {
         } else {
             SessionState::Cleaned
         };
-        let ledger = &self.ctx.upstreams.ledger;
-        let kept = if state == SessionState::Ended {
-            let retry_at = self.now() + RETRY_AFTER_SECONDS * u64::from(attempts);
-            ledger.release(&record.session_id, &self.owner, retry_at, &report).await?
-        } else {
-            ledger.finish(&record.session_id, &self.owner, state, &report).await?
-        };
+        let kept = self.store(&record.session_id, state, attempts, &report).await?;
         if !kept {
             tracing::warn!(session_id = %record.session_id, "cleanup claim expired before the outcome was stored");
         }
@@ -125,6 +119,35 @@ impl Cleanup {
         record.cleanup = Some(report);
         record.claim = None;
         Ok(record)
+    }
+
+    /// Stores the outcome while holding the claim. The deletions are done;
+    /// losing their record to a passing timeout would make another replica
+    /// redo them after the claim expires, so the write is retried briefly.
+    async fn store(
+        &self,
+        session_id: &str,
+        state: SessionState,
+        attempts: u32,
+        report: &CleanupReport,
+    ) -> Result<bool, UpstreamError> {
+        let ledger = &self.ctx.upstreams.ledger;
+        let mut waits = [Duration::from_millis(250), Duration::from_secs(1), Duration::from_secs(2)].into_iter();
+        loop {
+            let stored = if state == SessionState::Ended {
+                let retry_at = self.now() + RETRY_AFTER_SECONDS * u64::from(attempts);
+                ledger.release(session_id, &self.owner, retry_at, report).await
+            } else {
+                ledger.finish(session_id, &self.owner, state, report).await
+            };
+            match (stored, waits.next()) {
+                (Err(err), Some(wait)) if super::transient(&err) => {
+                    tracing::debug!(error = %err, session_id, "storing the cleanup outcome; retrying");
+                    tokio::time::sleep(wait).await;
+                }
+                (result, _) => return result,
+            }
+        }
     }
 
     /// `POST /admin/sessions/{id}/cleanup` and `sandbox-broker cleanup`:

@@ -241,6 +241,7 @@ impl Sessions {
                 let (issued, recorded) = tokio::join!(assume, self.ctx.upstreams.ledger.record_issue(&record));
                 recorded.map_err(|e| match e {
                     RecordError::Ended(id, state) => ApiError::SessionEnded(id, state.to_string()),
+                    RecordError::Upstream(e) if e.kind == UpstreamErrorKind::NotFound => ApiError::LedgerNotProvisioned,
                     RecordError::Upstream(e) => ApiError::LedgerUnavailable(e),
                 })?;
                 issued?
