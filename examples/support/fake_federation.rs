@@ -134,13 +134,23 @@ fn login(fed: &FakeFederation, params: &HashMap<String, String>) -> Response {
 }
 
 async fn issued_by_moto(moto: &str, key: &str, secret: &str, token: &str) -> bool {
-    let Ok(response) = reqwest::get(format!("{moto}/moto-api/data.json")).await else { return false };
-    let Ok(data) = response.json::<Value>().await else { return false };
-    data["sts"]["AssumedRole"].as_array().is_some_and(|issued| {
-        issued
-            .iter()
-            .any(|r| r["access_key_id"] == key && r["secret_access_key"] == secret && r["session_token"] == token)
-    })
+    // moto builds its state dump while other requests change that state, and
+    // then fails now and again (a dict changed size during iteration): ask
+    // again before calling the credentials unknown.
+    for attempt in 0..3 {
+        if attempt > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        let Ok(response) = reqwest::get(format!("{moto}/moto-api/data.json")).await else { continue };
+        let Ok(data) = response.error_for_status().map(|r| r.json::<Value>()) else { continue };
+        let Ok(data) = data.await else { continue };
+        return data["sts"]["AssumedRole"].as_array().is_some_and(|issued| {
+            issued
+                .iter()
+                .any(|r| r["access_key_id"] == key && r["secret_access_key"] == secret && r["session_token"] == token)
+        });
+    }
+    false
 }
 
 async fn caller_arn(moto: &str, key: &str, secret: &str, token: &str) -> Option<String> {

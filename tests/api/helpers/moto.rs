@@ -104,11 +104,27 @@ pub async fn create_role(endpoint: &str, name: &str, max_session_seconds: i32) -
     out.role().expect("role").arn().to_owned()
 }
 
-/// Every AssumeRole moto answered, as its state dump records them.
+/// Every AssumeRole moto answered, as its state dump records them (asked
+/// again when the dump fails: moto builds it while other requests change
+/// its state).
 pub async fn moto_assumed_roles(endpoint: &str) -> Vec<Value> {
-    let data: Option<Value> =
-        async { reqwest::get(format!("{endpoint}/moto-api/data.json")).await.ok()?.json().await.ok() }.await;
-    data.and_then(|d| d["sts"]["AssumedRole"].as_array().cloned()).unwrap_or_default()
+    for _ in 0..3 {
+        let dump = async {
+            reqwest::get(format!("{endpoint}/moto-api/data.json"))
+                .await
+                .ok()?
+                .error_for_status()
+                .ok()?
+                .json::<Value>()
+                .await
+                .ok()
+        };
+        if let Some(data) = dump.await {
+            return data["sts"]["AssumedRole"].as_array().cloned().unwrap_or_default();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    Vec::new()
 }
 
 /// The (secret, token) moto recorded for an access key it issued.
