@@ -112,6 +112,9 @@ pub trait Ledger: Send + Sync {
         now: u64,
         until: u64,
     ) -> Result<Option<SessionRecord>, UpstreamError>;
+    /// Extends `owner`'s claim to `until` while its attempt runs; `false`
+    /// when the claim was lost.
+    async fn renew(&self, session_id: &str, owner: &str, until: u64) -> Result<bool, UpstreamError>;
     /// Stores a cleanup outcome if `owner` still holds the claim; `false`
     /// when the claim was lost (taken over after it expired).
     async fn finish(

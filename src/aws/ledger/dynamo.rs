@@ -245,6 +245,10 @@ impl Ledger for DynamoLedger {
         self.claim_item(session_id, owner, now, until).await
     }
 
+    async fn renew(&self, session_id: &str, owner: &str, until: u64) -> Result<bool, UpstreamError> {
+        self.renew_claim(session_id, owner, until).await
+    }
+
     async fn finish(
         &self,
         session_id: &str,

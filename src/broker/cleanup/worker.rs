@@ -86,14 +86,16 @@ impl Cleanup {
         let settings = &self.ctx.settings;
         // A profile removed from the configuration is cleaned, to be safe.
         let wanted = record.profiles.iter().any(|p| settings.profiles.get(p).is_none_or(|p| p.cleanup));
-        let mut report = if wanted {
+        let work = async {
+            if !wanted {
+                return CleanupReport::default();
+            }
             match self.discover(&record.sandbox_key).await {
                 Ok(found) => self.remove(found, false).await,
                 Err(err) => discovery_failed(err, self.now()),
             }
-        } else {
-            CleanupReport::default()
         };
+        let mut report = self.while_holding(&record.session_id, work).await;
         report.attempts = attempts;
         let state = if !wanted {
             SessionState::CleanupSkipped
@@ -119,6 +121,29 @@ impl Cleanup {
         record.cleanup = Some(report);
         record.claim = None;
         Ok(record)
+    }
+
+    /// Runs `work` while renewing this replica's claim every third of
+    /// `cleanup.claim_seconds`: a slow attempt (EC2 termination takes
+    /// minutes) keeps its claim; only a replica that stopped loses it.
+    async fn while_holding<T>(&self, session_id: &str, work: impl std::future::Future<Output = T>) -> T {
+        let claim = self.ctx.settings.cleanup.claim_seconds;
+        let every = Duration::from_secs((claim / 3).max(1));
+        tokio::pin!(work);
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        loop {
+            tokio::select! {
+                result = &mut work => return result,
+                _ = ticker.tick() => {
+                    let until = self.now() + claim;
+                    match self.ctx.upstreams.ledger.renew(session_id, &self.owner, until).await {
+                        Ok(true) => {}
+                        Ok(false) => tracing::warn!(session_id, "cleanup claim taken over by another replica"),
+                        Err(err) => tracing::warn!(error = %err, session_id, "cleanup claim not renewed"),
+                    }
+                }
+            }
+        }
     }
 
     /// Stores the outcome while holding the claim. The deletions are done;

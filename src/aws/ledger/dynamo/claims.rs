@@ -53,6 +53,18 @@ impl DynamoLedger {
         }
     }
 
+    pub(super) async fn renew_claim(&self, session_id: &str, owner: &str, until: u64) -> Result<bool, UpstreamError> {
+        let request = self
+            .client
+            .update_item()
+            .key("session_id", s(session_id))
+            .update_expression("SET claim_expires_at = :until")
+            .condition_expression("claim_owner = :owner")
+            .expression_attribute_values(":until", n(until))
+            .expression_attribute_values(":owner", s(owner));
+        Ok(self.conditional_update("UpdateItem", request).await?.is_ok())
+    }
+
     /// Stores a cleanup outcome while `owner` still holds the claim: the
     /// final `state` (the session leaves the due index), or, with `retry_at`,
     /// back to `ended` and due again then.
