@@ -179,18 +179,24 @@ async fn two_replicas_clean_fifty_sessions_once_each() {
         let replica = if i % 2 == 0 { &a } else { &b };
         assert_eq!(replica.revoke(id, "").await.0, 202);
     }
+    // Every session ends cleaned, no ARN is reported deleted twice, and
+    // nothing of any session is left. (A report lists what its attempt
+    // deleted: if a replica cannot store its outcome before its claim
+    // expires, the replica taking over reports only what was still there;
+    // the resources are gone either way.)
     let mut seen = BTreeSet::new();
     for (id, key) in ids.iter().zip(&keys) {
         let done =
             a.wait_for_state(id, &["cleaned", "cleanup_incomplete", "cleanup_failed"], Duration::from_secs(90)).await;
         assert_eq!(done["state"], "cleaned", "{done}");
-        let deleted = report_arns(&done, "deleted");
-        assert_eq!(deleted, strings(&made[key]["expected"]), "{id}");
-        for arn in deleted {
+        let expected = strings(&made[key]["expected"]);
+        for arn in report_arns(&done, "deleted") {
+            assert!(expected.contains(&arn), "{id} reported another session's {arn}");
             assert!(seen.insert(arn.clone()), "{arn} deleted twice");
         }
+        assert_eq!(still_there(&a, id).await, Vec::<String>::new(), "{id} left something behind");
     }
-    assert_eq!(seen.len(), 100);
+    assert!(!seen.is_empty());
     let (status, page) = a.list_sessions("?state=cleaned&limit=100").await;
     assert_eq!(status, 200);
     assert!(page["sessions"].as_array().unwrap().len() >= 50, "{page}");
