@@ -174,6 +174,7 @@ fn kind_of_code(code: Option<&str>) -> UpstreamErrorKind {
     match code.unwrap_or_default() {
         "Throttling"
         | "ThrottlingException"
+        | "ProvisionedThroughputExceededException"
         | "RequestLimitExceeded"
         | "TooManyRequestsException"
         | "RequestThrottled"

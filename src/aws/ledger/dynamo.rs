@@ -12,7 +12,6 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
@@ -20,7 +19,7 @@ use self::item::{Attrs, from_item, n, s};
 use super::{
     CleanupReport, EndRecord, IssueRecord, Ledger, ListQuery, RecordError, SessionRecord, SessionState, TableInfo,
 };
-use crate::aws::{UpstreamError, UpstreamErrorKind, observed, sdk_call};
+use crate::aws::{UpstreamError, observed, sdk_call};
 
 /// The label of the ledger's calls in errors and metrics (DynamoDB calls
 /// the cleanup engine makes on learners' tables are labelled `dynamodb`).
@@ -59,28 +58,15 @@ impl DynamoLedger {
         observed(SERVICE, operation, async {
             match request.send().await {
                 Ok(out) => Ok(Ok(out.attributes.unwrap_or_default())),
-                Err(err) => match err.into_service_error() {
-                    UpdateItemError::ConditionalCheckFailedException(e) => Ok(Err(e.item)),
-                    other => {
-                        let message =
-                            format!("{}: {}", other.code().unwrap_or("no code"), other.message().unwrap_or("-"));
-                        Err(UpstreamError::new(SERVICE, operation, kind_of(&other), message))
-                    }
+                Err(err) => match err.as_service_error() {
+                    Some(UpdateItemError::ConditionalCheckFailedException(e)) => Ok(Err(e.item.clone())),
+                    // Timeouts, throttling and missing tables are classified
+                    // as for every other AWS call.
+                    _ => Err(UpstreamError::from_sdk(SERVICE, operation, err)),
                 },
             }
         })
         .await
-    }
-}
-
-fn kind_of(err: &UpdateItemError) -> UpstreamErrorKind {
-    match err {
-        UpdateItemError::ProvisionedThroughputExceededException(_) | UpdateItemError::RequestLimitExceeded(_) => {
-            UpstreamErrorKind::Throttled
-        }
-        UpdateItemError::ResourceNotFoundException(_) => UpstreamErrorKind::NotFound,
-        UpdateItemError::TransactionConflictException(_) => UpstreamErrorKind::Conflict,
-        _ => UpstreamErrorKind::Other,
     }
 }
 
