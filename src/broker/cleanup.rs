@@ -161,9 +161,16 @@ impl Cleanup {
         let started = unix_seconds(self.ctx.clock.now());
         let mut report = CleanupReport { started_at: Some(started), dry_run, ..CleanupReport::default() };
         let (unsupported, supported): (Vec<_>, Vec<_>) = found.into_iter().partition(|f| f.kind == Kind::Unsupported);
+        // Counted from the found resource's kind, whose label is static.
+        let count = |found: &Found, what: &'static str| {
+            if !dry_run {
+                crate::telemetry::metrics::cleanup_resource(found.kind.label(), what);
+            }
+        };
         for f in &unsupported {
             let reason = format!("{} is not a type the broker deletes; delete it by hand", f.detail);
             report.left.push(outcome(f, None, Some(reason)));
+            count(f, "left");
         }
         if dry_run {
             report.deleted = supported.iter().map(|f| outcome(f, None, None)).collect();
@@ -176,36 +183,20 @@ impl Cleanup {
             );
             for (found, result) in a.into_iter().chain(b) {
                 match result {
-                    Outcome::Deleted => report.deleted.push(outcome(&found, None, None)),
+                    Outcome::Deleted => {
+                        report.deleted.push(outcome(&found, None, None));
+                        count(&found, "deleted");
+                    }
                     Outcome::Gone => tracing::debug!(arn = %found.arn, "gone before cleanup reached it"),
-                    Outcome::Failed(error) => report.failed.push(outcome(&found, Some(error), None)),
+                    Outcome::Failed(error) => {
+                        report.failed.push(outcome(&found, Some(error), None));
+                        count(&found, "failed");
+                    }
                 }
-            }
-        }
-        for (list, label) in [(&report.deleted, "deleted"), (&report.failed, "failed"), (&report.left, "left")] {
-            for r in list.iter().filter(|_| !dry_run) {
-                crate::telemetry::metrics::cleanup_resource(static_label(&r.kind), label);
             }
         }
         report.deleted.sort_by(|a, b| a.arn.cmp(&b.arn));
         report.finished_at = Some(unix_seconds(self.ctx.clock.now()));
         report
     }
-}
-
-/// Metric labels must be static: the supported types' labels, else one.
-fn static_label(kind: &str) -> &'static str {
-    const KINDS: [Kind; 10] = [
-        Kind::Bucket,
-        Kind::Table,
-        Kind::Queue,
-        Kind::Topic,
-        Kind::Function,
-        Kind::LogGroup,
-        Kind::Instance,
-        Kind::Volume,
-        Kind::SecurityGroup,
-        Kind::KeyPair,
-    ];
-    KINDS.iter().map(|k| k.label()).find(|l| *l == kind).unwrap_or("unsupported")
 }
