@@ -201,17 +201,22 @@ impl TestApp {
 }
 
 impl TestApp {
-    /// Calls an admin route with an `admin` token; returns status and JSON.
-    pub async fn admin(&self, method: reqwest::Method, path_and_query: &str) -> (u16, Value) {
+    /// Calls a route with a token carrying `scope`; returns status and JSON.
+    pub async fn call(&self, method: reqwest::Method, path_and_query: &str, scope: &str) -> (u16, Value) {
         let response = self
             .http
             .request(method, format!("{}{path_and_query}", self.base))
-            .bearer_auth(self.token("admin"))
+            .bearer_auth(self.token(scope))
             .send()
             .await
-            .expect("admin call");
+            .expect("call");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Calls an admin route with an `admin` token; returns status and JSON.
+    pub async fn admin(&self, method: reqwest::Method, path_and_query: &str) -> (u16, Value) {
+        self.call(method, path_and_query, "admin").await
     }
 }
 
@@ -232,14 +237,7 @@ impl TestApp {
 
     pub async fn revoke(&self, session_id: &str, query: &str) -> (u16, Value) {
         let id: String = url::form_urlencoded::byte_serialize(session_id.as_bytes()).collect();
-        let response = self
-            .http
-            .delete(format!("{}/sessions/{}{query}", self.base, id.replace('+', "%20")))
-            .bearer_auth(self.token("sessions:revoke"))
-            .send()
-            .await
-            .expect("DELETE /sessions");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        let path = format!("/sessions/{}{query}", id.replace('+', "%20"));
+        self.call(reqwest::Method::DELETE, &path, "sessions:revoke").await
     }
 }

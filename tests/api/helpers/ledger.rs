@@ -13,28 +13,12 @@ use super::{REGION, iam_client, unique};
 impl TestApp {
     /// `GET /sessions/{id}` with a `sessions:read` token.
     pub async fn session_record(&self, session_id: &str) -> (u16, Value) {
-        let response = self
-            .http
-            .get(format!("{}/sessions/{session_id}", self.base))
-            .bearer_auth(self.token("sessions:read"))
-            .send()
-            .await
-            .expect("GET /sessions/{id}");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        self.call(reqwest::Method::GET, &format!("/sessions/{session_id}"), "sessions:read").await
     }
 
     /// `GET /sessions?…` with a `sessions:read` token.
     pub async fn list_sessions(&self, query: &str) -> (u16, Value) {
-        let response = self
-            .http
-            .get(format!("{}/sessions{query}", self.base))
-            .bearer_auth(self.token("sessions:read"))
-            .send()
-            .await
-            .expect("GET /sessions");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        self.call(reqwest::Method::GET, &format!("/sessions{query}"), "sessions:read").await
     }
 
     /// Polls the record until its state is one of `states`.
