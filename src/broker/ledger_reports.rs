@@ -7,14 +7,20 @@ use super::Context;
 use crate::aws::ledger::{ListQuery, SessionState};
 use crate::error::ApiError;
 
+/// A `state` filter (`GET /sessions?state=`, `sessions list --state`).
+pub fn state_filter(raw: Option<&str>) -> Result<Option<SessionState>, ApiError> {
+    raw.map(|raw| {
+        SessionState::parse(raw).ok_or_else(|| {
+            let known: Vec<&str> = SessionState::ALL.iter().map(|s| s.as_str()).collect();
+            ApiError::InvalidQuery(format!("unknown state `{raw}` (one of {})", known.join(", ")))
+        })
+    })
+    .transpose()
+}
+
 /// Every session (all pages), optionally in one state, as pretty JSON.
 pub async fn list(ctx: &Context, state: Option<&str>) -> Result<String, ApiError> {
-    let state = match state {
-        Some(raw) => {
-            Some(SessionState::parse(raw).ok_or_else(|| ApiError::InvalidQuery(format!("unknown state `{raw}`")))?)
-        }
-        None => None,
-    };
+    let state = state_filter(state)?;
     let mut query = ListQuery { state, profile: None, limit: 100, cursor: None };
     let mut sessions: Vec<Value> = Vec::new();
     loop {

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::{Authorized, ReadSessions};
-use crate::aws::ledger::{ListQuery, SessionState};
+use crate::aws::ledger::ListQuery;
 use crate::domain::SessionId;
 use crate::error::{ApiError, ApiQuery};
 use crate::state::AppState;
@@ -31,13 +31,7 @@ pub(super) async fn list_sessions(
     _auth: Authorized<ReadSessions>,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Response, ApiError> {
-    let session_state = match params.state.as_deref() {
-        Some(raw) => Some(SessionState::parse(raw).ok_or_else(|| {
-            let known: Vec<&str> = SessionState::ALL.iter().map(|s| s.as_str()).collect();
-            ApiError::InvalidQuery(format!("unknown state `{raw}` (one of {})", known.join(", ")))
-        })?),
-        None => None,
-    };
+    let session_state = crate::broker::ledger_reports::state_filter(params.state.as_deref())?;
     if let Some(profile) = &params.profile {
         state.context.profile(profile)?;
     }
