@@ -19,7 +19,7 @@ pub mod provision;
 pub mod revocation;
 mod sessions;
 
-pub use cleanup::Cleanup;
+pub use cleanup::{CleanNow, Cleanup};
 pub use context::{Context, Profile};
 pub use provision::Provisioner;
 pub use sessions::{EndReceipt, IssueSessionBody, IssuedSession, RevocationReceipt, SessionRequest, Sessions};

@@ -8,6 +8,7 @@ mod narrowing;
 pub mod policy;
 mod region;
 mod session;
+pub mod signed;
 pub mod ticket;
 
 pub use destination::Destination;

@@ -83,9 +83,6 @@ pub enum ApiError {
     /// 409: cleaning a session that is still active.
     #[error("session `{0}` is active; end it first (DELETE /sessions/{0})")]
     SessionActive(String),
-    /// 409: another replica is cleaning the session right now.
-    #[error("session `{0}` is being cleaned by another replica; look again shortly")]
-    CleanupInProgress(String),
     /// 409: teardown would delete the records of sessions not cleaned yet.
     #[error(
         "{0} session(s) are not cleaned yet; teardown would lose their records (wait, or use --force / ?force=true)"
@@ -146,7 +143,6 @@ impl ApiError {
             Self::SessionNotFound(_) => (StatusCode::NOT_FOUND, "session_not_found"),
             Self::SessionEnded(..) => (StatusCode::CONFLICT, "session_ended"),
             Self::SessionActive(_) => (StatusCode::CONFLICT, "session_active"),
-            Self::CleanupInProgress(_) => (StatusCode::CONFLICT, "cleanup_in_progress"),
             Self::SessionsNotCleaned(_) => (StatusCode::CONFLICT, "sessions_not_cleaned"),
             Self::LedgerNotProvisioned => (StatusCode::CONFLICT, "ledger_not_provisioned"),
             Self::LedgerUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "ledger_unavailable"),

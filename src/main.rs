@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use std::sync::Arc;
 
 use sandbox_broker::aws::{Upstreams, load_sdk_config};
-use sandbox_broker::broker::{Cleanup, Context, Provisioner, ledger_reports as sessions};
+use sandbox_broker::broker::{CleanNow, Cleanup, Context, Provisioner, ledger_reports as sessions};
 use sandbox_broker::clock::SystemClock;
 use sandbox_broker::startup::Application;
 use sandbox_broker::{auth, config, telemetry};
@@ -180,7 +180,7 @@ fn provision(settings: config::Settings, run: Run) -> ExitCode {
         };
         let context = Arc::new(Context::new(Arc::new(settings), upstreams, Arc::new(SystemClock)));
         let provisioner = Provisioner::new(context.clone());
-        let cleanup = Cleanup::new(context.clone(), format!("cli-{}", std::process::id()));
+        let cleanup = Arc::new(Cleanup::new(context.clone(), format!("cli-{}", std::process::id())));
         let result = match run {
             Run::Bootstrap { dry_run } => provisioner.bootstrap(dry_run, None).await.map(|r| pretty(&r)),
             Run::Teardown { dry_run, force } => provisioner.teardown(dry_run, force).await.map(|r| pretty(&r)),
@@ -188,7 +188,8 @@ fn provision(settings: config::Settings, run: Run) -> ExitCode {
             Run::List { state } => sessions::list(&context, state.as_deref()).await.map_err(Into::into),
             Run::Show { id } => sessions::show(&context, &id).await.map_err(Into::into),
             Run::Cleanup { session, dry_run } => {
-                cleanup.clean_now(&session, dry_run).await.map(|r| pretty(&r)).map_err(Into::into)
+                let outcome = cleanup.clean_now(&session, dry_run, None).await;
+                outcome.map(|(CleanNow::Finished(r) | CleanNow::Running(r))| pretty(&r)).map_err(Into::into)
             }
         };
         match result {

@@ -54,6 +54,12 @@ pub mod metrics {
     pub const CONSOLE_LAUNCHES: &str = "sandbox_broker_console_launches_total";
     /// Counter: sessions entering a ledger state (`ended`, `cleaned`, …).
     pub const SESSION_STATES: &str = "sandbox_broker_session_state_transitions_total";
+    /// Gauge: revocations waiting for (or carried by) a policy write, by role.
+    pub const REVOCATIONS_PENDING: &str = "sandbox_broker_revocations_pending";
+    /// Counter: revocation policy writes (PutRolePolicy), by role.
+    pub const REVOCATION_WRITES: &str = "sandbox_broker_revocation_writes_total";
+    /// Counter: revocation entries those writes added, by role.
+    pub const REVOCATION_ENTRIES: &str = "sandbox_broker_revocation_entries_written_total";
     /// Gauge: sessions whose cleanup is due and not done.
     pub const CLEANUP_BACKLOG: &str = "sandbox_broker_cleanup_backlog";
     /// Gauge: seconds since the oldest due session became due.
@@ -160,6 +166,17 @@ pub mod metrics {
     pub fn cleanup_backlog(due: usize, oldest_age: Duration) {
         ::metrics::gauge!(CLEANUP_BACKLOG).set(due as f64);
         ::metrics::gauge!(CLEANUP_OLDEST_DUE).set(oldest_age.as_secs_f64());
+    }
+
+    /// Revocations on `role` submitted (`delta` > 0) or answered (< 0).
+    pub fn revocations_pending(role: &str, delta: f64) {
+        ::metrics::gauge!(REVOCATIONS_PENDING, "role" => role.to_owned()).increment(delta);
+    }
+
+    /// One revocation policy write on `role` carrying `entries` new entries.
+    pub fn revocation_write(role: &str, entries: usize) {
+        ::metrics::counter!(REVOCATION_WRITES, "role" => role.to_owned()).increment(1);
+        ::metrics::counter!(REVOCATION_ENTRIES, "role" => role.to_owned()).increment(entries as u64);
     }
 
     /// A resource's cleanup outcome (`deleted`, `failed`, `left`) by type.

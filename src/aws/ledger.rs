@@ -92,8 +92,6 @@ pub trait Ledger: Send + Sync {
     async fn end(&self, end: &EndRecord) -> Result<Option<SessionRecord>, UpstreamError>;
     /// One session.
     async fn get(&self, session_id: &str) -> Result<Option<SessionRecord>, UpstreamError>;
-    /// Whether `cursor` is one this ledger handed out (checked before use).
-    fn valid_cursor(&self, cursor: &str) -> bool;
     /// A page of sessions and the cursor of the next one.
     async fn list(&self, query: &ListQuery) -> Result<(Vec<SessionRecord>, Option<String>), UpstreamError>;
     /// Sessions not cleaned yet whose cleanup is due by `now`, oldest first

@@ -9,6 +9,8 @@
 
 mod worker;
 
+pub use worker::CleanNow;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;

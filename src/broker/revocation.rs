@@ -7,10 +7,12 @@
 //! policy document can silently drop each other's entries, and a check
 //! afterwards still races. So no two writers ever rewrite the same document:
 //! each replica owns the inline policy `sandbox-broker-revocations-<replica>`
-//! and writes only that one, and within a replica writes to a role are
-//! serialised by a per-role lock. Readers take the union of all replicas'
-//! policies. Each write prunes groups no credential can outlive.
+//! and writes only that one, and within a replica the writes to a role are
+//! group-committed by one writer at a time (`commit`). Readers take the
+//! union of all replicas' policies. Each write prunes groups no credential
+//! can outlive.
 
+mod commit;
 pub mod doc;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -20,6 +22,7 @@ use std::time::Duration;
 use moka::future::Cache;
 use serde::Serialize;
 
+use self::commit::{RoleQueue, Writer};
 use self::doc::{ForeignDenial, RevocationDoc};
 use crate::aws::{Iam, RoleInfo};
 use crate::domain::RoleSessionName;
@@ -38,11 +41,11 @@ pub fn is_revocation_policy(name: &str) -> bool {
 /// refusing revoked session ids (its own writes invalidate it at once).
 const REVOCATION_CACHE: Duration = Duration::from_secs(5);
 
-/// This replica's revocation policy: its name, per-role write locks, and a
+/// This replica's revocation policy: its name, per-role write queues, and a
 /// short cache of what all replicas' policies deny.
 pub struct Revocations {
     policy_name: String,
-    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    queues: Mutex<HashMap<String, Arc<RoleQueue>>>,
     cache: Cache<String, Arc<Denials>>,
 }
 
@@ -123,7 +126,7 @@ impl Revocations {
     pub fn new(replica_id: &str) -> Self {
         Self {
             policy_name: format!("{REVOCATION_POLICY_PREFIX}-{replica_id}"),
-            locks: Mutex::new(HashMap::new()),
+            queues: Mutex::new(HashMap::new()),
             cache: Cache::builder().max_capacity(1_024).time_to_live(REVOCATION_CACHE).build(),
         }
     }
@@ -133,9 +136,9 @@ impl Revocations {
         self.cache.invalidate(role).await;
     }
 
-    fn lock_for(&self, role: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.locks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        locks.entry(role.to_owned()).or_default().clone()
+    fn queue_for(&self, role: &str) -> Arc<RoleQueue> {
+        let mut queues = self.queues.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        queues.entry(role.to_owned()).or_default().clone()
     }
 
     /// Everything the revocation policies of a role deny, across replicas
@@ -153,38 +156,21 @@ impl Revocations {
     }
 
     /// Writes `entry` (a role session name) into this replica's revocation
-    /// policy of the role at time `now`, pruning stale groups and keeping
-    /// statements it did not write; nothing is written when some replica
-    /// already holds it. 507 when IAM's size limit leaves no room.
-    pub async fn add(
-        &self,
-        iam: &dyn Iam,
-        role_name: &str,
-        role: &RoleInfo,
-        entry: &str,
-        now: u64,
-    ) -> Result<Recorded, ApiError> {
-        let own = &self.policy_name;
-        let lock = self.lock_for(role_name);
-        let _serialised = lock.lock().await;
-        let policies = inline_policies(iam, role_name).await?;
-        if let Some(bucket) = revocation_docs(&policies).iter().find_map(|(_, other)| other.bucket_of(entry)) {
-            return Ok(Recorded::Already(bucket));
-        }
-        let mut doc = match policies.iter().find(|(name, _)| name == own) {
-            Some((_, text)) => RevocationDoc::parse(text).map_err(ApiError::Internal)?,
-            None => RevocationDoc::default(),
+    /// policy of the role at time `now`, together with the entries other
+    /// callers revoke on that role meanwhile (group commit, see `commit`),
+    /// pruning stale groups and keeping statements it did not write;
+    /// nothing is written when some replica already holds it. Answers once
+    /// the entry is in IAM; 507 when IAM's size limit leaves no room, and
+    /// an IAM `NotFound` when the role does not exist.
+    pub async fn add(&self, iam: Arc<dyn Iam>, role_name: &str, entry: &str, now: u64) -> Result<Recorded, ApiError> {
+        let writer = Writer {
+            iam,
+            role_name: role_name.to_owned(),
+            policy_name: self.policy_name.clone(),
+            cache: self.cache.clone(),
+            queue: self.queue_for(role_name),
         };
-        doc.prune(now, u64::from(role.max_session_seconds));
-        doc.add(entry, now);
-        let text = doc.to_json().ok_or_else(|| ApiError::Internal("empty revocation document".into()))?;
-        let others: usize = policies.iter().filter(|(name, _)| name != own).map(|(_, d)| d.len()).sum();
-        if others + text.len() > INLINE_POLICY_BUDGET {
-            return Err(ApiError::RevocationCapacityExhausted(role_name.to_owned()));
-        }
-        iam.put_inline_policy(role_name, own, &text).await?;
-        self.invalidate(role_name).await;
-        Ok(Recorded::Added(now))
+        commit::submit(writer, entry, now).await
     }
 }
 

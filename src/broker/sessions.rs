@@ -19,6 +19,7 @@ use super::Profile;
 use super::context::Context;
 use super::revocation::Revocations;
 use crate::aws::UpstreamErrorKind;
+use crate::domain::signed::Signer;
 use crate::domain::ticket::TicketSigner;
 use crate::error::ApiError;
 
@@ -26,6 +27,7 @@ use crate::error::ApiError;
 pub struct Sessions {
     ctx: Arc<Context>,
     tickets: TicketSigner,
+    cursors: Signer,
     revocations: Revocations,
     launches: LaunchLimits,
     /// Waits between AssumeRole attempts that IAM denied (see `issue`).
@@ -34,6 +36,9 @@ pub struct Sessions {
 
 /// New roles can be denied for seconds after creation (IAM is eventually
 /// consistent), so AccessDenied on AssumeRole is retried on this schedule.
+/// Binds the cursor signer's key to this use (see [`Signer`]).
+const CURSOR_DOMAIN: &[u8] = b"sandbox-broker/ledger-cursor/v1\n";
+
 const DENIED_BACKOFF_MS: [u64; 4] = [200, 400, 800, 1_600];
 
 impl Sessions {
@@ -41,14 +46,24 @@ impl Sessions {
     /// revocation policy).
     pub fn new(ctx: Arc<Context>, ticket_secret: &SecretString, replica_id: &str) -> anyhow::Result<Self> {
         let tickets = TicketSigner::new(ticket_secret).map_err(anyhow::Error::msg)?;
+        let cursors = Signer::new(ticket_secret, CURSOR_DOMAIN).map_err(anyhow::Error::msg)?;
         let launches = LaunchLimits::new(&ctx.settings);
         Ok(Self {
             ctx,
             tickets,
+            cursors,
             revocations: Revocations::new(replica_id),
             launches,
             denied_backoff: DENIED_BACKOFF_MS.iter().map(|ms| Duration::from_millis(*ms)).collect(),
         })
+    }
+
+    /// Signs `GET /sessions` cursors, bound to the filter they page, so a
+    /// cursor the broker did not hand out for that filter is refused (400)
+    /// before it reaches DynamoDB. Keyed by `console.ticket_secret`, which
+    /// every replica shares: a page can be followed on any replica.
+    pub fn cursors(&self) -> &Signer {
+        &self.cursors
     }
 
     /// The shared context (identity, profiles, roles).

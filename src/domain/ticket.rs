@@ -2,14 +2,14 @@
 //! session, its profile, region, destination and expiry. It carries nothing
 //! secret, so any replica holding `console.ticket_secret` can serve a click.
 //!
-//! Format: `base64url(JSON payload) "." base64url(HMAC-SHA256(key, domain || payload))`.
+//! Format: `base64url(JSON payload)` signed by [`super::signed::Signer`].
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
+
+use super::signed::{Refused, Signer};
 
 /// Binds the MAC to this use, so the key cannot be replayed for another.
 const DOMAIN: &[u8] = b"sandbox-broker/console-ticket/v1\n";
@@ -58,31 +58,18 @@ pub enum TicketError {
     Expired,
 }
 
-/// Signs and verifies tickets. Holds the keyed MAC state, never the key
-/// in printable form (no `Debug`).
-pub struct TicketSigner {
-    keyed: Hmac<Sha256>,
-}
+/// Signs and verifies tickets (never holding the key in printable form).
+pub struct TicketSigner(Signer);
 
 impl TicketSigner {
     /// A signer keyed by `console.ticket_secret`.
     pub fn new(key: &SecretString) -> Result<Self, String> {
-        let mut keyed = <Hmac<Sha256> as Mac>::new_from_slice(key.expose_secret().as_bytes())
-            .map_err(|e| format!("console.ticket_secret: {e}"))?;
-        keyed.update(DOMAIN);
-        Ok(Self { keyed })
-    }
-
-    fn mac(&self) -> Hmac<Sha256> {
-        self.keyed.clone()
+        Signer::new(key, DOMAIN).map(Self).map_err(|e| format!("console.ticket_secret: {e}"))
     }
 
     /// The ticket's URL-safe text with its HMAC.
     pub fn sign(&self, ticket: &Ticket) -> String {
-        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(ticket).unwrap_or_default());
-        let mut mac = self.mac();
-        mac.update(payload.as_bytes());
-        format!("{payload}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+        self.0.sign("", &URL_SAFE_NO_PAD.encode(serde_json::to_vec(ticket).unwrap_or_default()))
     }
 
     /// Checks the signature (in constant time) before looking at the
@@ -91,11 +78,10 @@ impl TicketSigner {
         if raw.len() > MAX_TICKET_LEN {
             return Err(TicketError::Malformed);
         }
-        let (payload, signature) = raw.split_once('.').ok_or(TicketError::Malformed)?;
-        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| TicketError::Malformed)?;
-        let mut mac = self.mac();
-        mac.update(payload.as_bytes());
-        mac.verify_slice(&signature).map_err(|_| TicketError::BadSignature)?;
+        let payload = self.0.verify("", raw).map_err(|refused| match refused {
+            Refused::Malformed => TicketError::Malformed,
+            Refused::BadSignature => TicketError::BadSignature,
+        })?;
         let bytes = URL_SAFE_NO_PAD.decode(payload).map_err(|_| TicketError::Malformed)?;
         let ticket: Ticket = serde_json::from_slice(&bytes).map_err(|_| TicketError::Malformed)?;
         if ticket.exp <= now {

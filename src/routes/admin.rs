@@ -1,13 +1,17 @@
 //! Admin routes (scope `admin`): converge IAM, tear it down, report status,
 //! clean one session now.
 
+use std::time::Duration;
+
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
 use crate::auth::{Admin, Authorized};
+use crate::broker::CleanNow;
 use crate::broker::provision::ProvisionError;
 use crate::domain::SessionId;
 use crate::error::{ApiError, ApiQuery};
@@ -79,8 +83,11 @@ fn audit(event: &str, dry_run: bool, auth: &Authorized<Admin>, changes: usize) {
     tracing::info!(target: "sandbox_broker::audit", event, dry_run, changes, caller = auth.claims.sub.as_deref().unwrap_or("-"));
 }
 
-/// Cleans an ended session now (again, after a `cleanup_incomplete`); a dry
-/// run lists what would be deleted and changes nothing.
+/// Cleans an ended session now (again, after a `cleanup_incomplete`): 200
+/// with the report when it finishes within half the request timeout,
+/// otherwise 202 with the record while it goes on (also when another
+/// replica is cleaning it). A dry run lists what would be deleted and
+/// changes nothing.
 async fn clean_session(
     State(state): State<AppState>,
     auth: Authorized<Admin>,
@@ -88,9 +95,13 @@ async fn clean_session(
     ApiQuery(query): ApiQuery<CleanupQuery>,
 ) -> Result<Response, ApiError> {
     let id = SessionId::parse(&session_id).map_err(|m| ApiError::invalid("invalid_session_id", m))?;
-    let record = state.cleanup.clean_now(id.as_str(), query.dry_run).await?;
+    let wait = Duration::from_millis(state.context.settings.server.request_timeout_ms) / 2;
+    let outcome = state.cleanup.clean_now(id.as_str(), query.dry_run, Some(wait)).await?;
     audit("session_cleanup", query.dry_run, &auth, 1);
-    Ok(Json(record).into_response())
+    Ok(match outcome {
+        CleanNow::Finished(record) => Json(record).into_response(),
+        CleanNow::Running(record) => (StatusCode::ACCEPTED, Json(record)).into_response(),
+    })
 }
 
 async fn status(State(state): State<AppState>, _auth: Authorized<Admin>) -> Result<Response, ApiError> {

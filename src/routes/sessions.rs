@@ -50,7 +50,8 @@ struct RevokeQuery {
 
 /// Makes every credential of the session stop working (within minutes) and
 /// ends its lease: in the named profile, or without one in every profile
-/// the session used (which also schedules its cleanup now).
+/// the session used (which also schedules its cleanup now). Runs to
+/// completion even when the request times out, so a retry answers 202.
 async fn revoke_session(
     State(state): State<AppState>,
     auth: Authorized<RevokeSessions>,
@@ -58,15 +59,18 @@ async fn revoke_session(
     ApiQuery(query): ApiQuery<RevokeQuery>,
 ) -> Result<Response, ApiError> {
     let id = SessionId::parse(&session_id).map_err(|m| ApiError::invalid("invalid_session_id", m))?;
-    let caller = auth.claims.sub.as_deref();
+    let caller = auth.claims.sub;
+    let sessions = state.sessions.clone();
     match query.profile.as_deref() {
         Some(name) => {
             let profile = state.context.resolve_profile(Some(name))?;
-            let receipt = state.sessions.revoke_in_profile(&id, &profile, caller).await?;
+            let work = async move { sessions.revoke_in_profile(&id, &profile, caller.as_deref()).await };
+            let receipt = super::to_completion(work).await?;
             Ok((StatusCode::ACCEPTED, Json(receipt)).into_response())
         }
         None => {
-            let receipt = state.sessions.end_session(&id, caller).await?;
+            let work = async move { sessions.end_session(&id, caller.as_deref()).await };
+            let receipt = super::to_completion(work).await?;
             Ok((StatusCode::ACCEPTED, Json(receipt)).into_response())
         }
     }

@@ -170,7 +170,7 @@ async fn two_replicas_clean_fifty_sessions_once_each() {
     let ids: Vec<String> = (0..50).map(|i| format!("learner-{i:02}")).collect();
     let mut keys = Vec::new();
     for id in &ids {
-        a.issue(&json!({"session_id": id})).await;
+        a.issue_keys(id).await;
         keys.push(key_of(&a, id).await);
     }
     let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
@@ -229,6 +229,28 @@ async fn sessions_list_filters_and_pages() {
     for bad in ["?state=done", "?limit=0", "?limit=101", "?cursor=forged", "?extra=1"] {
         assert_eq!(app.list_sessions(bad).await.0, 400, "{bad}");
     }
+    // Cursors that decode but were not handed out for this filter are the
+    // client's mistake (400), never an upstream failure: `{}`, a key on
+    // another attribute, a numeric session id, and a real cursor replayed
+    // with another filter.
+    let (_, first) = app.list_sessions("?limit=2").await;
+    let real = first["next_cursor"].as_str().unwrap().to_owned();
+    let encode = |json: &str| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, json);
+    let forged = [
+        "e30".to_owned(),
+        encode(r#"{"caller":["S","x"]}"#),
+        encode(r#"{"session_id":["N","5"]}"#),
+        real.split_once('.').map_or(real.clone(), |(payload, _)| payload.to_owned()),
+    ];
+    for cursor in &forged {
+        let (status, body) = app.list_sessions(&format!("?cursor={cursor}")).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_query")), "{cursor}: {body}");
+    }
+    for query in [format!("?state=ended&cursor={real}"), format!("?profile=other&cursor={real}")] {
+        let (status, body) = app.list_sessions(&query).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_query")), "{query}: {body}");
+    }
+    assert_eq!(app.list_sessions(&format!("?limit=2&cursor={real}")).await.0, 200);
     assert_eq!(app.list_sessions("?profile=nope").await.0, 422);
     assert_eq!(app.session_record("never-issued").await.0, 404);
 }

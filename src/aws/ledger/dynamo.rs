@@ -141,7 +141,8 @@ impl Ledger for DynamoLedger {
         sets.extend(["due_at = :now".to_owned(), "queue = :pending".to_owned()]);
         let mut names = HashMap::from([("#st".to_owned(), "state".to_owned())]);
         for (i, profile) in end.revoked.iter().enumerate() {
-            sets.push(format!("#r{i} = :now"));
+            // The first revocation's time: a retried DELETE changes nothing.
+            sets.push(format!("#r{i} = if_not_exists(#r{i}, :now)"));
             names.insert(format!("#r{i}"), format!("revoked:{profile}"));
         }
         let condition =
@@ -173,7 +174,7 @@ impl Ledger for DynamoLedger {
             return from_item(&old).map(Some);
         }
         names.remove("#st");
-        let sets: Vec<String> = (0..end.revoked.len()).map(|i| format!("#r{i} = :now")).collect();
+        let sets: Vec<String> = (0..end.revoked.len()).map(|i| format!("#r{i} = if_not_exists(#r{i}, :now)")).collect();
         let request = self
             .client
             .update_item()
@@ -193,10 +194,6 @@ impl Ledger for DynamoLedger {
             self.client.get_item().table_name(&self.table).key("session_id", s(session_id)).consistent_read(true);
         let out = sdk_call(SERVICE, "GetItem", request.send()).await?;
         out.item.as_ref().map(from_item).transpose()
-    }
-
-    fn valid_cursor(&self, cursor: &str) -> bool {
-        item::decode_cursor(cursor).is_some()
     }
 
     async fn list(&self, query: &ListQuery) -> Result<(Vec<SessionRecord>, Option<String>), UpstreamError> {

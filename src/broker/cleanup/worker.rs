@@ -176,9 +176,19 @@ impl Cleanup {
     }
 
     /// `POST /admin/sessions/{id}/cleanup` and `sandbox-broker cleanup`:
-    /// cleans an ended session now (again, if it was cleaned before). A dry
-    /// run reports what would be deleted and changes nothing.
-    pub async fn clean_now(&self, session_id: &str, dry_run: bool) -> Result<Value, ApiError> {
+    /// cleans an ended session now (again, after a `cleanup_incomplete` or
+    /// `cleanup_failed`). A session already `cleaned` (or skipped) is
+    /// answered as it is, so a retried request never cleans twice or
+    /// overwrites the report. The attempt runs in a task of its own: when
+    /// it outlasts `wait` (or the request is dropped) it goes on, holding
+    /// its claim, and the answer is the record as it stands. A dry run
+    /// reports what would be deleted and changes nothing.
+    pub async fn clean_now(
+        self: &Arc<Self>,
+        session_id: &str,
+        dry_run: bool,
+        wait: Option<Duration>,
+    ) -> Result<CleanNow, ApiError> {
         let ledger = &self.ctx.upstreams.ledger;
         let record = ledger.get(session_id).await?.ok_or_else(|| ApiError::SessionNotFound(session_id.to_owned()))?;
         if record.state == SessionState::Active {
@@ -188,15 +198,43 @@ impl Cleanup {
             let found = self.discover(&record.sandbox_key).await?;
             let mut view = record.view();
             view["cleanup"] = self.remove(found, true).await.view();
-            return Ok(view);
+            return Ok(CleanNow::Finished(view));
         }
-        let end = EndRecord { session_id: session_id.to_owned(), now: self.now(), revoked: Vec::new(), again: true };
-        ledger.end(&end).await?;
-        match self.claim_and_clean(session_id).await? {
-            Some(record) => Ok(record.view()),
-            None => Err(ApiError::CleanupInProgress(session_id.to_owned())),
+        if matches!(record.state, SessionState::Cleaned | SessionState::CleanupSkipped) {
+            return Ok(CleanNow::Finished(record.view()));
+        }
+        let (this, id) = (self.clone(), session_id.to_owned());
+        let attempt = tokio::spawn(async move { this.clean_again(&id).await });
+        let joined = match wait {
+            Some(wait) => tokio::time::timeout(wait, attempt).await.ok(),
+            None => Some(attempt.await),
+        };
+        let cleaned = joined.map(|j| j.unwrap_or_else(|_| Err(ApiError::Internal("the cleanup stopped".into()))));
+        match cleaned.transpose()?.flatten() {
+            Some(record) => Ok(CleanNow::Finished(record.view())),
+            None => {
+                let now = ledger.get(session_id).await?;
+                Ok(CleanNow::Running(now.map_or(record.view(), |r| r.view())))
+            }
         }
     }
+
+    /// Queues the session again and cleans it, unless a replica holds a
+    /// live claim on it (`None`).
+    async fn clean_again(&self, session_id: &str) -> Result<Option<SessionRecord>, ApiError> {
+        let end = EndRecord { session_id: session_id.to_owned(), now: self.now(), revoked: Vec::new(), again: true };
+        self.ctx.upstreams.ledger.end(&end).await?;
+        Ok(self.claim_and_clean(session_id).await?)
+    }
+}
+
+/// What `clean_now` did.
+pub enum CleanNow {
+    /// The cleanup finished (now, or before the request): the record and its report.
+    Finished(Value),
+    /// A cleanup of the session is running (this request's, still going
+    /// when the wait ended, or another replica's): the record as it stands.
+    Running(Value),
 }
 
 /// A discovery that failed is an attempt that failed: retried later.

@@ -112,22 +112,19 @@ impl Sessions {
     }
 
     /// Adds the session to this replica's revocation policy on the
-    /// profile's role. Idempotent; 507 when IAM's size limit leaves no room.
+    /// profile's role (group-committed with concurrent revocations on that
+    /// role). Idempotent; 507 when IAM's size limit leaves no room.
     pub async fn revoke_session(
         &self,
         id: &SessionId,
         profile: &Profile,
         caller: Option<&str>,
     ) -> Result<RevocationReceipt, ApiError> {
-        // Read afresh: the role may have been re-created (by a teardown and
-        // bootstrap elsewhere) since this replica cached it.
-        self.ctx.forget_role(&profile.role_name).await;
-        let role = self.ctx.role(profile).await?;
         let session_name = RoleSessionName::for_session(id);
         let entry = session_name.as_str();
         let now = unix_seconds(self.ctx.clock.now());
-        let iam = self.ctx.upstreams.iam.as_ref();
-        let written = self.revocations.add(iam, &profile.role_name, &role, entry, now).await;
+        let iam = self.ctx.upstreams.iam.clone();
+        let written = self.revocations.add(iam, &profile.role_name, entry, now).await;
         let recorded = self.vanished(profile, written).await?;
         if let Recorded::Added(_) = recorded {
             tracing::info!(

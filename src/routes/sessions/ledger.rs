@@ -39,13 +39,21 @@ pub(super) async fn list_sessions(
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::InvalidQuery(format!("limit must be 1-{MAX_LIMIT}")));
     }
-    let ledger = &state.context.upstreams.ledger;
-    if params.cursor.as_deref().is_some_and(|c| !ledger.valid_cursor(c)) {
-        return Err(ApiError::InvalidQuery("cursor is not one this broker handed out".into()));
-    }
-    let query = ListQuery { state: session_state, profile: params.profile, limit, cursor: params.cursor };
-    let (records, next) = ledger.list(&query).await?;
+    // A cursor pages one filter: it is signed for it, and refused for any other.
+    let filter = json!([session_state.map(|s| s.as_str()), params.profile]).to_string();
+    let signer = state.sessions.cursors();
+    let cursor =
+        match params.cursor.as_deref() {
+            Some(raw) => Some(signer.verify(&filter, raw).map_err(|_| {
+                ApiError::InvalidQuery("cursor is not one this broker handed out for this filter".into())
+            })?),
+            None => None,
+        };
+    let cursor = cursor.map(str::to_owned);
+    let query = ListQuery { state: session_state, profile: params.profile, limit, cursor };
+    let (records, next) = state.context.upstreams.ledger.list(&query).await?;
     let sessions: Vec<_> = records.iter().map(|r| r.view()).collect();
+    let next = next.map(|inner| signer.sign(&filter, &inner));
     Ok(Json(json!({ "sessions": sessions, "next_cursor": next })).into_response())
 }
 

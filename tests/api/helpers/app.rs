@@ -191,6 +191,14 @@ impl TestApp {
             .expect("POST /sessions")
     }
 
+    /// Issues keys only (`format=credential-process`: no console sign-in
+    /// token, so no federation call), for tests that start many sessions.
+    pub async fn issue_keys(&self, session_id: &str) {
+        let response = self.post_sessions("?format=credential-process", &json!({"session_id": session_id})).await;
+        let status = response.status();
+        assert_eq!(status, 201, "{session_id}: {}", response.text().await.unwrap_or_default());
+    }
+
     pub async fn issue(&self, body: &Value) -> Value {
         let response = self.post_sessions("", body).await;
         let status = response.status();

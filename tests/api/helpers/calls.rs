@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use sandbox_broker::aws::resources::{Found, Resources};
 use sandbox_broker::aws::{
     AssumeRoleInput, CallerIdentity, Federation, Iam, IssuedCredentials, ManagedPolicy, RoleDetails, RoleInfo, Sts,
     TemporaryCredentials, UpstreamError, Upstreams,
@@ -120,12 +121,20 @@ counted_impl! {
     fn delete_managed_policy(&self, arn: &str) -> Result<(), UpstreamError>;
 }
 
+counted_impl! {
+    Resources, "resources",
+    fn tagged(&self, region: &str, key: &str) -> Result<Vec<String>, UpstreamError>;
+    fn named(&self, region: &str, account: &str, prefix: &str) -> Result<Vec<Found>, UpstreamError>;
+    fn delete(&self, found: &Found) -> Result<(), UpstreamError>;
+    fn wait_terminated(&self, region: &str, instance_ids: &[String]) -> Result<(), UpstreamError>;
+}
+
 pub fn counted(upstreams: Upstreams, counter: &Arc<CallCounter>) -> Upstreams {
     Upstreams {
         sts: Arc::new(Counted { inner: upstreams.sts, counter: counter.clone() }),
         iam: Arc::new(Counted { inner: upstreams.iam, counter: counter.clone() }),
         federation: Arc::new(Counted { inner: upstreams.federation, counter: counter.clone() }),
         ledger: upstreams.ledger,
-        resources: upstreams.resources,
+        resources: Arc::new(Counted { inner: upstreams.resources, counter: counter.clone() }),
     }
 }

@@ -92,7 +92,7 @@ fn encode_cursor(key: &Attrs) -> String {
 }
 
 /// `None` for a cursor that is not one of ours (the route answers 400).
-pub(super) fn decode_cursor(cursor: &str) -> Option<Attrs> {
+fn decode_cursor(cursor: &str) -> Option<Attrs> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
     let plain: BTreeMap<String, (String, String)> = serde_json::from_slice(&bytes).ok()?;
     plain
