@@ -232,3 +232,6 @@ BENCH_BIN="$BIN" bash scripts/bench_cleanup.sh
 
 echo "==> issue latency with the ledger write (scripts/bench_ledger.sh)"
 bash scripts/bench_ledger.sh
+
+echo "==> a workshop ending at once (scripts/bench_revocations.sh)"
+BENCH_BIN="$BIN" bash scripts/bench_revocations.sh

@@ -3,15 +3,15 @@
 //! --federation-only`) and the benchmark. Nothing emulates the real one.
 //!
 //! With a moto URL it checks every submitted key triple against what moto
-//! issued (`/moto-api/data.json`) and asks moto who the credentials are
+//! issued (`/moto-api/data.json`, one dump shared by concurrent checks) and asks moto who the credentials are
 //! (sts:GetCallerIdentity) before answering `getSigninToken`; `login`
 //! redirects known tokens to `Destination`. Without one (the benchmark) it
 //! answers every `getSigninToken` at once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{RawQuery, State};
@@ -133,7 +133,38 @@ fn login(fed: &FakeFederation, params: &HashMap<String, String>) -> Response {
     }
 }
 
+/// The key triples one moto server has issued, as of its latest state dump.
+/// moto's `/moto-api/data.json` serialises every object it holds, so one
+/// dump costs more the longer a suite runs; checks share dumps instead of
+/// each taking its own (process-wide: every test app has its own endpoint).
+#[derive(Default)]
+struct Issued {
+    /// Held while a dump is fetched: checks that arrive meanwhile wait and
+    /// use it, or the next one.
+    fetching: tokio::sync::Mutex<()>,
+    /// When the latest successful dump was asked for, and its triples.
+    latest: Mutex<Option<(Instant, HashSet<(String, String, String)>)>>,
+}
+
+impl Issued {
+    fn of(moto: &str) -> Arc<Issued> {
+        static BY_MOTO: OnceLock<Mutex<HashMap<String, Arc<Issued>>>> = OnceLock::new();
+        let mut all = BY_MOTO.get_or_init(Mutex::default).lock().unwrap_or_else(|e| e.into_inner());
+        all.entry(moto.to_owned()).or_default().clone()
+    }
+
+    /// Whether the latest dump holds `triple`, and whether it was asked for
+    /// after `since` (so it must hold anything issued before then).
+    fn lookup(&self, triple: &(String, String, String), since: Instant) -> (bool, bool) {
+        let latest = self.latest.lock().unwrap_or_else(|e| e.into_inner());
+        latest.as_ref().map_or((false, false), |(at, triples)| (triples.contains(triple), *at >= since))
+    }
+}
+
 async fn issued_by_moto(moto: &str, key: &str, secret: &str, token: &str) -> bool {
+    let issued = Issued::of(moto);
+    let triple = (key.to_owned(), secret.to_owned(), token.to_owned());
+    let asked = Instant::now();
     // moto builds its state dump while other requests change that state, and
     // then fails now and again (a dict changed size during iteration): ask
     // again before calling the credentials unknown.
@@ -141,14 +172,25 @@ async fn issued_by_moto(moto: &str, key: &str, secret: &str, token: &str) -> boo
         if attempt > 0 {
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
+        let _fetching = issued.fetching.lock().await;
+        match issued.lookup(&triple, asked) {
+            (true, _) => return true,
+            (false, true) => return false,
+            (false, false) => {}
+        }
+        let started = Instant::now();
         let Ok(response) = reqwest::get(format!("{moto}/moto-api/data.json")).await else { continue };
         let Ok(data) = response.error_for_status().map(|r| r.json::<Value>()) else { continue };
         let Ok(data) = data.await else { continue };
-        return data["sts"]["AssumedRole"].as_array().is_some_and(|issued| {
-            issued
-                .iter()
-                .any(|r| r["access_key_id"] == key && r["secret_access_key"] == secret && r["session_token"] == token)
+        let field = |r: &Value, name: &str| r[name].as_str().unwrap_or_default().to_owned();
+        let triples = data["sts"]["AssumedRole"].as_array().map_or_else(HashSet::new, |all| {
+            all.iter()
+                .map(|r| (field(r, "access_key_id"), field(r, "secret_access_key"), field(r, "session_token")))
+                .collect()
         });
+        let known = triples.contains(&triple);
+        *issued.latest.lock().unwrap_or_else(|e| e.into_inner()) = Some((started, triples));
+        return known;
     }
     false
 }

@@ -3,9 +3,9 @@
 //! actually wrote them to the emulator, run through two IAM policy
 //! auditors: Duo Labs' `parliament` (community auditors on) and
 //! Salesforce's `cloudsplaining scan-policy-file`. The findings must be
-//! exactly the documented, intended ones (README, "Privilege boundaries"):
+//! exactly the documented, intended ones (docs/bootstrap-and-boundaries.md, "Privilege boundaries"):
 //! a new finding fails the test, and so does an intended one that vanished
-//! (the README would then be wrong).
+//! (the docs would then be wrong).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

@@ -7,7 +7,7 @@
 //!
 //! moto evaluates neither permissions boundaries nor session policies, so
 //! the guardrails are checked in the documents bootstrap wrote, not by a
-//! denied learner call (README, "Testing notes").
+//! denied learner call (docs/testing.md).
 
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use reqwest::Method;

@@ -16,6 +16,7 @@ mod cloudformation;
 mod connections;
 mod console;
 mod container;
+mod docs;
 mod enforcement;
 #[path = "../../examples/support/fake_aws.rs"]
 mod fake_aws;

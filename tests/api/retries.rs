@@ -155,11 +155,15 @@ async fn a_delete_cut_short_by_the_timeout_finishes_and_a_retry_answers_202() {
 
 #[tokio::test]
 async fn a_cleanup_that_outlives_its_request_answers_202_and_runs_once() {
-    let app = TestApp::spawn_with(TestOptions::configured(|s| {
+    // Discovery calls EC2, after which moto's state dump (what the fake
+    // federation endpoint reads) is megabytes: a moto of its own.
+    let moto = Moto::start(&[]);
+    let mut options = TestOptions::configured(|s| {
         s.cleanup.enabled = false;
         s.server.request_timeout_ms = 2_000;
-    }))
-    .await;
+    });
+    options.aws_endpoint = Some(moto.endpoint.clone());
+    let app = TestApp::spawn_with(options).await;
     app.issue(&json!({"session_id": "learner-long"})).await;
     let (_, record) = app.session_record("learner-long").await;
     let key = record["sandbox_key"].as_str().unwrap().to_owned();

@@ -16,7 +16,7 @@
 //! Policy auditors that match action names alone (parliament's community
 //! privilege-escalation check) still flag `iam:PutRolePolicy` next to
 //! `sts:AssumeRole` in `broker_policy`; the boundary is what makes that
-//! combination gain nothing (README, "Privilege boundaries").
+//! combination gain nothing (docs/bootstrap-and-boundaries.md, "Privilege boundaries").
 
 use std::collections::BTreeSet;
 
