@@ -133,6 +133,9 @@ fn login(fed: &FakeFederation, params: &HashMap<String, String>) -> Response {
     }
 }
 
+/// An issued key triple: access key id, secret key, session token.
+type Triple = (String, String, String);
+
 /// The key triples one moto server has issued, as of its latest state dump.
 /// moto's `/moto-api/data.json` serialises every object it holds, so one
 /// dump costs more the longer a suite runs; checks share dumps instead of
@@ -143,7 +146,7 @@ struct Issued {
     /// use it, or the next one.
     fetching: tokio::sync::Mutex<()>,
     /// When the latest successful dump was asked for, and its triples.
-    latest: Mutex<Option<(Instant, HashSet<(String, String, String)>)>>,
+    latest: Mutex<Option<(Instant, HashSet<Triple>)>>,
 }
 
 impl Issued {
@@ -155,7 +158,7 @@ impl Issued {
 
     /// Whether the latest dump holds `triple`, and whether it was asked for
     /// after `since` (so it must hold anything issued before then).
-    fn lookup(&self, triple: &(String, String, String), since: Instant) -> (bool, bool) {
+    fn lookup(&self, triple: &Triple, since: Instant) -> (bool, bool) {
         let latest = self.latest.lock().unwrap_or_else(|e| e.into_inner());
         latest.as_ref().map_or((false, false), |(at, triples)| (triples.contains(triple), *at >= since))
     }
