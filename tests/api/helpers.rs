@@ -30,6 +30,9 @@ pub const AUDIENCE: &str = "sandbox-broker";
 pub const REGION: &str = "eu-west-1";
 pub const ACCOUNT: &str = "123456789012";
 pub const ALL_SCOPES: &str = "sessions:issue sessions:revoke sessions:read admin";
+/// Deadline for a state reached in the background (a cleanup, a takeover),
+/// sized for a 2-core machine busy with a build beside the suite.
+pub const LOADED: Duration = Duration::from_secs(90);
 
 /// The shared fake federation endpoint on a port of its own, checking
 /// credentials against moto.

@@ -1,5 +1,7 @@
 //! Probes, unknown routes and the served OpenAPI document.
 
+use std::time::Duration;
+
 use serde_json::Value;
 
 use crate::helpers::{TestApp, TestOptions, free_port};
@@ -66,14 +68,15 @@ async fn readyz_answers_promptly_when_aws_stalls() {
     let app = TestApp::spawn_with(TestOptions {
         aws_endpoint: Some(endpoint),
         create_roles: false,
-        ..TestOptions::configured(|s| s.aws.call_timeout_ms = 5000)
+        ..TestOptions::configured(|s| s.aws.call_timeout_ms = 120_000)
     })
     .await;
-    let started = std::time::Instant::now();
-    let ready = app.http.get(format!("{}/readyz", app.base)).send().await.unwrap();
-    let took = started.elapsed();
+    // The upstream would hold the identity check for two minutes; readyz
+    // answers from its own budget ("too long") instead, well within the
+    // client's patience.
+    let ready = app.http.get(format!("{}/readyz", app.base)).timeout(Duration::from_secs(60)).send().await;
+    let ready = ready.expect("readyz answers before the upstream call gives up");
     assert_eq!(ready.status(), 503);
-    assert!(took < std::time::Duration::from_secs(3), "readyz took {took:?} with a stalled upstream");
     let body: Value = ready.json().await.unwrap();
     assert_eq!(body["error"]["code"], "not_ready");
     assert!(body["error"]["message"].as_str().unwrap().contains("too long"), "{body}");

@@ -37,16 +37,26 @@ async fn sigterm_drains_in_flight_requests_then_exits_zero() {
             http.post(url).bearer_auth(token).json(&json!({"session_id": "learner-drain"})).send().await
         })
     };
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // SIGTERM once the request is in flight: the federation endpoint holds it.
+    let deadline = Instant::now() + crate::helpers::LOADED;
+    while !federation.calls().iter().any(|c| c.action == "getSigninToken") {
+        assert!(Instant::now() < deadline, "the request never reached the federation endpoint");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let started = Instant::now();
     let pid = broker.child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
 
-    // Readiness flips at once, while the listener still answers.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let ready = http.get(format!("{}/readyz", broker.base)).send().await.unwrap();
-    assert_eq!(ready.status(), 503);
-    assert_eq!(ready.json::<Value>().await.unwrap()["error"]["code"], "not_ready");
+    // Readiness flips while the listener still answers.
+    loop {
+        let ready = http.get(format!("{}/readyz", broker.base)).send().await.unwrap();
+        if ready.status() == 503 {
+            assert_eq!(ready.json::<Value>().await.unwrap()["error"]["code"], "not_ready");
+            break;
+        }
+        assert!(started.elapsed() < crate::helpers::LOADED, "readyz never turned 503 after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     let response = slow.await.unwrap().unwrap();
     assert_eq!(response.status(), 201, "the in-flight request completes");
@@ -99,7 +109,7 @@ async fn missing_aws_credentials_are_named_as_such() {
         .stderr(Stdio::from(log.reopen().unwrap()))
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + crate::helpers::LOADED;
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "broker did not start");
         std::thread::sleep(Duration::from_millis(50));

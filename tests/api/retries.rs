@@ -12,10 +12,13 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::cleanup::eager_options;
-use crate::helpers::{Moto, TestApp, TestOptions, footprint, iam_client, report_arns, strings};
+use crate::helpers::{LOADED, Moto, TestApp, TestOptions, footprint, iam_client, report_arns, strings};
 
-/// Deadline for states reached in the background on a loaded machine.
-const LOADED: Duration = Duration::from_secs(90);
+/// No cleanup, and requests that outlast a held write on a loaded machine.
+fn patient(settings: &mut sandbox_broker::config::Settings) {
+    settings.cleanup.enabled = false;
+    settings.server.request_timeout_ms = 120_000;
+}
 
 /// A value of one labelled series on `/metrics` (0 when absent).
 async fn metric(app: &TestApp, name: &str, role: &str) -> f64 {
@@ -59,7 +62,7 @@ fn policy_writes(app: &TestApp) -> usize {
 
 #[tokio::test]
 async fn a_workshop_ending_at_once_shares_policy_writes() {
-    let app = Arc::new(TestApp::spawn_with(TestOptions::configured(|s| s.cleanup.enabled = false)).await);
+    let app = Arc::new(TestApp::spawn_with(TestOptions::configured(patient)).await);
     let ids: Vec<String> = (0..50).map(|i| format!("workshop-{i:02}")).collect();
     for id in &ids {
         app.issue_keys(id).await;
@@ -96,7 +99,7 @@ async fn a_workshop_ending_at_once_shares_policy_writes() {
 
 #[tokio::test]
 async fn a_failed_write_fails_every_caller_it_carried_and_a_retry_completes() {
-    let app = Arc::new(TestApp::spawn_with(TestOptions::configured(|s| s.cleanup.enabled = false)).await);
+    let app = Arc::new(TestApp::spawn_with(TestOptions::configured(patient)).await);
     let ids: Vec<String> = (0..10).map(|i| format!("failing-{i}")).collect();
     let role = app.role("s3").to_owned();
     // The role vanishes while the first write is held: that write and the

@@ -192,11 +192,16 @@ impl TestApp {
     }
 
     /// Issues keys only (`format=credential-process`: no console sign-in
-    /// token, so no federation call), for tests that start many sessions.
+    /// token, so no federation call), for tests that start many sessions;
+    /// retried on the answers a real client retries.
     pub async fn issue_keys(&self, session_id: &str) {
-        let response = self.post_sessions("?format=credential-process", &json!({"session_id": session_id})).await;
-        let status = response.status();
-        assert_eq!(status, 201, "{session_id}: {}", response.text().await.unwrap_or_default());
+        let body = json!({"session_id": session_id});
+        let (status, answer) = retrying(session_id, || async {
+            let response = self.post_sessions("?format=credential-process", &body).await;
+            (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+        })
+        .await;
+        assert_eq!(status, 201, "{session_id}: {answer}");
     }
 
     pub async fn issue(&self, body: &Value) -> Value {
@@ -243,9 +248,36 @@ impl TestApp {
         format!("{}/console/launch?{query}", self.base)
     }
 
+    /// Ends a session as a platform would: a 503 with `Retry-After` or a
+    /// 504 is retried (DELETE is safe to retry) until a deadline.
+    pub async fn end_retrying(&self, session_id: &str) -> (u16, Value) {
+        retrying(session_id, || self.revoke(session_id, "")).await
+    }
+
     pub async fn revoke(&self, session_id: &str, query: &str) -> (u16, Value) {
         let id: String = url::form_urlencoded::byte_serialize(session_id.as_bytes()).collect();
         let path = format!("/sessions/{}{query}", id.replace('+', "%20"));
         self.call(reqwest::Method::DELETE, &path, "sessions:revoke").await
+    }
+}
+
+/// Repeats `send` while the answer is one a real client retries (503 from
+/// load shedding, rate limits or a busy upstream; 504 from a timeout),
+/// waiting a little between tries, until `LOADED` has passed; returns the
+/// last answer.
+async fn retrying<F, Fut>(what: &str, mut send: F) -> (u16, Value)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = (u16, Value)>,
+{
+    let deadline = std::time::Instant::now() + super::LOADED;
+    loop {
+        let (status, body) = send().await;
+        if !matches!(status, 503 | 504) || std::time::Instant::now() >= deadline {
+            return (status, body);
+        }
+        // Shown with the test's output if it fails.
+        eprintln!("{what}: retrying after {status} {body}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }

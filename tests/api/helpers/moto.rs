@@ -51,7 +51,7 @@ impl Moto {
         let mut child = command.spawn().expect("spawn moto");
         let stdin = child.stdin.take().expect("moto stdin");
         let endpoint = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + super::LOADED;
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "moto did not start on port {port}");
             std::thread::sleep(Duration::from_millis(100));

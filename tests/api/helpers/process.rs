@@ -38,7 +38,7 @@ pub fn start_broker(config: &std::path::Path, envs: &[(&str, &str)]) -> Broker {
     }
     let child = command.spawn().unwrap();
     let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + super::LOADED;
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "broker did not start");
         std::thread::sleep(Duration::from_millis(50));
