@@ -16,18 +16,9 @@ BIN=${BENCH_BIN:-target/release/sandbox-broker}
 if [[ -z "${BENCH_BIN:-}" ]]; then
   cargo build --release --locked --quiet --bin sandbox-broker
 fi
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
-work=$(mktemp -d)
-MOTO_PORT=$(free_port); PROXY_PORT=$(free_port); PORT=$(free_port)
-.venv/bin/moto_server -p "$MOTO_PORT" >/dev/null 2>&1 & pids+=($!)
-$PY benches/support/latency_proxy.py "$PROXY_PORT" "http://127.0.0.1:$MOTO_PORT" "$LATENCY" & pids+=($!)
-MOTO=http://127.0.0.1:$MOTO_PORT; PROXY=http://127.0.0.1:$PROXY_PORT
-for _ in $(seq 100); do curl -sf "$MOTO/moto-api/" >/dev/null && break; sleep 0.1; done
-touch "$work/empty"
-export AWS_ACCESS_KEY_ID=AKIABENCH AWS_SECRET_ACCESS_KEY=bench AWS_REGION=eu-west-1 AWS_DEFAULT_REGION=eu-west-1
-export AWS_CONFIG_FILE="$work/empty" AWS_SHARED_CREDENTIALS_FILE="$work/empty" RUST_LOG=warn
+source scripts/lib/bench_moto.sh
+start_moto_behind_proxy "$LATENCY"
+PORT=$(free_port)
 mkdir -p "$work/policies"; cp config/policies/s3.json "$work/policies/"
 cat > "$work/config.toml" <<TOML
 [server]
