@@ -82,13 +82,17 @@ pub(super) async fn submit(writer: Writer, entry: &str, now: u64) -> Result<Reco
     answer.await.unwrap_or_else(|_| Err(ApiError::Internal("the revocation writer stopped".into())))
 }
 
-/// Clears `writing` if the writer task ends any other way than by finding
-/// the queue empty (a panic): the entries it held are answered with an
-/// error when their senders drop, and the next caller starts a new writer.
+/// Clears `writing` if the writer task unwinds (a panic): the entries it
+/// held are answered with an error when their senders drop, and the next
+/// caller starts a new writer. On a normal return the writer has already
+/// cleared it under the lock, and a new writer may be running by then.
 struct Running<'a>(&'a Writer);
 
 impl Drop for Running<'_> {
     fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
         let mut state = self.0.queue.lock();
         if state.writing {
             state.writing = false;
@@ -173,3 +177,7 @@ impl Writer {
         Ok(results)
     }
 }
+
+#[cfg(test)]
+#[path = "commit_tests.rs"]
+mod tests;
