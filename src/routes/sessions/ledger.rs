@@ -42,14 +42,9 @@ pub(super) async fn list_sessions(
     // A cursor pages one filter: it is signed for it, and refused for any other.
     let filter = json!([session_state.map(|s| s.as_str()), params.profile]).to_string();
     let signer = state.sessions.cursors();
-    let cursor =
-        match params.cursor.as_deref() {
-            Some(raw) => Some(signer.verify(&filter, raw).map_err(|_| {
-                ApiError::InvalidQuery("cursor is not one this broker handed out for this filter".into())
-            })?),
-            None => None,
-        };
-    let cursor = cursor.map(str::to_owned);
+    let refused = |_| ApiError::InvalidQuery("cursor is not one this broker handed out for this filter".into());
+    let cursor = params.cursor.as_deref().map(|raw| signer.verify(&filter, raw).map(str::to_owned)).transpose();
+    let cursor = cursor.map_err(refused)?;
     let query = ListQuery { state: session_state, profile: params.profile, limit, cursor };
     let (records, next) = state.context.upstreams.ledger.list(&query).await?;
     let sessions: Vec<_> = records.iter().map(|r| r.view()).collect();
