@@ -104,7 +104,7 @@ async fn fifty_concurrent_revocations_keep_every_entry() {
     let tasks: Vec<_> = (0..50)
         .map(|i| {
             let app = app.clone();
-            tokio::spawn(async move { app.revoke(&format!("learner-{i:02}"), "").await.0 })
+            tokio::spawn(async move { app.end_retrying(&format!("learner-{i:02}")).await.0 })
         })
         .collect();
     for task in tasks {
@@ -199,7 +199,7 @@ async fn replicas_revoking_at_once_never_lose_an_entry() {
     let tasks: Vec<_> = (0..40)
         .map(|i| {
             let app = if i % 2 == 0 { a.clone() } else { b.clone() };
-            tokio::spawn(async move { app.revoke(&format!("learner-replica-{i:02}"), "").await.0 })
+            tokio::spawn(async move { app.end_retrying(&format!("learner-replica-{i:02}")).await.0 })
         })
         .collect();
     for task in tasks {
