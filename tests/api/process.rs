@@ -47,9 +47,12 @@ async fn sigterm_drains_in_flight_requests_then_exits_zero() {
     let pid = broker.child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
 
-    // Readiness flips while the listener still answers.
+    // Readiness flips while the listener still answers. Each probe on a
+    // connection of its own, as an orchestrator's: draining closes idle
+    // keep-alive connections at once.
+    let probe = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
     loop {
-        let ready = http.get(format!("{}/readyz", broker.base)).send().await.unwrap();
+        let ready = probe.get(format!("{}/readyz", broker.base)).send().await.unwrap();
         if ready.status() == 503 {
             assert_eq!(ready.json::<Value>().await.unwrap()["error"]["code"], "not_ready");
             break;
