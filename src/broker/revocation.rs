@@ -66,6 +66,7 @@ impl Denials {
 }
 
 /// What a revocation found or wrote, with its time in Unix seconds.
+#[derive(Debug)]
 pub enum Recorded {
     /// Some replica already holds the entry, in the group of this time.
     Already(u64),

@@ -159,3 +159,25 @@ async fn a_failed_write_fails_every_caller_it_carried() {
     iam.failing.store(false, Ordering::SeqCst);
     assert!(revoke_at_once(&revocations, &iam, &names).await.iter().all(|ok| *ok));
 }
+
+#[tokio::test]
+async fn entries_that_no_longer_fit_are_refused_while_the_rest_of_the_batch_lands() {
+    let iam = Arc::new(MemoryIam::default());
+    // Another inline policy leaves room for only a few entries.
+    let filler = format!(r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"{}"}}]}}"#, "f".repeat(9_950));
+    iam.policies.lock().unwrap().insert("filler".into(), filler);
+    let revocations = Arc::new(Revocations::new("test"));
+    let names: Vec<String> = (0..10).map(|i| format!("learner-{i}")).collect();
+    let results = revoke_at_once(&revocations, &iam, &names).await;
+    let landed: Vec<&String> = names.iter().zip(&results).filter(|(_, ok)| **ok).map(|(n, _)| n).collect();
+    assert!(!landed.is_empty() && landed.len() < names.len(), "{results:?}");
+    let policy = iam.policies.lock().unwrap().get("sandbox-broker-revocations-test").cloned().unwrap();
+    for (name, ok) in names.iter().zip(&results) {
+        assert_eq!(policy.contains(&format!("\"*:{name}\"")), *ok, "{name}: reported {ok}, policy {policy}");
+    }
+    let total: usize = iam.policies.lock().unwrap().values().map(String::len).sum();
+    assert!(total <= crate::domain::policy::INLINE_POLICY_BUDGET, "{total}");
+    // The refusal is the 507 error.
+    let refused = revocations.add(iam.clone(), "role", "learner-late", 1_000_000).await;
+    assert!(matches!(refused, Err(crate::error::ApiError::RevocationCapacityExhausted(_))), "{refused:?}");
+}
