@@ -72,9 +72,6 @@ async fn federation(
     RawQuery(query): RawQuery,
     body: String,
 ) -> Response {
-    if !fed.delay.is_zero() {
-        tokio::time::sleep(fed.delay).await;
-    }
     let raw = if method == Method::POST { body } else { query.unwrap_or_default() };
     let params: HashMap<String, String> = url::form_urlencoded::parse(raw.as_bytes()).into_owned().collect();
     let action = params.get("Action").cloned().unwrap_or_default();
@@ -88,6 +85,10 @@ async fn federation(
             session_duration: params.get("SessionDuration").cloned(),
             access_key_id: session.as_ref().and_then(|s| s["sessionId"].as_str()).map(str::to_owned),
         });
+    }
+    // Recorded on arrival, so a test can tell a request is being held.
+    if !fed.delay.is_zero() {
+        tokio::time::sleep(fed.delay).await;
     }
     match action.as_str() {
         "getSigninToken" => signin_token(&fed, session).await,
