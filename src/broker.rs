@@ -23,3 +23,19 @@ pub use cleanup::{CleanNow, Cleanup};
 pub use context::{Context, Profile};
 pub use provision::Provisioner;
 pub use sessions::{EndReceipt, IssueSessionBody, IssuedSession, RevocationReceipt, SessionRequest, Sessions};
+
+use std::future::Future;
+
+use crate::error::ApiError;
+
+/// Runs a state-changing operation to completion in a task of its own and
+/// waits for it. A caller cut short (a request past
+/// `server.request_timeout_ms`, a client that hung up, a wait that gave up)
+/// drops only the wait, never the operation half-way: the revocation,
+/// ledger write or cleanup finishes, so a retry finds it done (routes that
+/// use this are safe to retry; see `openapi.yaml`).
+pub async fn to_completion<T: Send + 'static>(
+    work: impl Future<Output = Result<T, ApiError>> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::spawn(work).await.unwrap_or_else(|_| Err(ApiError::Internal("the operation stopped".into())))
+}

@@ -65,12 +65,12 @@ async fn revoke_session(
         Some(name) => {
             let profile = state.context.resolve_profile(Some(name))?;
             let work = async move { sessions.revoke_in_profile(&id, &profile, caller.as_deref()).await };
-            let receipt = super::to_completion(work).await?;
+            let receipt = crate::broker::to_completion(work).await?;
             Ok((StatusCode::ACCEPTED, Json(receipt)).into_response())
         }
         None => {
             let work = async move { sessions.end_session(&id, caller.as_deref()).await };
-            let receipt = super::to_completion(work).await?;
+            let receipt = crate::broker::to_completion(work).await?;
             Ok((StatusCode::ACCEPTED, Json(receipt)).into_response())
         }
     }

@@ -149,7 +149,7 @@ async fn a_dry_run_reports_and_deletes_nothing() {
     assert_eq!((status, done["state"].as_str()), (200, Some("cleaned")), "{done}");
     assert_eq!(report_arns(&done, "deleted"), strings(&made[&key]["expected"]));
     assert_eq!(still_there(&app, "learner-dry").await, Vec::<String>::new());
-    let metrics = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    let metrics = app.metrics().await;
     for name in [
         "sandbox_broker_cleanup_resources_total{",
         "sandbox_broker_session_state_transitions_total{",

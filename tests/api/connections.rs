@@ -51,7 +51,7 @@ async fn half_open_connections_are_closed_within_the_header_timeout() {
         let left = Duration::from_secs(5).saturating_sub(started.elapsed());
         assert!(closed_by_server(stream, left).await, "a half-open connection outlived the header timeout");
     }
-    let metrics = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    let metrics = app.metrics().await;
     assert!(metrics.contains("sandbox_broker_http_connections_closed_total{reason=\"header_timeout\"}"), "{metrics}");
     assert!(metrics.contains("sandbox_broker_http_connections_closed_total{reason=\"evicted\"}"), "{metrics}");
 }

@@ -76,7 +76,7 @@ async fn sts_rate_limit_waits_then_refuses() {
         assert_eq!(body["error"]["code"], "sts_rate_limited");
         assert!(retry_after.is_some());
     }
-    let metrics = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metric_value(&metrics, "sandbox_broker_sts_rate_limit_total", &[("result", "shed")]).is_some_and(|v| v >= 1.0)
     );

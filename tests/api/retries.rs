@@ -22,7 +22,7 @@ fn patient(settings: &mut sandbox_broker::config::Settings) {
 
 /// A value of one labelled series on `/metrics` (0 when absent).
 async fn metric(app: &TestApp, name: &str, role: &str) -> f64 {
-    let text = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    let text = app.metrics().await;
     let series = format!("{name}{{role=\"{role}\"}} ");
     text.lines().find_map(|l| l.strip_prefix(series.as_str())).map_or(0.0, |v| v.trim().parse().unwrap())
 }

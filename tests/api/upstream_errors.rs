@@ -48,7 +48,7 @@ async fn throttling_is_503_with_retry_after() {
     assert_eq!(body["error"]["code"], "upstream_throttled");
     assert!(headers.contains_key("retry-after"));
     assert_eq!(calls.load(Ordering::SeqCst), 3, "the SDK's standard mode retried throttling");
-    let metrics = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    let metrics = app.metrics().await;
     let errors = metrics.lines().find(|l| {
         l.starts_with("sandbox_broker_upstream_errors_total{")
             && l.contains("operation=\"AssumeRole\"")

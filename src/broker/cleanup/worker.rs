@@ -204,17 +204,16 @@ impl Cleanup {
             return Ok(CleanNow::Finished(record.view()));
         }
         let (this, id) = (self.clone(), session_id.to_owned());
-        let attempt = tokio::spawn(async move { this.clean_again(&id).await });
-        let joined = match wait {
+        let attempt = super::super::to_completion(async move { this.clean_again(&id).await });
+        let finished = match wait {
             Some(wait) => tokio::time::timeout(wait, attempt).await.ok(),
             None => Some(attempt.await),
         };
-        let cleaned = joined.map(|j| j.unwrap_or_else(|_| Err(ApiError::Internal("the cleanup stopped".into()))));
-        match cleaned.transpose()?.flatten() {
+        match finished.transpose()?.flatten() {
             Some(record) => Ok(CleanNow::Finished(record.view())),
             None => {
-                let now = ledger.get(session_id).await?;
-                Ok(CleanNow::Running(now.map_or(record.view(), |r| r.view())))
+                let current = ledger.get(session_id).await?;
+                Ok(CleanNow::Running(current.map_or(record.view(), |r| r.view())))
             }
         }
     }

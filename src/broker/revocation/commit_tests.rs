@@ -101,7 +101,7 @@ impl Iam for MemoryIam {
     }
 }
 
-/// `count` callers revoking at once on one role; their results in order.
+/// One caller per name revoking at once on one role; whether each succeeded, in order.
 async fn revoke_at_once(revocations: &Arc<Revocations>, iam: &Arc<MemoryIam>, names: &[String]) -> Vec<bool> {
     let tasks: Vec<_> = names
         .iter()

@@ -227,6 +227,11 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        self.http.get(format!("{}/metrics", self.base)).send().await.unwrap().text().await.unwrap()
+    }
+
     /// Calls an admin route with an `admin` token; returns status and JSON.
     pub async fn admin(&self, method: reqwest::Method, path_and_query: &str) -> (u16, Value) {
         self.call(method, path_and_query, "admin").await
