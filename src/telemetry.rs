@@ -80,6 +80,7 @@ pub mod metrics {
         static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
         HANDLE
             .get_or_init(|| {
+                sandbox_reset::upstream::observe_with(upstream_call);
                 let builder = PrometheusBuilder::new().set_buckets(&BUCKETS).ok()?;
                 match builder.install_recorder() {
                     Ok(handle) => {
@@ -118,20 +119,27 @@ pub mod metrics {
         ::metrics::counter!(SESSIONS, "event" => event, "profile" => profile.to_owned()).increment(1);
     }
 
-    /// One upstream call: service (`sts`, `iam`, `signin`), operation and
-    /// outcome (`ok` or the error kind).
-    pub fn upstream_call(service: &'static str, operation: &'static str, outcome: &'static str, elapsed: Duration) {
+    /// One upstream call: service (`sts`, `iam`, `signin`, `ec2`…),
+    /// operation, outcome (`ok` or the error kind) and, for a failure, the
+    /// AWS error code (or the kind when there is none, e.g. `timeout`).
+    /// Installed as the reset engine's observer, so every AWS call of the
+    /// process lands here.
+    pub fn upstream_call(
+        service: &'static str,
+        operation: &'static str,
+        error: Option<&crate::aws::UpstreamError>,
+        elapsed: Duration,
+    ) {
+        let outcome = error.map_or("ok", |e| e.kind.label());
+        if let Some(e) = error {
+            let code = e.code.clone().unwrap_or_else(|| e.kind.label().to_owned());
+            ::metrics::counter!(UPSTREAM_ERRORS, "service" => service, "operation" => operation, "code" => code)
+                .increment(1);
+        }
         ::metrics::counter!(UPSTREAM_CALLS, "service" => service, "operation" => operation, "outcome" => outcome)
             .increment(1);
         ::metrics::histogram!(UPSTREAM_DURATION, "service" => service, "operation" => operation)
             .record(elapsed.as_secs_f64());
-    }
-
-    /// One failed upstream call by AWS error code (or the failure kind when
-    /// there is no code, e.g. `timeout`).
-    pub fn upstream_error(service: &'static str, operation: &'static str, code: String) {
-        ::metrics::counter!(UPSTREAM_ERRORS, "service" => service, "operation" => operation, "code" => code)
-            .increment(1);
     }
 
     /// The STS limiter made a call wait (`waited`) or refused it (`shed`).
@@ -180,8 +188,8 @@ pub mod metrics {
     }
 
     /// A resource's cleanup outcome (`deleted`, `failed`, `left`) by type.
-    pub fn cleanup_resource(kind: &'static str, outcome: &'static str) {
-        ::metrics::counter!(CLEANUP_RESOURCES, "type" => kind, "outcome" => outcome).increment(1);
+    pub fn cleanup_resource(kind: &str, outcome: &'static str) {
+        ::metrics::counter!(CLEANUP_RESOURCES, "type" => kind.to_owned(), "outcome" => outcome).increment(1);
     }
 
     /// One session's cleanup attempt and the state it left the session in.

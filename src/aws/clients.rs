@@ -16,8 +16,7 @@ use super::iam::SdkIam;
 use super::ledger::Ledger;
 use super::ledger::dynamo::DynamoLedger;
 use super::rate_limit::RateLimitedSts;
-use super::resources::Resources;
-use super::resources::sdk::SdkResources;
+use sandbox_reset::clients::{Backend, SdkBackend};
 use super::sts::SdkSts;
 use super::{Federation, Iam, Sts};
 use crate::config::Settings;
@@ -34,7 +33,7 @@ pub struct Upstreams {
     /// The session ledger (DynamoDB, in `aws.region`).
     pub ledger: Arc<dyn Ledger>,
     /// What learners created, for cleanup.
-    pub resources: Arc<dyn Resources>,
+    pub resources: Arc<dyn Backend>,
 }
 
 /// Loads the AWS SDK configuration from the environment's default chain
@@ -79,7 +78,7 @@ impl Upstreams {
             aws_sdk_dynamodb::config::Builder::from(sdk).timeout_config(timeouts.clone()).retry_config(retry.clone());
         dynamodb.set_endpoint_url(endpoint.clone());
         let ledger = DynamoLedger::new(aws_sdk_dynamodb::Client::from_conf(dynamodb.build()), &settings.ledger.table);
-        let resources = SdkResources::new(sdk, timeouts, retry, endpoint);
+        let resources = SdkBackend::new(sdk.to_builder().timeout_config(timeouts).retry_config(retry).build(), endpoint);
         let (sts, iam) = (sts.build(), iam.build());
         let mut sts_client: Arc<dyn Sts> = Arc::new(SdkSts::new(aws_sdk_sts::Client::from_conf(sts)));
         if let Some(rps) = NonZeroU32::new(settings.aws.sts_max_rps) {

@@ -30,6 +30,7 @@ mod parser_errors;
 mod process;
 mod production;
 mod profiles;
+mod registry;
 mod retries;
 mod revocation;
 mod sessions;

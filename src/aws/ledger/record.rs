@@ -90,6 +90,10 @@ pub struct ResourceOutcome {
     /// Why it was not deleted (in `left`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// When AWS deletes it, for a delete AWS only schedules (a KMS key),
+    /// RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled_for: Option<String>,
 }
 
 /// What a cleanup did; stored as JSON in the record.

@@ -243,6 +243,7 @@ fn discovery_failed(err: ApiError, now: u64) -> CleanupReport {
         kind: "discovery".into(),
         error: Some(err.to_string()),
         reason: None,
+        scheduled_for: None,
     };
     CleanupReport { started_at: Some(now), finished_at: Some(now), failed: vec![failed], ..CleanupReport::default() }
 }

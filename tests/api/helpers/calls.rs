@@ -3,11 +3,12 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use sandbox_broker::aws::resources::{Found, Resources};
 use sandbox_broker::aws::{
     AssumeRoleInput, CallerIdentity, Federation, Iam, IssuedCredentials, ManagedPolicy, RoleDetails, RoleInfo, Sts,
     TemporaryCredentials, UpstreamError, Upstreams,
 };
+use sandbox_reset::clients::{Backend, Tagged};
+use sandbox_reset::registry::{Deleted, Registration, Resource, Where};
 use secrecy::SecretString;
 
 /// Something to run once, just before a given upstream call is forwarded.
@@ -122,11 +123,11 @@ counted_impl! {
 }
 
 counted_impl! {
-    Resources, "resources",
-    fn tagged(&self, region: &str, key: &str) -> Result<Vec<String>, UpstreamError>;
-    fn named(&self, region: &str, account: &str, prefix: &str) -> Result<Vec<Found>, UpstreamError>;
-    fn delete(&self, found: &Found) -> Result<(), UpstreamError>;
-    fn wait_terminated(&self, region: &str, instance_ids: &[String]) -> Result<(), UpstreamError>;
+    Backend, "resources",
+    fn tagged(&self, region: &str, filter: Option<(&str, &str)>) -> Result<Tagged, UpstreamError>;
+    fn list(&self, kind: &'static Registration, at: &Where) -> Result<Vec<Resource>, UpstreamError>;
+    fn delete(&self, kind: &'static Registration, resource: &Resource) -> Result<Deleted, UpstreamError>;
+    fn gone(&self, kind: &'static Registration, resource: &Resource) -> Result<bool, UpstreamError>;
 }
 
 pub fn counted(upstreams: Upstreams, counter: &Arc<CallCounter>) -> Upstreams {

@@ -1,14 +1,18 @@
-//! S3: a bucket is deleted only when empty, counting every object version,
-//! delete marker and unfinished multipart upload. Listing continues while
-//! the previous page's DeleteObjects (up to 1,000 keys each) is in flight,
-//! so a bucket of N versions costs about N/1000 + 3 round trips.
+//! S3 buckets: a bucket is deleted only when empty, counting every object
+//! version, delete marker and unfinished multipart upload. Listing
+//! continues while the previous page's DeleteObjects (up to 1,000 keys
+//! each) is in flight, so a bucket of N versions costs about N/1000 + 3
+//! round trips. ListBuckets is global and names each bucket's region; the
+//! bucket is emptied and deleted through that region's endpoint.
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use futures_util::FutureExt;
 use futures_util::stream::{FuturesUnordered, TryStreamExt};
 
-use super::{Found, Kind};
-use crate::aws::{UpstreamError, UpstreamErrorKind, sdk_call};
+use super::done;
+use crate::registry::{ArnMatch, Attribution, Deleted, Registration, Resource, Scope, Where};
+use crate::upstream::{UpstreamError, UpstreamErrorKind, sdk_call};
 
 const SERVICE: &str = "s3";
 
@@ -16,25 +20,32 @@ fn error(operation: &'static str, message: impl Into<String>) -> UpstreamError {
     UpstreamError::new(SERVICE, operation, UpstreamErrorKind::Other, message)
 }
 
-/// Buckets named `<prefix>…` that live in `region` (ListBuckets is global;
-/// it reports each bucket's region).
-pub(super) async fn named(client: &Client, region: &str, prefix: &str) -> Result<Vec<Found>, UpstreamError> {
-    let out = sdk_call(SERVICE, "ListBuckets", client.list_buckets().prefix(prefix).send()).await?;
-    Ok(out
-        .buckets()
+async fn list_buckets(client: &Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
+    let pages = client.list_buckets().into_paginator().items().send();
+    let buckets = sdk_call(SERVICE, "ListBuckets", pages.collect::<Result<Vec<_>, _>>()).await?;
+    Ok(buckets
         .iter()
-        .filter(|b| b.bucket_region().unwrap_or(region) == region)
-        .filter_map(|b| b.name())
-        .filter(|name| name.starts_with(prefix))
-        .map(|name| Found {
-            kind: Kind::Bucket,
-            arn: format!("arn:{}:s3:::{name}", super::partition(region)),
-            region: region.to_owned(),
-            id: name.to_owned(),
-            detail: String::new(),
+        .filter_map(|b| {
+            let name = b.name()?;
+            let mut found = Resource::new(BUCKET.name, at, format!("arn:{}:s3:::{name}", at.partition), name).named(name);
+            found.region = b.bucket_region().unwrap_or(&at.region).to_owned();
+            Some(found)
         })
         .collect())
 }
+
+pub(crate) const BUCKET: Registration = Registration {
+    name: "s3:bucket",
+    scope: Scope::Global,
+    found_by: "ListBuckets",
+    attribution: Attribution::TagOrName,
+    arn: ArnMatch::id(SERVICE, ""),
+    depends_on: &[],
+    protected: "",
+    list: |c, at| list_buckets(&c.s3, at).boxed(),
+    delete: |c, r| empty_and_delete(&c.s3, &r.id).boxed(),
+    gone: None,
+};
 
 async fn delete_batch(client: &Client, bucket: &str, objects: Vec<ObjectIdentifier>) -> Result<(), UpstreamError> {
     let delete = Delete::builder()
@@ -59,9 +70,9 @@ async fn delete_batch(client: &Client, bucket: &str, objects: Vec<ObjectIdentifi
 
 /// Empties the bucket (every version, delete marker, multipart upload),
 /// then deletes it. Versions and uploads are listed at the same time.
-pub(super) async fn empty_and_delete(client: &Client, bucket: &str) -> Result<(), UpstreamError> {
+async fn empty_and_delete(client: &Client, bucket: &str) -> Result<Deleted, UpstreamError> {
     tokio::try_join!(delete_versions(client, bucket), abort_uploads(client, bucket))?;
-    sdk_call(SERVICE, "DeleteBucket", client.delete_bucket().bucket(bucket).send()).await.map(drop)
+    done(sdk_call(SERVICE, "DeleteBucket", client.delete_bucket().bucket(bucket).send()).await)
 }
 
 async fn delete_versions(client: &Client, bucket: &str) -> Result<(), UpstreamError> {

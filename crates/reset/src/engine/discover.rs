@@ -1,0 +1,181 @@
+//! Discovery: every registered type's own listing in every region (global
+//! types once), plus the tagging API, all at once within `max_parallel`.
+//! The tagging API contributes tags to what the listings found and names
+//! what no registration knows (reported `left`); a tagged ARN of a known
+//! type that its listing no longer shows is gone (AWS and moto keep stale
+//! tagging entries for terminated instances and deleted tables a while).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use futures_util::stream::{self, StreamExt};
+
+use super::{Found, Mode, Options, Outcome, Scan};
+use crate::clients::{Backend, Tagged};
+use crate::registry::{self, Attribution, Registration, Resource, Scope, Where};
+use crate::retry::with_retries;
+use crate::upstream::UpstreamError;
+
+/// The tag that attributes a resource to a session.
+pub const SESSION_TAG: &str = "sandbox-key";
+/// Resources the broker itself manages carry `managed-by=sandbox-broker`:
+/// never deleted by an account reset.
+pub const MANAGED_BY: (&str, &str) = ("managed-by", "sandbox-broker");
+/// CloudFormation tags what it creates with its stack's id: a stack's own
+/// resources are left to deleting the stack.
+const STACK_TAG: &str = "aws:cloudformation:stack-id";
+
+/// The ARN partition of a region.
+fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+/// A log group's ARN ends `:*` in some listings and not in others.
+fn canonical(arn: &str) -> &str {
+    arn.trim_end_matches(":*")
+}
+
+enum Listing {
+    Tagged(Result<Tagged, UpstreamError>),
+    Type(&'static Registration, Where, Result<Vec<Resource>, UpstreamError>),
+}
+
+/// Finds what `mode` covers in `scan`'s regions.
+pub async fn discover(backend: &dyn Backend, scan: &Scan, mode: &Mode, options: &Options) -> Found {
+    let places: Vec<Where> = scan
+        .regions
+        .iter()
+        .map(|r| Where { region: r.clone(), account: scan.account.clone(), partition: partition(r) })
+        .collect();
+    let filter = match mode {
+        Mode::Session { key } => Some((SESSION_TAG, key.as_str())),
+        Mode::Account { .. } => None,
+    };
+    // Built eagerly: each call owns what it needs, so the run is Send.
+    let mut calls: Vec<BoxFuture<'_, Listing>> = Vec::new();
+    for at in &places {
+        let region = at.region.clone();
+        calls.push(async move { Listing::Tagged(with_retries(options, || backend.tagged(&region, filter)).await) }.boxed());
+    }
+    for &kind in registry::all() {
+        let here = match kind.scope {
+            Scope::Regional => &places[..],
+            Scope::Global => &places[..places.len().min(1)],
+        };
+        for at in here.iter().cloned() {
+            calls.push(
+                async move {
+                    let result = with_retries(options, || backend.list(kind, &at)).await;
+                    Listing::Type(kind, at, result)
+                }
+                .boxed(),
+            );
+        }
+    }
+    let results: Vec<Listing> = stream::iter(calls).buffer_unordered(options.max_parallel.max(1)).collect().await;
+
+    let mut found = Found::default();
+    let mut tags: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    let mut listed: BTreeMap<String, Resource> = BTreeMap::new();
+    for result in results {
+        match result {
+            Listing::Tagged(Ok(arns)) => {
+                tags.extend(arns.into_iter().map(|(arn, t)| (canonical(&arn).to_owned(), t)));
+            }
+            Listing::Tagged(Err(err)) => found.failed.push(listing_failed("tagging:resource", "tagging", &err)),
+            Listing::Type(_, _, Ok(resources)) => {
+                for mut r in resources {
+                    r.arn = canonical(&r.arn).to_owned();
+                    listed.insert(r.arn.clone(), r);
+                }
+            }
+            Listing::Type(kind, at, Err(err)) => {
+                let pattern = at.regional(kind.arn.service, "*");
+                found.failed.push(listing_failed(kind.name, &pattern, &err));
+            }
+        }
+    }
+    for (arn, t) in &tags {
+        match listed.get_mut(arn) {
+            Some(resource) => resource.tags.extend(t.iter().cloned()),
+            None if registry::for_arn(arn).is_none() => found.left.push(unknown(arn)),
+            None => {}
+        }
+    }
+    select(&mut found, listed, mode);
+    found.left.sort();
+    found.failed.sort();
+    found
+}
+
+fn listing_failed(kind: &str, arn: &str, err: &UpstreamError) -> Outcome {
+    Outcome {
+        arn: arn.to_owned(),
+        kind: kind.to_owned(),
+        error: Some(format!("listing failed: {err}")),
+        reason: None,
+        scheduled_for: None,
+    }
+}
+
+fn unknown(arn: &str) -> Outcome {
+    let mut parts = arn.splitn(6, ':');
+    let service = parts.nth(2).unwrap_or_default();
+    let resource = parts.nth(2).unwrap_or_default();
+    let kind = format!("{service}:{}", resource.split(['/', ':']).next().unwrap_or_default());
+    let reason = format!("{kind} is not a type the broker deletes; delete it by hand");
+    Outcome { arn: arn.to_owned(), kind, error: None, reason: Some(reason), scheduled_for: None }
+}
+
+/// Keeps what the mode covers: the session's own resources, or every
+/// unprotected one. A stack's members go with their stack.
+fn select(found: &mut Found, listed: BTreeMap<String, Resource>, mode: &Mode) {
+    let in_stack = |r: &Resource| {
+        r.tags.get(STACK_TAG).is_some_and(|stack| listed.contains_key(stack) && stack != r.arn.as_str())
+    };
+    let keep: Vec<bool> = match mode {
+        Mode::Session { key } => {
+            let own: HashSet<&str> = listed.values().filter(|r| attributed(r, key)).map(|r| r.arn.as_str()).collect();
+            listed
+                .values()
+                .map(|r| {
+                    own.contains(r.arn.as_str())
+                        || (registry::find(r.kind).is_some_and(|k| k.attribution == Attribution::Parent)
+                            && r.parent.as_deref().is_some_and(|p| own.contains(p)))
+                })
+                .collect()
+        }
+        Mode::Account { keep } => listed
+            .values()
+            .map(|r| {
+                let managed = r.tags.get(MANAGED_BY.0).is_some_and(|v| v == MANAGED_BY.1);
+                let protected = r.protected.is_some() || managed || keep.contains(&r.arn);
+                found.kept += usize::from(protected);
+                !protected
+            })
+            .collect(),
+    };
+    let chosen: Vec<Resource> =
+        listed.values().zip(keep).filter(|(r, keep)| *keep && !in_stack(r)).map(|(r, _)| r.clone()).collect();
+    found.resources = chosen;
+}
+
+/// Whether `r` carries the session's tag or name prefix, by its type's rule.
+fn attributed(r: &Resource, key: &str) -> bool {
+    let Some(kind) = registry::find(r.kind) else { return false };
+    let by_tag = || r.tags.get(SESSION_TAG).is_some_and(|v| v == key);
+    let by_name = || r.name.strip_prefix(key).is_some_and(|rest| rest.starts_with('-'));
+    match kind.attribution {
+        Attribution::Tag => by_tag(),
+        Attribution::Name => by_name(),
+        Attribution::TagOrName => by_tag() || by_name(),
+        Attribution::Parent | Attribution::None => false,
+    }
+}

@@ -1,0 +1,241 @@
+//! What a resource type is, as data: one [`Registration`] per type, in one
+//! file per service family under `types/`. The engine reads these and never
+//! names a type; the `cleanup types` table is printed from them.
+
+use std::collections::BTreeMap;
+
+use futures_util::future::BoxFuture;
+
+use crate::clients::Clients;
+use crate::upstream::UpstreamError;
+
+/// Where a type lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Listed in every region the run covers.
+    Regional,
+    /// One name space for the account (IAM, Route 53, S3's bucket list):
+    /// listed once, from the first region.
+    Global,
+}
+
+/// How a found resource is attributed to a session in a shared account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attribution {
+    /// The `sandbox-key` tag (from the listing, or the tagging API).
+    Tag,
+    /// The `<sandbox-key>-` name prefix.
+    Name,
+    /// Either of the two.
+    TagOrName,
+    /// It belongs to its parent (a listener to its load balancer): it is
+    /// the session's when the parent is.
+    Parent,
+    /// Not attributable: found and deleted only in account reset.
+    None,
+}
+
+/// How a type's resources are matched to the ARNs the tagging API returns:
+/// the ARN's service, the start of its resource part (`vpc/`,
+/// `loadbalancer/app/`) and how many `/` or `:` separators that part has
+/// (a DynamoDB stream, `table/T/stream/…`, is not a table). A tagged ARN
+/// no registration matches is `left`.
+#[derive(Debug, Clone, Copy)]
+pub struct ArnMatch {
+    /// The ARN's service, e.g. `ec2`.
+    pub service: &'static str,
+    /// The resource part starts with this (`""` matches any).
+    pub prefix: &'static str,
+    /// Separators in the resource part; `None` when names may hold them.
+    pub separators: Option<usize>,
+}
+
+impl ArnMatch {
+    /// ARNs of `service` whose resource part is `prefix` plus one id.
+    pub const fn id(service: &'static str, prefix: &'static str) -> Self {
+        let mut separators = 0;
+        let bytes = prefix.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'/' || bytes[i] == b':' {
+                separators += 1;
+            }
+            i += 1;
+        }
+        Self { service, prefix, separators: Some(separators) }
+    }
+
+    /// ARNs of `service` whose resource part starts with `prefix`.
+    pub const fn any(service: &'static str, prefix: &'static str) -> Self {
+        Self { service, prefix, separators: None }
+    }
+
+    /// Never matched: the type is not in the tagging API.
+    pub const NONE: Self = Self { service: "", prefix: "", separators: None };
+
+    fn matches(&self, service: &str, resource: &str) -> bool {
+        !self.service.is_empty()
+            && self.service == service
+            && resource.starts_with(self.prefix)
+            && self.separators.is_none_or(|n| resource.matches(['/', ':']).count() == n)
+    }
+}
+
+/// Where a listing runs.
+#[derive(Debug, Clone)]
+pub struct Where {
+    /// The region (for a global type, the region its calls go to).
+    pub region: String,
+    /// The account id, for building ARNs the listing does not return.
+    pub account: String,
+    /// The ARN partition (`aws`, `aws-cn`, `aws-us-gov`).
+    pub partition: &'static str,
+}
+
+impl Where {
+    /// `arn:<partition>:<service>:<region>:<account>:<resource>`; `region`
+    /// is left empty for global services by passing `""`.
+    pub fn arn(&self, service: &str, region: &str, resource: &str) -> String {
+        format!("arn:{}:{service}:{region}:{}:{resource}", self.partition, self.account)
+    }
+
+    /// An ARN in this region and account.
+    pub fn regional(&self, service: &str, resource: &str) -> String {
+        self.arn(service, &self.region, resource)
+    }
+}
+
+/// One resource a listing found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Resource {
+    /// Its registration's name, e.g. `ec2:vpc`.
+    pub kind: &'static str,
+    /// Its ARN: the report's identity, and how others refer to it.
+    pub arn: String,
+    /// The region it lives in (a global type: the region listed from).
+    pub region: String,
+    /// What its delete call takes (an id, a name, a URL).
+    pub id: String,
+    /// Its name, for `<sandbox-key>-` attribution (empty when unnamed).
+    pub name: String,
+    /// Its tags, when the listing returns them.
+    pub tags: BTreeMap<String, String>,
+    /// The ARN of the resource it belongs to (a listener's load balancer).
+    pub parent: Option<String>,
+    /// ARNs of resources that can only be deleted once this one is gone
+    /// (a subnet lists its VPC; an instance its subnet, groups and
+    /// volumes). Edges are between found resources, never between types.
+    pub before: Vec<String>,
+    /// Why it must stay in a pool account (the default VPC, a
+    /// service-linked role), if it must.
+    pub protected: Option<&'static str>,
+}
+
+impl Resource {
+    /// A resource with its identity; the rest is filled in by the lister.
+    pub fn new(kind: &'static str, at: &Where, arn: String, id: impl Into<String>) -> Self {
+        Self { kind, arn, region: at.region.clone(), id: id.into(), ..Self::default() }
+    }
+
+    /// With its name.
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// With the tags the listing returned.
+    pub fn tagged<K: Into<String>, V: Into<String>>(mut self, tags: impl IntoIterator<Item = (K, V)>) -> Self {
+        self.tags.extend(tags.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self
+    }
+
+    /// Must be deleted before each of `arns`.
+    pub fn before<I: IntoIterator<Item = String>>(mut self, arns: I) -> Self {
+        self.before.extend(arns);
+        self
+    }
+
+    /// Belongs to `arn`.
+    pub fn child_of(mut self, arn: String) -> Self {
+        self.parent = Some(arn);
+        self
+    }
+
+    /// Kept in a pool account, for `why`.
+    pub fn protect_if(mut self, protect: bool, why: &'static str) -> Self {
+        if protect {
+            self.protected = Some(why);
+        }
+        self
+    }
+}
+
+/// What a delete did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deleted {
+    /// Gone, or going (an asynchronous type is then polled).
+    Now,
+    /// AWS only scheduled it (a KMS key): deleted at this Unix time.
+    ScheduledFor(i64),
+}
+
+/// A type's listing in one region.
+pub type ListFn = for<'a> fn(&'a Clients, &'a Where) -> BoxFuture<'a, Result<Vec<Resource>, UpstreamError>>;
+/// A type's delete, with whatever preparation AWS requires first.
+pub type DeleteFn = for<'a> fn(&'a Clients, &'a Resource) -> BoxFuture<'a, Result<Deleted, UpstreamError>>;
+/// Whether an asynchronously deleted resource is gone yet.
+pub type GoneFn = for<'a> fn(&'a Clients, &'a Resource) -> BoxFuture<'a, Result<bool, UpstreamError>>;
+
+/// One resource type: everything the engine and the docs need to know.
+pub struct Registration {
+    /// The report's `type` label, `service:resource`.
+    pub name: &'static str,
+    /// Regional or global.
+    pub scope: Scope,
+    /// The listing call(s), for the table.
+    pub found_by: &'static str,
+    /// How it is attributed to a session in a shared account.
+    pub attribution: Attribution,
+    /// Which tagging-API ARNs are of this type.
+    pub arn: ArnMatch,
+    /// Types whose resources may have to go first, for the table; the
+    /// engine follows each found resource's own `before` edges.
+    pub depends_on: &'static [&'static str],
+    /// What is kept in a pool account, for the table (`""`: nothing).
+    pub protected: &'static str,
+    /// Lists every resource of the type in a region.
+    pub list: ListFn,
+    /// Deletes one (emptying, detaching or disabling protection first).
+    pub delete: DeleteFn,
+    /// For a type AWS deletes asynchronously: polled until it says gone.
+    pub gone: Option<GoneFn>,
+}
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+/// Every registered type, in the order the table shows them.
+pub fn all() -> &'static [&'static Registration] {
+    crate::types::ALL
+}
+
+/// The registration named `name`.
+pub fn find(name: &str) -> Option<&'static Registration> {
+    all().iter().copied().find(|r| r.name == name)
+}
+
+/// The registration a tagging-API ARN belongs to (the longest prefix
+/// wins: `loadbalancer/app/` over `loadbalancer/`).
+pub fn for_arn(arn: &str) -> Option<&'static Registration> {
+    let mut parts = arn.splitn(6, ':');
+    let service = parts.nth(2)?;
+    let resource = parts.nth(2)?;
+    all()
+        .iter()
+        .copied()
+        .filter(|r| r.arn.matches(service, resource))
+        .max_by_key(|r| r.arn.prefix.len())
+}

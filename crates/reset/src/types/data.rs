@@ -1,0 +1,228 @@
+//! Data and analytics: DynamoDB tables, Kinesis and Firehose streams, Glue
+//! databases, Athena work groups, Redshift clusters, OpenSearch domains.
+//! Deletion protection is switched off first where AWS has it (DynamoDB);
+//! the streaming and cluster types finish deleting asynchronously.
+
+use aws_sdk_kinesis::types::StreamStatus;
+use futures_util::FutureExt;
+
+use super::{deleting, done};
+use crate::registry::{ArnMatch, Attribution, Deleted, Registration, Resource, Scope, Where};
+use crate::upstream::{UpstreamError, sdk_call};
+
+async fn list_tables(client: &aws_sdk_dynamodb::Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
+    let pages = client.list_tables().into_paginator().items().send();
+    let names = sdk_call("dynamodb", "ListTables", pages.collect::<Result<Vec<_>, _>>()).await?;
+    // A table's ARN follows from its name: no DescribeTable per table.
+    Ok(names
+        .iter()
+        .map(|name| Resource::new(DYNAMODB_TABLE.name, at, at.regional("dynamodb", &format!("table/{name}")), name).named(name))
+        .collect())
+}
+
+/// DeleteTable refuses a table with deletion protection (ValidationException).
+async fn delete_table(client: &aws_sdk_dynamodb::Client, r: &Resource) -> Result<Deleted, UpstreamError> {
+    match sdk_call("dynamodb", "DeleteTable", client.delete_table().table_name(&r.id).send()).await {
+        Err(e) if e.summary.contains("eletion protection") => {
+            let call = client.update_table().table_name(&r.id).deletion_protection_enabled(false).send();
+            sdk_call("dynamodb", "UpdateTable", call).await?;
+            done(sdk_call("dynamodb", "DeleteTable", client.delete_table().table_name(&r.id).send()).await)
+        }
+        result => done(result),
+    }
+}
+
+pub(crate) const DYNAMODB_TABLE: Registration = Registration {
+    name: "dynamodb:table",
+    scope: Scope::Regional,
+    found_by: "ListTables",
+    attribution: Attribution::TagOrName,
+    arn: ArnMatch::id("dynamodb", "table/"),
+    depends_on: &[],
+    protected: "",
+    list: |c, at| list_tables(&c.dynamodb, at).boxed(),
+    delete: |c, r| delete_table(&c.dynamodb, r).boxed(),
+    gone: None,
+};
+
+async fn list_streams(client: &aws_sdk_kinesis::Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
+    let pages = client.list_streams().into_paginator().send();
+    let pages = sdk_call("kinesis", "ListStreams", pages.collect::<Result<Vec<_>, _>>()).await?;
+    Ok(pages
+        .iter()
+        .flat_map(|p| p.stream_summaries())
+        .filter(|s| s.stream_status() != &StreamStatus::Deleting)
+        .map(|s| Resource::new(KINESIS_STREAM.name, at, s.stream_arn().to_owned(), s.stream_name()).named(s.stream_name()))
+        .collect())
+}
+
+async fn stream_gone(client: &aws_sdk_kinesis::Client, r: &Resource) -> Result<bool, UpstreamError> {
+    let out = sdk_call("kinesis", "DescribeStreamSummary", client.describe_stream_summary().stream_name(&r.id).send()).await?;
+    Ok(out.stream_description_summary().is_none())
+}
+
+pub(crate) const KINESIS_STREAM: Registration = Registration {
+    name: "kinesis:stream",
+    scope: Scope::Regional,
+    found_by: "ListStreams",
+    attribution: Attribution::TagOrName,
+    arn: ArnMatch::id("kinesis", "stream/"),
+    depends_on: &["firehose:deliverystream"],
+    protected: "",
+    list: |c, at| list_streams(&c.kinesis, at).boxed(),
+    // Consumers registered on the stream go with it.
+    delete: |c, r| {
+        deleting(sdk_call("kinesis", "DeleteStream", c.kinesis.delete_stream().stream_name(&r.id).enforce_consumer_deletion(true).send()))
+    },
+    gone: Some(|c, r| stream_gone(&c.kinesis, r).boxed()),
+};
+
+async fn list_delivery_streams(client: &aws_sdk_firehose::Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
+    let mut found = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let call = client.list_delivery_streams().set_exclusive_start_delivery_stream_name(after.clone()).send();
+        let page = sdk_call("firehose", "ListDeliveryStreams", call).await?;
+        for name in page.delivery_stream_names() {
+            let arn = at.regional("firehose", &format!("deliverystream/{name}"));
+            found.push(Resource::new(FIREHOSE_STREAM.name, at, arn, name).named(name));
+        }
+        match (page.has_more_delivery_streams(), page.delivery_stream_names().last()) {
+            (true, Some(last)) => after = Some(last.clone()),
+            _ => return Ok(found),
+        }
+    }
+}
+
+pub(crate) const FIREHOSE_STREAM: Registration = Registration {
+    name: "firehose:deliverystream",
+    scope: Scope::Regional,
+    found_by: "ListDeliveryStreams",
+    attribution: Attribution::TagOrName,
+    arn: ArnMatch::id("firehose", "deliverystream/"),
+    depends_on: &[],
+    protected: "",
+    list: |c, at| list_delivery_streams(&c.firehose, at).boxed(),
+    delete: |c, r| {
+        deleting(sdk_call("firehose", "DeleteDeliveryStream", c.firehose.delete_delivery_stream().delivery_stream_name(&r.id).send()))
+    },
+    gone: None,
+};
+
+async fn list_databases(client: &aws_sdk_glue::Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
+    let pages = client.get_databases().into_paginator().send();
+    let pages = sdk_call("glue", "GetDatabases", pages.collect::<Result<Vec<_>, _>>()).await?;
+    Ok(pages
+        .iter()
+        .flat_map(|p| p.database_list())
+        // The catalog's `default` database is AWS's.
+        .filter(|d| d.name() != "default")
+        .map(|d| Resource::new(GLUE_DATABASE.name, at, at.regional("glue", &format!("database/{}", d.name())), d.name()).named(d.name()))
+        .collect())
+}
+
+pub(crate) const GLUE_DATABASE: Registration = Registration {
+    name: "glue:database",
+    scope: Scope::Regional,
+    found_by: "GetDatabases",
+    attribution: Attribution::TagOrName,
+    arn: ArnMatch::id("glue", "database/"),
+    depends_on: &[],
+    protected: "",
+    list: |c, at| list_databases(&c.glue, at).boxed(),
+    delete: |c, r| deleting(sdk_call("glue", "DeleteDatabase", c.glue.delete_database().name(&r.id).send())),
+    gone: None,
+};
+
+async fn list_workgroups(client: &aws_sdk_athena::Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
+    let pages = client.list_work_groups().into_paginator().send();
+    let pages = sdk_call("athena", "ListWorkGroups", pages.collect::<Result<Vec<_>, _>>()).await?;
+    Ok(pages
+        .iter()
+        .flat_map(|p| p.work_groups())
+        .filter_map(|w| w.name())
+        // `primary` exists in every account and cannot be deleted.
+        .filter(|name| *name != "primary")
+        .map(|name| Resource::new(ATHENA_WORKGROUP.name, at, at.regional("athena", &format!("workgroup/{name}")), name).named(name))
+        .collect())
+}
+
+pub(crate) const ATHENA_WORKGROUP: Registration = Registration {
+    name: "athena:workgroup",
+    scope: Scope::Regional,
+    found_by: "ListWorkGroups (not primary)",
+    attribution: Attribution::TagOrName,
+    arn: ArnMatch::id("athena", "workgroup/"),
+    depends_on: &[],
+    protected: "",
+    list: |c, at| list_workgroups(&c.athena, at).boxed(),
+    // Recursive: its saved queries and prepared statements go with it.
+    delete: |c, r| {
+        deleting(sdk_call("athena", "DeleteWorkGroup", c.athena.delete_work_group().work_group(&r.id).recursive_delete_option(true).send()))
+    },
+    gone: None,
+};
+
+async fn list_redshift(client: &aws_sdk_redshift::Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
+    let pages = client.describe_clusters().into_paginator().items().send();
+    let clusters = sdk_call("redshift", "DescribeClusters", pages.collect::<Result<Vec<_>, _>>()).await?;
+    Ok(clusters
+        .iter()
+        .filter(|c| c.cluster_status() != Some("deleting"))
+        .filter_map(|c| {
+            let id = c.cluster_identifier()?;
+            let tags = c.tags().iter().filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())));
+            Some(Resource::new(REDSHIFT_CLUSTER.name, at, at.regional("redshift", &format!("cluster:{id}")), id).named(id).tagged(tags))
+        })
+        .collect())
+}
+
+async fn redshift_gone(client: &aws_sdk_redshift::Client, r: &Resource) -> Result<bool, UpstreamError> {
+    let out = sdk_call("redshift", "DescribeClusters", client.describe_clusters().cluster_identifier(&r.id).send()).await?;
+    Ok(out.clusters().is_empty())
+}
+
+pub(crate) const REDSHIFT_CLUSTER: Registration = Registration {
+    name: "redshift:cluster",
+    scope: Scope::Regional,
+    found_by: "DescribeClusters",
+    attribution: Attribution::TagOrName,
+    arn: ArnMatch::id("redshift", "cluster:"),
+    depends_on: &[],
+    protected: "",
+    list: |c, at| list_redshift(&c.redshift, at).boxed(),
+    // No final snapshot: a snapshot would outlive the reset and bill on.
+    delete: |c, r| {
+        let call = c.redshift.delete_cluster().cluster_identifier(&r.id).skip_final_cluster_snapshot(true).send();
+        deleting(sdk_call("redshift", "DeleteCluster", call))
+    },
+    gone: Some(|c, r| redshift_gone(&c.redshift, r).boxed()),
+};
+
+async fn list_domains(client: &aws_sdk_opensearch::Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
+    let out = sdk_call("es", "ListDomainNames", client.list_domain_names().send()).await?;
+    Ok(out
+        .domain_names()
+        .iter()
+        .filter_map(|d| d.domain_name())
+        .map(|name| Resource::new(OPENSEARCH_DOMAIN.name, at, at.regional("es", &format!("domain/{name}")), name).named(name))
+        .collect())
+}
+
+async fn domain_gone(client: &aws_sdk_opensearch::Client, r: &Resource) -> Result<bool, UpstreamError> {
+    let out = sdk_call("es", "DescribeDomain", client.describe_domain().domain_name(&r.id).send()).await?;
+    Ok(out.domain_status().is_none_or(|s| s.deleted() == Some(true)))
+}
+
+pub(crate) const OPENSEARCH_DOMAIN: Registration = Registration {
+    name: "es:domain",
+    scope: Scope::Regional,
+    found_by: "ListDomainNames",
+    attribution: Attribution::TagOrName,
+    arn: ArnMatch::id("es", "domain/"),
+    depends_on: &[],
+    protected: "",
+    list: |c, at| list_domains(&c.opensearch, at).boxed(),
+    delete: |c, r| deleting(sdk_call("es", "DeleteDomain", c.opensearch.delete_domain().domain_name(&r.id).send())),
+    gone: Some(|c, r| domain_gone(&c.opensearch, r).boxed()),
+};

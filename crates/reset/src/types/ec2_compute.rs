@@ -1,0 +1,249 @@
+//! EC2 compute: instances, volumes, snapshots, AMIs, key pairs and launch
+//! templates. An instance is terminated and waited for (one to several
+//! minutes in AWS): until then its subnet, security groups, volumes and
+//! interfaces are held. An AMI is deregistered before its snapshots can
+//! go, and takes them with it. AMI and snapshot ARNs have no account.
+
+use aws_sdk_ec2::Client;
+use aws_sdk_ec2::types::{InstanceStateName, SnapshotState, VolumeState};
+use futures_util::FutureExt;
+
+use super::ec2_vpc::{arn, name, tags};
+use super::{deleting, done, unless_gone};
+use crate::registry::{ArnMatch, Attribution, Deleted, Registration, Resource, Scope, Where};
+use crate::upstream::{UpstreamError, UpstreamErrorKind, sdk_call};
+
+const EC2: &str = "ec2";
+
+/// `arn:…:ec2:<region>::<kind>/<id>`: AMIs and snapshots.
+fn unowned_arn(at: &Where, kind: &str, id: &str) -> String {
+    format!("arn:{}:ec2:{}::{kind}/{id}", at.partition, at.region)
+}
+
+async fn list_instances(c: &Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
+    let pages = c.describe_instances().into_paginator().items().send();
+    let reservations = sdk_call(EC2, "DescribeInstances", pages.collect::<Result<Vec<_>, _>>()).await?;
+    Ok(reservations
+        .iter()
+        .flat_map(|r| r.instances())
+        .filter(|i| i.state().and_then(|s| s.name()) != Some(&InstanceStateName::Terminated))
+        .filter_map(|i| {
+            let id = i.instance_id()?;
+            let subnet = i.subnet_id().map(|s| arn(at, "subnet", s));
+            let groups = i.security_groups().iter().filter_map(|g| g.group_id()).map(|g| arn(at, "security-group", g));
+            let volumes = i.block_device_mappings().iter().filter_map(|b| b.ebs()?.volume_id());
+            let interfaces = i.network_interfaces().iter().filter_map(|n| n.network_interface_id());
+            let held = subnet
+                .into_iter()
+                .chain(groups)
+                .chain(volumes.map(|v| arn(at, "volume", v)))
+                .chain(interfaces.map(|n| arn(at, "network-interface", n)));
+            Some(
+                Resource::new(INSTANCE.name, at, arn(at, "instance", id), id)
+                    .named(name(i.tags()))
+                    .tagged(tags(i.tags()))
+                    .before(held),
+            )
+        })
+        .collect())
+}
+
+/// Termination protection (`disableApiTermination`) is lifted when
+/// TerminateInstances refuses with OperationNotPermitted.
+async fn terminate(c: &Client, r: &Resource) -> Result<Deleted, UpstreamError> {
+    match sdk_call(EC2, "TerminateInstances", c.terminate_instances().instance_ids(&r.id).send()).await {
+        Err(e) if e.code.as_deref() == Some("OperationNotPermitted") => {
+            let call = c
+                .modify_instance_attribute()
+                .instance_id(&r.id)
+                .disable_api_termination(aws_sdk_ec2::types::AttributeBooleanValue::builder().value(false).build())
+                .send();
+            sdk_call(EC2, "ModifyInstanceAttribute", call).await?;
+            done(sdk_call(EC2, "TerminateInstances", c.terminate_instances().instance_ids(&r.id).send()).await)
+        }
+        result => done(result),
+    }
+}
+
+async fn terminated(c: &Client, r: &Resource) -> Result<bool, UpstreamError> {
+    let out = sdk_call(EC2, "DescribeInstances", c.describe_instances().instance_ids(&r.id).send()).await?;
+    Ok(out
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .all(|i| i.state().and_then(|s| s.name()) == Some(&InstanceStateName::Terminated)))
+}
+
+pub(crate) const INSTANCE: Registration = Registration {
+    name: "ec2:instance",
+    scope: Scope::Regional,
+    found_by: "DescribeInstances",
+    attribution: Attribution::Tag,
+    arn: ArnMatch::id(EC2, "instance/"),
+    depends_on: &["autoscaling:autoScalingGroup"],
+    protected: "",
+    list: |c, at| list_instances(&c.ec2, at).boxed(),
+    delete: |c, r| terminate(&c.ec2, r).boxed(),
+    gone: Some(|c, r| terminated(&c.ec2, r).boxed()),
+};
+
+async fn list_volumes(c: &Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
+    let pages = c.describe_volumes().into_paginator().items().send();
+    let volumes = sdk_call(EC2, "DescribeVolumes", pages.collect::<Result<Vec<_>, _>>()).await?;
+    Ok(volumes
+        .iter()
+        .filter(|v| !matches!(v.state(), Some(VolumeState::Deleted | VolumeState::Deleting)))
+        .filter_map(|v| {
+            let id = v.volume_id()?;
+            Some(Resource::new(VOLUME.name, at, arn(at, "volume", id), id).named(name(v.tags())).tagged(tags(v.tags())))
+        })
+        .collect())
+}
+
+pub(crate) const VOLUME: Registration = Registration {
+    name: "ec2:volume",
+    scope: Scope::Regional,
+    found_by: "DescribeVolumes",
+    attribution: Attribution::Tag,
+    arn: ArnMatch::id(EC2, "volume/"),
+    depends_on: &["ec2:instance"],
+    protected: "",
+    list: |c, at| list_volumes(&c.ec2, at).boxed(),
+    delete: |c, r| deleting(sdk_call(EC2, "DeleteVolume", c.ec2.delete_volume().volume_id(&r.id).send())),
+    gone: None,
+};
+
+async fn list_snapshots(c: &Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
+    let pages = c.describe_snapshots().owner_ids("self").into_paginator().items().send();
+    let snapshots = sdk_call(EC2, "DescribeSnapshots", pages.collect::<Result<Vec<_>, _>>()).await?;
+    Ok(snapshots
+        .iter()
+        .filter(|s| s.state() != Some(&SnapshotState::Error))
+        .filter_map(|s| {
+            let id = s.snapshot_id()?;
+            Some(
+                Resource::new(SNAPSHOT.name, at, unowned_arn(at, "snapshot", id), id)
+                    .named(name(s.tags()))
+                    .tagged(tags(s.tags())),
+            )
+        })
+        .collect())
+}
+
+pub(crate) const SNAPSHOT: Registration = Registration {
+    name: "ec2:snapshot",
+    scope: Scope::Regional,
+    found_by: "DescribeSnapshots (owner self)",
+    attribution: Attribution::Tag,
+    arn: ArnMatch::id(EC2, "snapshot/"),
+    depends_on: &["ec2:image"],
+    protected: "",
+    list: |c, at| list_snapshots(&c.ec2, at).boxed(),
+    delete: |c, r| deleting(sdk_call(EC2, "DeleteSnapshot", c.ec2.delete_snapshot().snapshot_id(&r.id).send())),
+    gone: None,
+};
+
+async fn list_images(c: &Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
+    let out = sdk_call(EC2, "DescribeImages", c.describe_images().owners("self").send()).await?;
+    Ok(out
+        .images()
+        .iter()
+        .filter_map(|i| {
+            let id = i.image_id()?;
+            let snapshots = i.block_device_mappings().iter().filter_map(|b| b.ebs()?.snapshot_id());
+            Some(
+                Resource::new(IMAGE.name, at, unowned_arn(at, "image", id), id)
+                    .named(i.name().unwrap_or_default())
+                    .tagged(tags(i.tags()))
+                    .before(snapshots.map(|s| unowned_arn(at, "snapshot", s))),
+            )
+        })
+        .collect())
+}
+
+/// Deregistered, then its snapshots deleted: an AMI's snapshots are not
+/// deleted with it, and bill on.
+async fn deregister(c: &Client, r: &Resource) -> Result<Deleted, UpstreamError> {
+    sdk_call(EC2, "DeregisterImage", c.deregister_image().image_id(&r.id).send()).await?;
+    for snapshot in r.before.iter().filter_map(|a| a.rsplit_once("snapshot/").map(|(_, id)| id)) {
+        match sdk_call(EC2, "DeleteSnapshot", c.delete_snapshot().snapshot_id(snapshot).send()).await {
+            Err(e) if e.kind == UpstreamErrorKind::NotFound || e.code.as_deref() == Some("InvalidSnapshot.NotFound") => {}
+            other => unless_gone(other)?,
+        }
+    }
+    Ok(Deleted::Now)
+}
+
+pub(crate) const IMAGE: Registration = Registration {
+    name: "ec2:image",
+    scope: Scope::Regional,
+    found_by: "DescribeImages (owner self)",
+    attribution: Attribution::Tag,
+    arn: ArnMatch::id(EC2, "image/"),
+    depends_on: &[],
+    protected: "",
+    list: |c, at| list_images(&c.ec2, at).boxed(),
+    delete: |c, r| deregister(&c.ec2, r).boxed(),
+    gone: None,
+};
+
+async fn list_key_pairs(c: &Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
+    let out = sdk_call(EC2, "DescribeKeyPairs", c.describe_key_pairs().send()).await?;
+    Ok(out
+        .key_pairs()
+        .iter()
+        .filter_map(|k| {
+            let id = k.key_pair_id()?;
+            Some(
+                Resource::new(KEY_PAIR.name, at, arn(at, "key-pair", id), id)
+                    .named(k.key_name().unwrap_or_default())
+                    .tagged(tags(k.tags())),
+            )
+        })
+        .collect())
+}
+
+pub(crate) const KEY_PAIR: Registration = Registration {
+    name: "ec2:key-pair",
+    scope: Scope::Regional,
+    found_by: "DescribeKeyPairs",
+    attribution: Attribution::TagOrName,
+    arn: ArnMatch::id(EC2, "key-pair/"),
+    depends_on: &[],
+    protected: "",
+    list: |c, at| list_key_pairs(&c.ec2, at).boxed(),
+    delete: |c, r| deleting(sdk_call(EC2, "DeleteKeyPair", c.ec2.delete_key_pair().key_pair_id(&r.id).send())),
+    gone: None,
+};
+
+async fn list_launch_templates(c: &Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
+    let pages = c.describe_launch_templates().into_paginator().items().send();
+    let templates = sdk_call(EC2, "DescribeLaunchTemplates", pages.collect::<Result<Vec<_>, _>>()).await?;
+    Ok(templates
+        .iter()
+        .filter_map(|t| {
+            let id = t.launch_template_id()?;
+            Some(
+                Resource::new(LAUNCH_TEMPLATE.name, at, arn(at, "launch-template", id), id)
+                    .named(t.launch_template_name().unwrap_or_default())
+                    .tagged(tags(t.tags())),
+            )
+        })
+        .collect())
+}
+
+pub(crate) const LAUNCH_TEMPLATE: Registration = Registration {
+    name: "ec2:launch-template",
+    scope: Scope::Regional,
+    found_by: "DescribeLaunchTemplates",
+    attribution: Attribution::TagOrName,
+    arn: ArnMatch::id(EC2, "launch-template/"),
+    depends_on: &["autoscaling:autoScalingGroup"],
+    protected: "",
+    list: |c, at| list_launch_templates(&c.ec2, at).boxed(),
+    delete: |c, r| {
+        let call = c.ec2.delete_launch_template().launch_template_id(&r.id).send();
+        deleting(sdk_call(EC2, "DeleteLaunchTemplate", call))
+    },
+    gone: None,
+};

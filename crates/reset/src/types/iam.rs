@@ -1,0 +1,266 @@
+//! IAM (global): roles, users, groups, customer managed policies and
+//! instance profiles. IAM refuses to delete an entity that still has
+//! anything attached (DeleteConflict), so each delete detaches first:
+//! policies, inline policies, instance-profile memberships, access keys,
+//! login profiles, MFA devices, group members. Service-linked roles (and
+//! AWS's reserved ones) are AWS's; what the broker manages carries
+//! `managed-by=sandbox-broker`, so listings read each entity's tags.
+
+use aws_sdk_iam::Client;
+use aws_sdk_iam::types::Tag;
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use futures_util::FutureExt;
+
+use super::unless_gone;
+use crate::registry::{ArnMatch, Attribution, Deleted, Registration, Resource, Scope, Where};
+use crate::upstream::{UpstreamError, sdk_call};
+
+/// Tag reads in flight per listing.
+const TAG_READS: usize = 8;
+
+fn pairs(tags: &[Tag]) -> Vec<(String, String)> {
+    tags.iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect()
+}
+
+/// Adds each resource's tags, read `TAG_READS` at a time.
+async fn with_tags<'a, F, Fut>(resources: Vec<Resource>, read: F) -> Result<Vec<Resource>, UpstreamError>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<(String, String)>, UpstreamError>> + 'a,
+{
+    stream::iter(resources.into_iter().map(|r| {
+        let tags = read(r.id.clone());
+        async move { Ok::<_, UpstreamError>(r.tagged(tags.await?)) }
+    }))
+    .buffered(TAG_READS)
+    .try_collect()
+    .await
+}
+
+async fn roles(c: &Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
+    let pages = c.list_roles().into_paginator().items().send();
+    let roles = sdk_call("iam", "ListRoles", pages.collect::<Result<Vec<_>, _>>()).await?;
+    let found = roles
+        .iter()
+        .map(|r| {
+            let aws_owned = r.path().starts_with("/aws-service-role/") || r.path().starts_with("/aws-reserved/");
+            Resource::new(ROLE.name, at, r.arn().to_owned(), r.role_name())
+                .named(r.role_name())
+                .protect_if(aws_owned, "a service-linked or AWS-reserved role")
+        })
+        .collect();
+    with_tags(found, |name| async move {
+        let out = sdk_call("iam", "ListRoleTags", c.list_role_tags().role_name(name).send()).await?;
+        Ok(pairs(out.tags()))
+    })
+    .await
+}
+
+async fn delete_role(c: &Client, r: &Resource) -> Result<Deleted, UpstreamError> {
+    let name = r.id.as_str();
+    let attached = sdk_call("iam", "ListAttachedRolePolicies", c.list_attached_role_policies().role_name(name).send()).await?;
+    for arn in attached.attached_policies().iter().filter_map(|p| p.policy_arn()) {
+        unless_gone(sdk_call("iam", "DetachRolePolicy", c.detach_role_policy().role_name(name).policy_arn(arn).send()).await)?;
+    }
+    let inline = sdk_call("iam", "ListRolePolicies", c.list_role_policies().role_name(name).send()).await?;
+    for policy in inline.policy_names() {
+        unless_gone(sdk_call("iam", "DeleteRolePolicy", c.delete_role_policy().role_name(name).policy_name(policy).send()).await)?;
+    }
+    let profiles = sdk_call("iam", "ListInstanceProfilesForRole", c.list_instance_profiles_for_role().role_name(name).send()).await?;
+    for profile in profiles.instance_profiles() {
+        let call = c.remove_role_from_instance_profile().role_name(name).instance_profile_name(profile.instance_profile_name());
+        unless_gone(sdk_call("iam", "RemoveRoleFromInstanceProfile", call.send()).await)?;
+    }
+    sdk_call("iam", "DeleteRole", c.delete_role().role_name(name).send()).await?;
+    Ok(Deleted::Now)
+}
+
+pub(crate) const ROLE: Registration = Registration {
+    name: "iam:role",
+    scope: Scope::Global,
+    found_by: "ListRoles, ListRoleTags",
+    attribution: Attribution::TagOrName,
+    arn: ArnMatch::any("iam", "role/"),
+    depends_on: &[],
+    protected: "service-linked and AWS-reserved roles; `managed-by=sandbox-broker`; the pool's access role",
+    list: |c, at| roles(&c.iam, at).boxed(),
+    delete: |c, r| delete_role(&c.iam, r).boxed(),
+    gone: None,
+};
+
+async fn users(c: &Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
+    let pages = c.list_users().into_paginator().items().send();
+    let users = sdk_call("iam", "ListUsers", pages.collect::<Result<Vec<_>, _>>()).await?;
+    let found = users.iter().map(|u| Resource::new(USER.name, at, u.arn().to_owned(), u.user_name()).named(u.user_name())).collect();
+    with_tags(found, |name| async move {
+        let out = sdk_call("iam", "ListUserTags", c.list_user_tags().user_name(name).send()).await?;
+        Ok(pairs(out.tags()))
+    })
+    .await
+}
+
+async fn delete_user(c: &Client, r: &Resource) -> Result<Deleted, UpstreamError> {
+    let name = r.id.as_str();
+    let keys = sdk_call("iam", "ListAccessKeys", c.list_access_keys().user_name(name).send()).await?;
+    for key in keys.access_key_metadata().iter().filter_map(|k| k.access_key_id()) {
+        unless_gone(sdk_call("iam", "DeleteAccessKey", c.delete_access_key().user_name(name).access_key_id(key).send()).await)?;
+    }
+    unless_gone(sdk_call("iam", "DeleteLoginProfile", c.delete_login_profile().user_name(name).send()).await)?;
+    let devices = sdk_call("iam", "ListMFADevices", c.list_mfa_devices().user_name(name).send()).await?;
+    for serial in devices.mfa_devices().iter().map(|d| d.serial_number()) {
+        let call = c.deactivate_mfa_device().user_name(name).serial_number(serial).send();
+        unless_gone(sdk_call("iam", "DeactivateMFADevice", call).await)?;
+    }
+    let attached = sdk_call("iam", "ListAttachedUserPolicies", c.list_attached_user_policies().user_name(name).send()).await?;
+    for arn in attached.attached_policies().iter().filter_map(|p| p.policy_arn()) {
+        unless_gone(sdk_call("iam", "DetachUserPolicy", c.detach_user_policy().user_name(name).policy_arn(arn).send()).await)?;
+    }
+    let inline = sdk_call("iam", "ListUserPolicies", c.list_user_policies().user_name(name).send()).await?;
+    for policy in inline.policy_names() {
+        unless_gone(sdk_call("iam", "DeleteUserPolicy", c.delete_user_policy().user_name(name).policy_name(policy).send()).await)?;
+    }
+    let groups = sdk_call("iam", "ListGroupsForUser", c.list_groups_for_user().user_name(name).send()).await?;
+    for group in groups.groups() {
+        let call = c.remove_user_from_group().user_name(name).group_name(group.group_name()).send();
+        unless_gone(sdk_call("iam", "RemoveUserFromGroup", call).await)?;
+    }
+    sdk_call("iam", "DeleteUser", c.delete_user().user_name(name).send()).await?;
+    Ok(Deleted::Now)
+}
+
+pub(crate) const USER: Registration = Registration {
+    name: "iam:user",
+    scope: Scope::Global,
+    found_by: "ListUsers, ListUserTags",
+    attribution: Attribution::TagOrName,
+    arn: ArnMatch::any("iam", "user/"),
+    depends_on: &[],
+    protected: "`managed-by=sandbox-broker`",
+    list: |c, at| users(&c.iam, at).boxed(),
+    delete: |c, r| delete_user(&c.iam, r).boxed(),
+    gone: None,
+};
+
+async fn groups(c: &Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
+    let pages = c.list_groups().into_paginator().items().send();
+    let groups = sdk_call("iam", "ListGroups", pages.collect::<Result<Vec<_>, _>>()).await?;
+    Ok(groups.iter().map(|g| Resource::new(GROUP.name, at, g.arn().to_owned(), g.group_name()).named(g.group_name())).collect())
+}
+
+async fn delete_group(c: &Client, r: &Resource) -> Result<Deleted, UpstreamError> {
+    let name = r.id.as_str();
+    let members = sdk_call("iam", "GetGroup", c.get_group().group_name(name).send()).await?;
+    for user in members.users() {
+        let call = c.remove_user_from_group().group_name(name).user_name(user.user_name()).send();
+        unless_gone(sdk_call("iam", "RemoveUserFromGroup", call).await)?;
+    }
+    let attached = sdk_call("iam", "ListAttachedGroupPolicies", c.list_attached_group_policies().group_name(name).send()).await?;
+    for arn in attached.attached_policies().iter().filter_map(|p| p.policy_arn()) {
+        unless_gone(sdk_call("iam", "DetachGroupPolicy", c.detach_group_policy().group_name(name).policy_arn(arn).send()).await)?;
+    }
+    let inline = sdk_call("iam", "ListGroupPolicies", c.list_group_policies().group_name(name).send()).await?;
+    for policy in inline.policy_names() {
+        unless_gone(sdk_call("iam", "DeleteGroupPolicy", c.delete_group_policy().group_name(name).policy_name(policy).send()).await)?;
+    }
+    sdk_call("iam", "DeleteGroup", c.delete_group().group_name(name).send()).await?;
+    Ok(Deleted::Now)
+}
+
+pub(crate) const GROUP: Registration = Registration {
+    name: "iam:group",
+    scope: Scope::Global,
+    found_by: "ListGroups",
+    attribution: Attribution::Name,
+    arn: ArnMatch::any("iam", "group/"),
+    depends_on: &[],
+    protected: "",
+    list: |c, at| groups(&c.iam, at).boxed(),
+    delete: |c, r| delete_group(&c.iam, r).boxed(),
+    gone: None,
+};
+
+async fn policies(c: &Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
+    let pages = c.list_policies().scope(aws_sdk_iam::types::PolicyScopeType::Local).into_paginator().items().send();
+    let policies = sdk_call("iam", "ListPolicies", pages.collect::<Result<Vec<_>, _>>()).await?;
+    let found = policies
+        .iter()
+        .filter_map(|p| Some(Resource::new(POLICY.name, at, p.arn()?.to_owned(), p.arn()?).named(p.policy_name()?)))
+        .collect();
+    with_tags(found, |arn| async move {
+        let out = sdk_call("iam", "ListPolicyTags", c.list_policy_tags().policy_arn(arn).send()).await?;
+        Ok(pairs(out.tags()))
+    })
+    .await
+}
+
+/// Detached from every role, user and group, and its old versions
+/// deleted: DeletePolicy refuses either (DeleteConflict).
+async fn delete_policy(c: &Client, r: &Resource) -> Result<Deleted, UpstreamError> {
+    let arn = r.id.as_str();
+    let entities = sdk_call("iam", "ListEntitiesForPolicy", c.list_entities_for_policy().policy_arn(arn).send()).await?;
+    for role in entities.policy_roles().iter().filter_map(|e| e.role_name()) {
+        unless_gone(sdk_call("iam", "DetachRolePolicy", c.detach_role_policy().role_name(role).policy_arn(arn).send()).await)?;
+    }
+    for user in entities.policy_users().iter().filter_map(|e| e.user_name()) {
+        unless_gone(sdk_call("iam", "DetachUserPolicy", c.detach_user_policy().user_name(user).policy_arn(arn).send()).await)?;
+    }
+    for group in entities.policy_groups().iter().filter_map(|e| e.group_name()) {
+        unless_gone(sdk_call("iam", "DetachGroupPolicy", c.detach_group_policy().group_name(group).policy_arn(arn).send()).await)?;
+    }
+    let versions = sdk_call("iam", "ListPolicyVersions", c.list_policy_versions().policy_arn(arn).send()).await?;
+    for version in versions.versions().iter().filter(|v| !v.is_default_version()).filter_map(|v| v.version_id()) {
+        let call = c.delete_policy_version().policy_arn(arn).version_id(version).send();
+        unless_gone(sdk_call("iam", "DeletePolicyVersion", call).await)?;
+    }
+    sdk_call("iam", "DeletePolicy", c.delete_policy().policy_arn(arn).send()).await?;
+    Ok(Deleted::Now)
+}
+
+pub(crate) const POLICY: Registration = Registration {
+    name: "iam:policy",
+    scope: Scope::Global,
+    found_by: "ListPolicies (local), ListPolicyTags",
+    attribution: Attribution::TagOrName,
+    arn: ArnMatch::any("iam", "policy/"),
+    depends_on: &[],
+    protected: "`managed-by=sandbox-broker` (boundaries)",
+    list: |c, at| policies(&c.iam, at).boxed(),
+    delete: |c, r| delete_policy(&c.iam, r).boxed(),
+    gone: None,
+};
+
+async fn instance_profiles(c: &Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
+    let pages = c.list_instance_profiles().into_paginator().items().send();
+    let profiles = sdk_call("iam", "ListInstanceProfiles", pages.collect::<Result<Vec<_>, _>>()).await?;
+    Ok(profiles
+        .iter()
+        .map(|p| {
+            let name = p.instance_profile_name();
+            Resource::new(INSTANCE_PROFILE.name, at, p.arn().to_owned(), name).named(name).tagged(pairs(p.tags()))
+        })
+        .collect())
+}
+
+async fn delete_instance_profile(c: &Client, r: &Resource) -> Result<Deleted, UpstreamError> {
+    let name = r.id.as_str();
+    let out = sdk_call("iam", "GetInstanceProfile", c.get_instance_profile().instance_profile_name(name).send()).await?;
+    for role in out.instance_profile().map(|p| p.roles()).unwrap_or_default() {
+        let call = c.remove_role_from_instance_profile().instance_profile_name(name).role_name(role.role_name()).send();
+        unless_gone(sdk_call("iam", "RemoveRoleFromInstanceProfile", call).await)?;
+    }
+    sdk_call("iam", "DeleteInstanceProfile", c.delete_instance_profile().instance_profile_name(name).send()).await?;
+    Ok(Deleted::Now)
+}
+
+pub(crate) const INSTANCE_PROFILE: Registration = Registration {
+    name: "iam:instance-profile",
+    scope: Scope::Global,
+    found_by: "ListInstanceProfiles",
+    attribution: Attribution::TagOrName,
+    arn: ArnMatch::any("iam", "instance-profile/"),
+    depends_on: &[],
+    protected: "`managed-by=sandbox-broker`",
+    list: |c, at| instance_profiles(&c.iam, at).boxed(),
+    delete: |c, r| delete_instance_profile(&c.iam, r).boxed(),
+    gone: None,
+};

@@ -1,0 +1,62 @@
+//! SageMaker notebook instances. DeleteNotebookInstance refuses a running
+//! notebook (ValidationException): it is stopped first, and the delete is
+//! answered as "not yet" while it stops, which the engine retries within
+//! the resource's deadline.
+
+use aws_sdk_sagemaker::types::NotebookInstanceStatus;
+use futures_util::FutureExt;
+
+use super::done;
+use crate::registry::{ArnMatch, Attribution, Deleted, Registration, Resource, Scope, Where};
+use crate::upstream::{UpstreamError, UpstreamErrorKind, sdk_call};
+
+type Client = aws_sdk_sagemaker::Client;
+
+async fn notebooks(c: &Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
+    let pages = c.list_notebook_instances().into_paginator().items().send();
+    let notebooks = sdk_call("sagemaker", "ListNotebookInstances", pages.collect::<Result<Vec<_>, _>>()).await?;
+    Ok(notebooks
+        .iter()
+        .filter(|n| n.notebook_instance_status() != Some(&NotebookInstanceStatus::Deleting))
+        .filter_map(|n| {
+            let (name, arn) = (n.notebook_instance_name()?, n.notebook_instance_arn()?);
+            Some(Resource::new(NOTEBOOK_INSTANCE.name, at, arn.to_owned(), name).named(name))
+        })
+        .collect())
+}
+
+async fn delete_notebook(c: &Client, r: &Resource) -> Result<Deleted, UpstreamError> {
+    let out = sdk_call("sagemaker", "DescribeNotebookInstance", c.describe_notebook_instance().notebook_instance_name(&r.id).send()).await?;
+    match out.notebook_instance_status() {
+        Some(NotebookInstanceStatus::Stopped | NotebookInstanceStatus::Failed) | None => {
+            let call = c.delete_notebook_instance().notebook_instance_name(&r.id).send();
+            done(sdk_call("sagemaker", "DeleteNotebookInstance", call).await)
+        }
+        Some(status) => {
+            if *status == NotebookInstanceStatus::InService {
+                let call = c.stop_notebook_instance().notebook_instance_name(&r.id).send();
+                sdk_call("sagemaker", "StopNotebookInstance", call).await?;
+            }
+            let summary = format!("stopping first (was {})", status.as_str());
+            Err(UpstreamError::new("sagemaker", "DeleteNotebookInstance", UpstreamErrorKind::Conflict, summary))
+        }
+    }
+}
+
+async fn notebook_gone(c: &Client, r: &Resource) -> Result<bool, UpstreamError> {
+    let call = c.describe_notebook_instance().notebook_instance_name(&r.id).send();
+    sdk_call("sagemaker", "DescribeNotebookInstance", call).await.map(|_| false)
+}
+
+pub(crate) const NOTEBOOK_INSTANCE: Registration = Registration {
+    name: "sagemaker:notebook-instance",
+    scope: Scope::Regional,
+    found_by: "ListNotebookInstances",
+    attribution: Attribution::TagOrName,
+    arn: ArnMatch::id("sagemaker", "notebook-instance/"),
+    depends_on: &[],
+    protected: "",
+    list: |c, at| notebooks(&c.sagemaker, at).boxed(),
+    delete: |c, r| delete_notebook(&c.sagemaker, r).boxed(),
+    gone: Some(|c, r| notebook_gone(&c.sagemaker, r).boxed()),
+};

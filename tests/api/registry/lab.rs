@@ -1,0 +1,96 @@
+//! A learner's account on the registry tests' moto server, and creating a
+//! resource in it as the learner would.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sandbox_reset::clients::SdkBackend;
+use sandbox_reset::engine::{self, Found, Mode, Options, Report, Scan};
+use serde_json::Value;
+
+use crate::helpers::{Moto, REGION, broker_sdk_config, repo_path, sdk_config, venv_tool};
+
+pub fn moto() -> &'static Moto {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    MOTO.get_or_init(|| Moto::start(&[]))
+}
+
+/// An account of its own (moto keeps state per account for assumed-role
+/// credentials), with the learner's credentials in it.
+pub struct Account {
+    pub id: String,
+    pub key: String,
+    creds: (String, String, String),
+}
+
+impl Account {
+    pub async fn new() -> Account {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let id = format!("{:012}", 300_000_000_000 + u64::from(std::process::id()) * 1_000 + n);
+        let sts = aws_sdk_sts::Client::new(&broker_sdk_config(&moto().endpoint));
+        let out = sts
+            .assume_role()
+            .role_arn(format!("arn:aws:iam::{id}:role/lab"))
+            .role_session_name("learner")
+            .send()
+            .await
+            .expect("assume role into the lab account");
+        let c = out.credentials().expect("credentials");
+        let creds = (c.access_key_id().to_owned(), c.secret_access_key().to_owned(), c.session_token().to_owned());
+        Account { id, key: format!("{:012x}", 0xab_0000_0000 + n), creds }
+    }
+
+    /// Creates one resource of `kind` as the learner; returns its ARN.
+    pub fn create(&self, kind: &str) -> String {
+        let out = self.lab(&["--key", &self.key, kind]);
+        out["arn"].as_str().expect("lab.py printed an ARN").to_owned()
+    }
+
+    fn lab(&self, args: &[&str]) -> Value {
+        let out = std::process::Command::new(venv_tool("python", "PYTHON"))
+            .arg(repo_path("tests/support/lab.py"))
+            .args(["--endpoint", &moto().endpoint, "--region", REGION])
+            .args(args)
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+            .env("AWS_ACCESS_KEY_ID", &self.creds.0)
+            .env("AWS_SECRET_ACCESS_KEY", &self.creds.1)
+            .env("AWS_SESSION_TOKEN", &self.creds.2)
+            .output()
+            .expect("run lab.py");
+        assert!(out.status.success(), "lab.py {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("lab.py JSON")
+    }
+
+    pub fn backend(&self) -> SdkBackend {
+        let (key, secret, token) = &self.creds;
+        SdkBackend::new(sdk_config(&moto().endpoint, key, secret, Some(token)), Some(moto().endpoint.clone()))
+    }
+
+    fn scan(&self) -> Scan {
+        Scan { regions: vec![REGION.to_owned()], account: self.id.clone() }
+    }
+
+    pub async fn discover(&self, mode: &Mode) -> Found {
+        engine::discover(&self.backend(), &self.scan(), mode, &options()).await
+    }
+
+    pub fn session(&self) -> Mode {
+        Mode::Session { key: self.key.clone() }
+    }
+
+    pub async fn clean_session(&self) -> Report {
+        let backend = self.backend();
+        let found = engine::discover(&backend, &self.scan(), &self.session(), &options()).await;
+        engine::remove(&backend, found, &options(), false).await
+    }
+}
+
+pub fn options() -> Options {
+    Options { max_parallel: 16, resource_deadline: crate::helpers::LOADED, retries: 4 }
+}
+
+pub fn arns(outcomes: &[engine::Outcome]) -> Vec<&str> {
+    outcomes.iter().map(|o| o.arn.as_str()).collect()
+}
