@@ -54,11 +54,15 @@ enum Command {
         #[command(subcommand)]
         command: SessionsCommand,
     },
-    /// Clean up what an ended session created, now.
+    /// Clean up what an ended session created, now (`--session ID`), or
+    /// print the resource types cleanup knows (`types`).
+    #[command(args_conflicts_with_subcommands = true)]
     Cleanup {
+        #[command(subcommand)]
+        command: Option<CleanupCommand>,
         /// The session id.
-        #[arg(long)]
-        session: String,
+        #[arg(long, required = true)]
+        session: Option<String>,
         /// List what would be deleted without deleting anything.
         #[arg(long)]
         dry_run: bool,
@@ -90,6 +94,14 @@ enum SessionsCommand {
         /// The session id.
         id: String,
     },
+}
+
+#[derive(Subcommand)]
+enum CleanupCommand {
+    /// The registry of resource types as a table: type, scope, how it is
+    /// found, its attribution in a shared account, what it depends on and
+    /// what is protected in a pool account.
+    Types,
 }
 
 /// What `bootstrap --emit` prints.
@@ -137,7 +149,17 @@ fn main() -> ExitCode {
         Command::Teardown { dry_run, force } => provision(settings, Run::Teardown { dry_run, force }),
         Command::Sessions { command: SessionsCommand::List { state } } => provision(settings, Run::List { state }),
         Command::Sessions { command: SessionsCommand::Show { id } } => provision(settings, Run::Show { id }),
-        Command::Cleanup { session, dry_run } => provision(settings, Run::Cleanup { session, dry_run }),
+        Command::Cleanup { command: Some(CleanupCommand::Types), .. } => {
+            print!("{}", sandbox_reset::registry::table());
+            ExitCode::SUCCESS
+        }
+        Command::Cleanup { command: None, session: Some(session), dry_run } => {
+            provision(settings, Run::Cleanup { session, dry_run })
+        }
+        Command::Cleanup { command: None, session: None, .. } => {
+            eprintln!("cleanup needs --session ID (or the `types` subcommand)");
+            ExitCode::from(2)
+        }
     }
 }
 

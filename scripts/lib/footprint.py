@@ -48,7 +48,7 @@ def fill_bucket(s3, bucket, versions):
 
 def create(make, region, key, args, account):
     s3, ddb, sqs, sns = make("s3"), make("dynamodb"), make("sqs"), make("sns")
-    lam, logs, ec2, ssm = make("lambda"), make("logs"), make("ec2"), make("ssm")
+    lam, logs, ec2 = make("lambda"), make("logs"), make("ec2")
     only = set(args.only.split(",")) if args.only else None
     want = lambda kind: only is None or kind in only
     arns = []
@@ -121,9 +121,11 @@ def create(make, region, key, args, account):
             arns.append(f"arn:aws:logs:{region}:{account}:log-group:{name}")
     unsupported = []
     if args.unsupported:
-        name = f"{key}-param"
-        ssm.put_parameter(Name=name, Value="lab", Type="String", Tags=tag(key))
-        unsupported.append(f"arn:aws:ssm:{region}:{account}:parameter/{name}")
+        # A type the registry does not know (an ACM certificate): the
+        # tagging API shows it, cleanup reports it left.
+        acm = make("acm")
+        out = acm.request_certificate(DomainName=f"{key}.lab.example.com", Tags=tag(key))
+        unsupported.append(out["CertificateArn"])
     return {"expected": sorted(arns), "unsupported": unsupported}
 
 

@@ -16,10 +16,10 @@ use super::iam::SdkIam;
 use super::ledger::Ledger;
 use super::ledger::dynamo::DynamoLedger;
 use super::rate_limit::RateLimitedSts;
-use sandbox_reset::clients::{Backend, SdkBackend};
 use super::sts::SdkSts;
 use super::{Federation, Iam, Sts};
 use crate::config::Settings;
+use sandbox_reset::clients::{Backend, SdkBackend};
 
 /// The AWS-facing services, injectable for tests.
 #[derive(Clone)]
@@ -78,7 +78,8 @@ impl Upstreams {
             aws_sdk_dynamodb::config::Builder::from(sdk).timeout_config(timeouts.clone()).retry_config(retry.clone());
         dynamodb.set_endpoint_url(endpoint.clone());
         let ledger = DynamoLedger::new(aws_sdk_dynamodb::Client::from_conf(dynamodb.build()), &settings.ledger.table);
-        let resources = SdkBackend::new(sdk.to_builder().timeout_config(timeouts).retry_config(retry).build(), endpoint);
+        let resources =
+            SdkBackend::new(sdk.to_builder().timeout_config(timeouts).retry_config(retry).build(), endpoint);
         let (sts, iam) = (sts.build(), iam.build());
         let mut sts_client: Arc<dyn Sts> = Arc::new(SdkSts::new(aws_sdk_sts::Client::from_conf(sts)));
         if let Some(rps) = NonZeroU32::new(settings.aws.sts_max_rps) {

@@ -54,3 +54,14 @@ fn every_exported_metric_is_documented() {
         assert!(operations.contains(name), "{name} is not in docs/operations.md");
     }
 }
+
+#[test]
+fn the_resource_types_page_carries_the_cleanup_types_table() {
+    let page = read("docs/resource-types.md");
+    let (_, rest) = page.split_once("<!-- cleanup types -->\n").expect("opening marker");
+    let (table, _) = rest.split_once("<!-- /cleanup types -->").expect("closing marker");
+    let out = std::process::Command::new(crate::helpers::BIN).args(["cleanup", "types"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(table, String::from_utf8(out.stdout).unwrap(), "run `sandbox-broker cleanup types` and paste it");
+    assert!(table.lines().count() > 60 + 2, "at least 60 types");
+}

@@ -7,4 +7,3 @@
 
 mod lab;
 mod round_trip;
-

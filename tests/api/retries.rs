@@ -163,7 +163,9 @@ async fn a_cleanup_that_outlives_its_request_answers_202_and_runs_once() {
     let moto = Moto::start(&[]);
     let mut options = TestOptions::configured(|s| {
         s.cleanup.enabled = false;
-        s.server.request_timeout_ms = 2_000;
+        // The attempt lists every registered type first; the request's
+        // own calls queue behind that burst at moto.
+        s.server.request_timeout_ms = 10_000;
     });
     options.aws_endpoint = Some(moto.endpoint.clone());
     let app = TestApp::spawn_with(options).await;
@@ -175,7 +177,7 @@ async fn a_cleanup_that_outlives_its_request_answers_202_and_runs_once() {
     app.calls.reset();
     // Deleting takes longer than the request may: the answer is 202 with
     // the record while the attempt goes on.
-    app.calls.before_next("resources.delete", Box::new(|| tokio::time::sleep(Duration::from_secs(6)).boxed()));
+    app.calls.before_next("resources.delete", Box::new(|| tokio::time::sleep(Duration::from_secs(20)).boxed()));
     let path = "/admin/sessions/learner-long/cleanup";
     let (status, running) = app.admin(Method::POST, path).await;
     assert_eq!(status, 202, "{running}");

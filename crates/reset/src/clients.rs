@@ -74,11 +74,7 @@ pub type Tagged = Vec<(String, Vec<(String, String)>)>;
 pub trait Backend: Send + Sync {
     /// Tagging-API ARNs in `region` with their tags: those tagged
     /// `tag=value` when a filter is given, else every tagged resource.
-    async fn tagged(
-        &self,
-        region: &str,
-        filter: Option<(&str, &str)>,
-    ) -> Result<Tagged, UpstreamError>;
+    async fn tagged(&self, region: &str, filter: Option<(&str, &str)>) -> Result<Tagged, UpstreamError>;
     /// One type's listing in one place.
     async fn list(&self, kind: &'static Registration, at: &Where) -> Result<Vec<Resource>, UpstreamError>;
     /// Deletes one resource of `kind` (with its preparation).
@@ -121,11 +117,7 @@ impl SdkBackend {
 
 #[async_trait]
 impl Backend for SdkBackend {
-    async fn tagged(
-        &self,
-        region: &str,
-        filter: Option<(&str, &str)>,
-    ) -> Result<Tagged, UpstreamError> {
+    async fn tagged(&self, region: &str, filter: Option<(&str, &str)>) -> Result<Tagged, UpstreamError> {
         let clients = self.clients(region);
         let mut request = clients.tagging.get_resources();
         if let Some((key, value)) = filter {

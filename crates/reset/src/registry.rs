@@ -233,9 +233,38 @@ pub fn for_arn(arn: &str) -> Option<&'static Registration> {
     let mut parts = arn.splitn(6, ':');
     let service = parts.nth(2)?;
     let resource = parts.nth(2)?;
-    all()
-        .iter()
-        .copied()
-        .filter(|r| r.arn.matches(service, resource))
-        .max_by_key(|r| r.arn.prefix.len())
+    all().iter().copied().filter(|r| r.arn.matches(service, resource)).max_by_key(|r| r.arn.prefix.len())
+}
+
+impl Attribution {
+    /// How the table names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Tag => "tag",
+            Self::Name => "name prefix",
+            Self::TagOrName => "tag or name prefix",
+            Self::Parent => "its parent's",
+            Self::None => "pool only",
+        }
+    }
+}
+
+/// The registry as a Markdown table: what `sandbox-broker cleanup types`
+/// prints and the docs carry (a test keeps the two equal).
+pub fn table() -> String {
+    let mut out = String::from(
+        "| type | scope | found by | attribution in a shared account | depends on | protected in a pool account |\n\
+         |---|---|---|---|---|---|\n",
+    );
+    for r in all() {
+        let scope = match r.scope {
+            Scope::Regional => "regional",
+            Scope::Global => "global",
+        };
+        let depends = if r.depends_on.is_empty() { "–".to_owned() } else { r.depends_on.join(", ") };
+        let protected = if r.protected.is_empty() { "–" } else { r.protected };
+        let row = [r.name, scope, r.found_by, r.attribution.label(), &depends, protected];
+        out.push_str(&format!("| {} |\n", row.join(" | ")));
+    }
+    out
 }

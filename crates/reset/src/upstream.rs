@@ -12,7 +12,8 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// Where each upstream call's outcome goes: the embedding service's
 /// metrics. Set once at start-up; calls before that are not recorded.
-pub type Observer = fn(service: &'static str, operation: &'static str, error: Option<&UpstreamError>, elapsed: Duration);
+pub type Observer =
+    fn(service: &'static str, operation: &'static str, error: Option<&UpstreamError>, elapsed: Duration);
 
 static OBSERVER: OnceLock<Observer> = OnceLock::new();
 

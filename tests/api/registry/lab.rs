@@ -38,13 +38,28 @@ impl Account {
             .expect("assume role into the lab account");
         let c = out.credentials().expect("credentials");
         let creds = (c.access_key_id().to_owned(), c.secret_access_key().to_owned(), c.session_token().to_owned());
-        Account { id, key: format!("{:012x}", 0xab_0000_0000 + n), creds }
+        // Keys start with a letter here: RDS and OpenSearch names must.
+        Account { id, key: format!("ab{n:010x}"), creds }
     }
 
     /// Creates one resource of `kind` as the learner; returns its ARN.
-    pub fn create(&self, kind: &str) -> String {
+    pub async fn create(&self, kind: &str) -> String {
+        if kind == "athena:workgroup" {
+            return self.work_group().await;
+        }
         let out = self.lab(&["--key", &self.key, kind]);
         out["arn"].as_str().expect("lab.py printed an ARN").to_owned()
+    }
+
+    /// boto3 calls Athena over REST-JSON, which moto does not serve; the
+    /// Rust SDK's JSON 1.1 it does.
+    async fn work_group(&self) -> String {
+        let (key, secret, token) = &self.creds;
+        let client = aws_sdk_athena::Client::new(&sdk_config(&moto().endpoint, key, secret, Some(token)));
+        let name = format!("{}-wg", self.key);
+        let tag = aws_sdk_athena::types::Tag::builder().key("sandbox-key").value(&self.key).build();
+        client.create_work_group().name(&name).tags(tag).send().await.expect("create work group");
+        format!("arn:aws:athena:{REGION}:{}:workgroup/{name}", self.id)
     }
 
     fn lab(&self, args: &[&str]) -> Value {

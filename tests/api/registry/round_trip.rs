@@ -7,7 +7,7 @@ use super::lab::{Account, arns};
 
 async fn round_trip(kind: &str) {
     let account = Account::new().await;
-    let arn = account.create(kind);
+    let arn = account.create(kind).await;
 
     let found = account.discover(&account.session()).await;
     assert!(found.failed.is_empty(), "listings failed: {:?}", found.failed);

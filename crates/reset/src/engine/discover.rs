@@ -62,7 +62,9 @@ pub async fn discover(backend: &dyn Backend, scan: &Scan, mode: &Mode, options: 
     let mut calls: Vec<BoxFuture<'_, Listing>> = Vec::new();
     for at in &places {
         let region = at.region.clone();
-        calls.push(async move { Listing::Tagged(with_retries(options, || backend.tagged(&region, filter)).await) }.boxed());
+        calls.push(
+            async move { Listing::Tagged(with_retries(options, || backend.tagged(&region, filter)).await) }.boxed(),
+        );
     }
     for &kind in registry::all() {
         let here = match kind.scope {
@@ -137,9 +139,8 @@ fn unknown(arn: &str) -> Outcome {
 /// Keeps what the mode covers: the session's own resources, or every
 /// unprotected one. A stack's members go with their stack.
 fn select(found: &mut Found, listed: BTreeMap<String, Resource>, mode: &Mode) {
-    let in_stack = |r: &Resource| {
-        r.tags.get(STACK_TAG).is_some_and(|stack| listed.contains_key(stack) && stack != r.arn.as_str())
-    };
+    let in_stack =
+        |r: &Resource| r.tags.get(STACK_TAG).is_some_and(|stack| listed.contains_key(stack) && stack != r.arn.as_str());
     let keep: Vec<bool> = match mode {
         Mode::Session { key } => {
             let own: HashSet<&str> = listed.values().filter(|r| attributed(r, key)).map(|r| r.arn.as_str()).collect();

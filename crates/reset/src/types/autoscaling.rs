@@ -22,11 +22,24 @@ async fn list_groups(c: &Client, at: &Where) -> Result<Vec<Resource>, UpstreamEr
         .filter_map(|g| {
             let (name, arn) = (g.auto_scaling_group_name()?, g.auto_scaling_group_arn()?);
             // A group names its configuration; the edge needs its ARN.
-            let config = g.launch_configuration_name().and_then(|l| configs.iter().find(|c| c.name == l)).map(|c| c.arn.clone());
-            let template = g.launch_template().and_then(|t| t.launch_template_id()).map(|t| at.regional("ec2", &format!("launch-template/{t}")));
-            let subnets = g.vpc_zone_identifier().unwrap_or_default().split(',').filter(|s| !s.is_empty()).map(|s| at.regional("ec2", &format!("subnet/{s}")));
+            let config =
+                g.launch_configuration_name().and_then(|l| configs.iter().find(|c| c.name == l)).map(|c| c.arn.clone());
+            let template = g
+                .launch_template()
+                .and_then(|t| t.launch_template_id())
+                .map(|t| at.regional("ec2", &format!("launch-template/{t}")));
+            let subnets = g
+                .vpc_zone_identifier()
+                .unwrap_or_default()
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(|s| at.regional("ec2", &format!("subnet/{s}")));
             let targets = g.target_group_arns().iter().cloned();
-            let instances = g.instances().iter().filter_map(|i| i.instance_id()).map(|i| at.regional("ec2", &format!("instance/{i}")));
+            let instances = g
+                .instances()
+                .iter()
+                .filter_map(|i| i.instance_id())
+                .map(|i| at.regional("ec2", &format!("instance/{i}")));
             let tags = g.tags().iter().filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())));
             let held = config.into_iter().chain(template).chain(subnets).chain(targets).chain(instances);
             Some(Resource::new(GROUP.name, at, arn.to_owned(), name).named(name).tagged(tags).before(held))

@@ -58,16 +58,22 @@ async fn ecs_services(c: &Ecs, at: &Where) -> Result<Vec<Resource>, UpstreamErro
         let pages = c.list_services().cluster(&cluster.id).into_paginator().items().send();
         let arns = sdk_call("ecs", "ListServices", pages.collect::<Result<Vec<_>, _>>()).await?;
         for batch in arns.chunks(10) {
-            let call = c.describe_services().cluster(&cluster.id).set_services(Some(batch.to_vec())).include(ServiceField::Tags);
+            let call = c
+                .describe_services()
+                .cluster(&cluster.id)
+                .set_services(Some(batch.to_vec()))
+                .include(ServiceField::Tags);
             let out = sdk_call("ecs", "DescribeServices", call.send()).await?;
             for s in out.services().iter().filter(|s| s.status() != Some("INACTIVE")) {
                 let (Some(arn), Some(name)) = (s.service_arn(), s.service_name()) else { continue };
                 let targets = s.load_balancers().iter().filter_map(|l| l.target_group_arn().map(str::to_owned));
                 let vpc = s.network_configuration().and_then(|n| n.awsvpc_configuration());
                 let subnets = vpc.map(|v| v.subnets()).unwrap_or_default().iter().map(|s| ec2(at, "subnet", s));
-                let groups = vpc.map(|v| v.security_groups()).unwrap_or_default().iter().map(|g| ec2(at, "security-group", g));
+                let groups =
+                    vpc.map(|v| v.security_groups()).unwrap_or_default().iter().map(|g| ec2(at, "security-group", g));
                 let held = [cluster.arn.clone()].into_iter().chain(targets).chain(subnets).chain(groups);
-                let service = Resource::new(ECS_SERVICE.name, at, arn.to_owned(), arn).named(name).tagged(ecs_tags(s.tags()));
+                let service =
+                    Resource::new(ECS_SERVICE.name, at, arn.to_owned(), arn).named(name).tagged(ecs_tags(s.tags()));
                 found.push(service.before(held).child_of(cluster.arn.clone()));
             }
         }
@@ -86,7 +92,8 @@ async fn delete_service(c: &Ecs, r: &Resource) -> Result<Deleted, UpstreamError>
 
 async fn service_gone(c: &Ecs, r: &Resource) -> Result<bool, UpstreamError> {
     let cluster = r.parent.as_deref().unwrap_or_default();
-    let out = sdk_call("ecs", "DescribeServices", c.describe_services().cluster(cluster).services(&r.id).send()).await?;
+    let out =
+        sdk_call("ecs", "DescribeServices", c.describe_services().cluster(cluster).services(&r.id).send()).await?;
     Ok(out.services().iter().all(|s| s.status() == Some("INACTIVE")))
 }
 
@@ -119,7 +126,9 @@ async fn task_definitions(c: &Ecs, at: &Where) -> Result<Vec<Resource>, Upstream
 
 /// Deregistered (made INACTIVE), then deleted for good.
 async fn delete_task_definition(c: &Ecs, r: &Resource) -> Result<Deleted, UpstreamError> {
-    unless_gone(sdk_call("ecs", "DeregisterTaskDefinition", c.deregister_task_definition().task_definition(&r.id).send()).await)?;
+    unless_gone(
+        sdk_call("ecs", "DeregisterTaskDefinition", c.deregister_task_definition().task_definition(&r.id).send()).await,
+    )?;
     done(sdk_call("ecs", "DeleteTaskDefinitions", c.delete_task_definitions().task_definitions(&r.id).send()).await)
 }
 
@@ -141,7 +150,12 @@ async fn repositories(c: &aws_sdk_ecr::Client, at: &Where) -> Result<Vec<Resourc
     let repositories = sdk_call("ecr", "DescribeRepositories", pages.collect::<Result<Vec<_>, _>>()).await?;
     Ok(repositories
         .iter()
-        .filter_map(|r| Some(Resource::new(ECR_REPOSITORY.name, at, r.repository_arn()?.to_owned(), r.repository_name()?).named(r.repository_name()?)))
+        .filter_map(|r| {
+            Some(
+                Resource::new(ECR_REPOSITORY.name, at, r.repository_arn()?.to_owned(), r.repository_name()?)
+                    .named(r.repository_name()?),
+            )
+        })
         .collect())
 }
 
@@ -155,7 +169,13 @@ pub(crate) const ECR_REPOSITORY: Registration = Registration {
     protected: "",
     list: |c, at| repositories(&c.ecr, at).boxed(),
     // Forced: its images go with it (RepositoryNotEmptyException otherwise).
-    delete: |c, r| deleting(sdk_call("ecr", "DeleteRepository", c.ecr.delete_repository().repository_name(&r.id).force(true).send())),
+    delete: |c, r| {
+        deleting(sdk_call(
+            "ecr",
+            "DeleteRepository",
+            c.ecr.delete_repository().repository_name(&r.id).force(true).send(),
+        ))
+    },
     gone: None,
 };
 
@@ -165,13 +185,18 @@ async fn eks_clusters(c: &Eks, at: &Where) -> Result<Vec<Resource>, UpstreamErro
     let mut found = Vec::new();
     for name in names {
         let out = sdk_call("eks", "DescribeCluster", c.describe_cluster().name(&name).send()).await?;
-        let Some(cluster) = out.cluster().filter(|k| k.status().map(|s| s.as_str()) != Some("DELETING")) else { continue };
+        let Some(cluster) = out.cluster().filter(|k| k.status().map(|s| s.as_str()) != Some("DELETING")) else {
+            continue;
+        };
         let arn = cluster.arn().map_or_else(|| at.regional("eks", &format!("cluster/{name}")), str::to_owned);
         let vpc = cluster.resources_vpc_config();
         let subnets = vpc.map(|v| v.subnet_ids()).unwrap_or_default().iter().map(|s| ec2(at, "subnet", s));
-        let groups = vpc.map(|v| v.security_group_ids()).unwrap_or_default().iter().map(|g| ec2(at, "security-group", g));
+        let groups =
+            vpc.map(|v| v.security_group_ids()).unwrap_or_default().iter().map(|g| ec2(at, "security-group", g));
         let tags = cluster.tags().into_iter().flatten().map(|(k, v)| (k.clone(), v.clone()));
-        found.push(Resource::new(EKS_CLUSTER.name, at, arn, &name).named(&name).tagged(tags).before(subnets.chain(groups)));
+        found.push(
+            Resource::new(EKS_CLUSTER.name, at, arn, &name).named(&name).tagged(tags).before(subnets.chain(groups)),
+        );
     }
     Ok(found)
 }
@@ -198,13 +223,26 @@ async fn nodegroups(c: &Eks, at: &Where) -> Result<Vec<Resource>, UpstreamError>
     for cluster in eks_clusters(c, at).await? {
         let pages = c.list_nodegroups().cluster_name(&cluster.id).into_paginator().items().send();
         for name in sdk_call("eks", "ListNodegroups", pages.collect::<Result<Vec<_>, _>>()).await? {
-            let out = sdk_call("eks", "DescribeNodegroup", c.describe_nodegroup().cluster_name(&cluster.id).nodegroup_name(&name).send()).await?;
+            let out = sdk_call(
+                "eks",
+                "DescribeNodegroup",
+                c.describe_nodegroup().cluster_name(&cluster.id).nodegroup_name(&name).send(),
+            )
+            .await?;
             let Some(group) = out.nodegroup() else { continue };
-            let arn = group.nodegroup_arn().map_or_else(|| at.regional("eks", &format!("nodegroup/{}/{name}", cluster.id)), str::to_owned);
+            let arn = group
+                .nodegroup_arn()
+                .map_or_else(|| at.regional("eks", &format!("nodegroup/{}/{name}", cluster.id)), str::to_owned);
             let subnets = group.subnets().iter().map(|s| ec2(at, "subnet", s));
             let tags = group.tags().into_iter().flatten().map(|(k, v)| (k.clone(), v.clone()));
             let held = [cluster.arn.clone()].into_iter().chain(subnets);
-            found.push(Resource::new(EKS_NODEGROUP.name, at, arn, &name).named(&name).tagged(tags).before(held).child_of(cluster.arn.clone()));
+            found.push(
+                Resource::new(EKS_NODEGROUP.name, at, arn, &name)
+                    .named(&name)
+                    .tagged(tags)
+                    .before(held)
+                    .child_of(cluster.arn.clone()),
+            );
         }
     }
     Ok(found)
@@ -228,6 +266,12 @@ pub(crate) const EKS_NODEGROUP: Registration = Registration {
     depends_on: &[],
     protected: "",
     list: |c, at| nodegroups(&c.eks, at).boxed(),
-    delete: |c, r| deleting(sdk_call("eks", "DeleteNodegroup", c.eks.delete_nodegroup().cluster_name(cluster_of(r)).nodegroup_name(&r.id).send())),
+    delete: |c, r| {
+        deleting(sdk_call(
+            "eks",
+            "DeleteNodegroup",
+            c.eks.delete_nodegroup().cluster_name(cluster_of(r)).nodegroup_name(&r.id).send(),
+        ))
+    },
     gone: Some(|c, r| nodegroup_gone(&c.eks, r).boxed()),
 };

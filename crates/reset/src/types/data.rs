@@ -16,14 +16,16 @@ async fn list_tables(client: &aws_sdk_dynamodb::Client, at: &Where) -> Result<Ve
     // A table's ARN follows from its name: no DescribeTable per table.
     Ok(names
         .iter()
-        .map(|name| Resource::new(DYNAMODB_TABLE.name, at, at.regional("dynamodb", &format!("table/{name}")), name).named(name))
+        .map(|name| {
+            Resource::new(DYNAMODB_TABLE.name, at, at.regional("dynamodb", &format!("table/{name}")), name).named(name)
+        })
         .collect())
 }
 
 /// DeleteTable refuses a table with deletion protection (ValidationException).
 async fn delete_table(client: &aws_sdk_dynamodb::Client, r: &Resource) -> Result<Deleted, UpstreamError> {
     match sdk_call("dynamodb", "DeleteTable", client.delete_table().table_name(&r.id).send()).await {
-        Err(e) if e.summary.contains("eletion protection") => {
+        Err(e) if e.summary.to_lowercase().replace(' ', "").contains("deletionprotection") => {
             let call = client.update_table().table_name(&r.id).deletion_protection_enabled(false).send();
             sdk_call("dynamodb", "UpdateTable", call).await?;
             done(sdk_call("dynamodb", "DeleteTable", client.delete_table().table_name(&r.id).send()).await)
@@ -52,12 +54,15 @@ async fn list_streams(client: &aws_sdk_kinesis::Client, at: &Where) -> Result<Ve
         .iter()
         .flat_map(|p| p.stream_summaries())
         .filter(|s| s.stream_status() != &StreamStatus::Deleting)
-        .map(|s| Resource::new(KINESIS_STREAM.name, at, s.stream_arn().to_owned(), s.stream_name()).named(s.stream_name()))
+        .map(|s| {
+            Resource::new(KINESIS_STREAM.name, at, s.stream_arn().to_owned(), s.stream_name()).named(s.stream_name())
+        })
         .collect())
 }
 
 async fn stream_gone(client: &aws_sdk_kinesis::Client, r: &Resource) -> Result<bool, UpstreamError> {
-    let out = sdk_call("kinesis", "DescribeStreamSummary", client.describe_stream_summary().stream_name(&r.id).send()).await?;
+    let out = sdk_call("kinesis", "DescribeStreamSummary", client.describe_stream_summary().stream_name(&r.id).send())
+        .await?;
     Ok(out.stream_description_summary().is_none())
 }
 
@@ -72,7 +77,11 @@ pub(crate) const KINESIS_STREAM: Registration = Registration {
     list: |c, at| list_streams(&c.kinesis, at).boxed(),
     // Consumers registered on the stream go with it.
     delete: |c, r| {
-        deleting(sdk_call("kinesis", "DeleteStream", c.kinesis.delete_stream().stream_name(&r.id).enforce_consumer_deletion(true).send()))
+        deleting(sdk_call(
+            "kinesis",
+            "DeleteStream",
+            c.kinesis.delete_stream().stream_name(&r.id).enforce_consumer_deletion(true).send(),
+        ))
     },
     gone: Some(|c, r| stream_gone(&c.kinesis, r).boxed()),
 };
@@ -104,7 +113,11 @@ pub(crate) const FIREHOSE_STREAM: Registration = Registration {
     protected: "",
     list: |c, at| list_delivery_streams(&c.firehose, at).boxed(),
     delete: |c, r| {
-        deleting(sdk_call("firehose", "DeleteDeliveryStream", c.firehose.delete_delivery_stream().delivery_stream_name(&r.id).send()))
+        deleting(sdk_call(
+            "firehose",
+            "DeleteDeliveryStream",
+            c.firehose.delete_delivery_stream().delivery_stream_name(&r.id).send(),
+        ))
     },
     gone: None,
 };
@@ -117,7 +130,10 @@ async fn list_databases(client: &aws_sdk_glue::Client, at: &Where) -> Result<Vec
         .flat_map(|p| p.database_list())
         // The catalog's `default` database is AWS's.
         .filter(|d| d.name() != "default")
-        .map(|d| Resource::new(GLUE_DATABASE.name, at, at.regional("glue", &format!("database/{}", d.name())), d.name()).named(d.name()))
+        .map(|d| {
+            Resource::new(GLUE_DATABASE.name, at, at.regional("glue", &format!("database/{}", d.name())), d.name())
+                .named(d.name())
+        })
         .collect())
 }
 
@@ -143,7 +159,10 @@ async fn list_workgroups(client: &aws_sdk_athena::Client, at: &Where) -> Result<
         .filter_map(|w| w.name())
         // `primary` exists in every account and cannot be deleted.
         .filter(|name| *name != "primary")
-        .map(|name| Resource::new(ATHENA_WORKGROUP.name, at, at.regional("athena", &format!("workgroup/{name}")), name).named(name))
+        .map(|name| {
+            Resource::new(ATHENA_WORKGROUP.name, at, at.regional("athena", &format!("workgroup/{name}")), name)
+                .named(name)
+        })
         .collect())
 }
 
@@ -158,7 +177,11 @@ pub(crate) const ATHENA_WORKGROUP: Registration = Registration {
     list: |c, at| list_workgroups(&c.athena, at).boxed(),
     // Recursive: its saved queries and prepared statements go with it.
     delete: |c, r| {
-        deleting(sdk_call("athena", "DeleteWorkGroup", c.athena.delete_work_group().work_group(&r.id).recursive_delete_option(true).send()))
+        deleting(sdk_call(
+            "athena",
+            "DeleteWorkGroup",
+            c.athena.delete_work_group().work_group(&r.id).recursive_delete_option(true).send(),
+        ))
     },
     gone: None,
 };
@@ -172,13 +195,18 @@ async fn list_redshift(client: &aws_sdk_redshift::Client, at: &Where) -> Result<
         .filter_map(|c| {
             let id = c.cluster_identifier()?;
             let tags = c.tags().iter().filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())));
-            Some(Resource::new(REDSHIFT_CLUSTER.name, at, at.regional("redshift", &format!("cluster:{id}")), id).named(id).tagged(tags))
+            Some(
+                Resource::new(REDSHIFT_CLUSTER.name, at, at.regional("redshift", &format!("cluster:{id}")), id)
+                    .named(id)
+                    .tagged(tags),
+            )
         })
         .collect())
 }
 
 async fn redshift_gone(client: &aws_sdk_redshift::Client, r: &Resource) -> Result<bool, UpstreamError> {
-    let out = sdk_call("redshift", "DescribeClusters", client.describe_clusters().cluster_identifier(&r.id).send()).await?;
+    let out =
+        sdk_call("redshift", "DescribeClusters", client.describe_clusters().cluster_identifier(&r.id).send()).await?;
     Ok(out.clusters().is_empty())
 }
 
@@ -205,7 +233,9 @@ async fn list_domains(client: &aws_sdk_opensearch::Client, at: &Where) -> Result
         .domain_names()
         .iter()
         .filter_map(|d| d.domain_name())
-        .map(|name| Resource::new(OPENSEARCH_DOMAIN.name, at, at.regional("es", &format!("domain/{name}")), name).named(name))
+        .map(|name| {
+            Resource::new(OPENSEARCH_DOMAIN.name, at, at.regional("es", &format!("domain/{name}")), name).named(name)
+        })
         .collect())
 }
 

@@ -26,7 +26,11 @@ async fn zones(c: &Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
 
 async fn delete_zone(c: &Client, r: &Resource) -> Result<Deleted, UpstreamError> {
     let zone = c.get_hosted_zone().id(&r.id).send();
-    let apex = sdk_call("route53", "GetHostedZone", zone).await?.hosted_zone().map(|z| z.name().to_owned()).unwrap_or_default();
+    let apex = sdk_call("route53", "GetHostedZone", zone)
+        .await?
+        .hosted_zone()
+        .map(|z| z.name().to_owned())
+        .unwrap_or_default();
     let mut sets = Vec::new();
     let mut next: (Option<String>, Option<RrType>, Option<String>) = (None, None, None);
     loop {
@@ -41,7 +45,11 @@ async fn delete_zone(c: &Client, r: &Resource) -> Result<Deleted, UpstreamError>
         if !page.is_truncated() {
             break;
         }
-        next = (page.next_record_name().map(str::to_owned), page.next_record_type().cloned(), page.next_record_identifier().map(str::to_owned));
+        next = (
+            page.next_record_name().map(str::to_owned),
+            page.next_record_type().cloned(),
+            page.next_record_identifier().map(str::to_owned),
+        );
     }
     let changes: Vec<Change> = sets
         .iter()
@@ -49,10 +57,9 @@ async fn delete_zone(c: &Client, r: &Resource) -> Result<Deleted, UpstreamError>
         .filter_map(|s| Change::builder().action(ChangeAction::Delete).resource_record_set(s.clone()).build().ok())
         .collect();
     for batch in changes.chunks(500) {
-        let batch = ChangeBatch::builder()
-            .set_changes(Some(batch.to_vec()))
-            .build()
-            .map_err(|e| UpstreamError::new("route53", "ChangeResourceRecordSets", UpstreamErrorKind::Other, e.to_string()))?;
+        let batch = ChangeBatch::builder().set_changes(Some(batch.to_vec())).build().map_err(|e| {
+            UpstreamError::new("route53", "ChangeResourceRecordSets", UpstreamErrorKind::Other, e.to_string())
+        })?;
         let call = c.change_resource_record_sets().hosted_zone_id(&r.id).change_batch(batch).send();
         sdk_call("route53", "ChangeResourceRecordSets", call).await?;
     }

@@ -167,7 +167,8 @@ async fn deregister(c: &Client, r: &Resource) -> Result<Deleted, UpstreamError> 
     sdk_call(EC2, "DeregisterImage", c.deregister_image().image_id(&r.id).send()).await?;
     for snapshot in r.before.iter().filter_map(|a| a.rsplit_once("snapshot/").map(|(_, id)| id)) {
         match sdk_call(EC2, "DeleteSnapshot", c.delete_snapshot().snapshot_id(snapshot).send()).await {
-            Err(e) if e.kind == UpstreamErrorKind::NotFound || e.code.as_deref() == Some("InvalidSnapshot.NotFound") => {}
+            Err(e)
+                if e.kind == UpstreamErrorKind::NotFound || e.code.as_deref() == Some("InvalidSnapshot.NotFound") => {}
             other => unless_gone(other)?,
         }
     }
@@ -194,11 +195,9 @@ async fn list_key_pairs(c: &Client, at: &Where) -> Result<Vec<Resource>, Upstrea
         .iter()
         .filter_map(|k| {
             let id = k.key_pair_id()?;
-            Some(
-                Resource::new(KEY_PAIR.name, at, arn(at, "key-pair", id), id)
-                    .named(k.key_name().unwrap_or_default())
-                    .tagged(tags(k.tags())),
-            )
+            // Deleted by name: the emulator ignores KeyPairId.
+            let name = k.key_name()?;
+            Some(Resource::new(KEY_PAIR.name, at, arn(at, "key-pair", id), name).named(name).tagged(tags(k.tags())))
         })
         .collect())
 }
@@ -212,7 +211,7 @@ pub(crate) const KEY_PAIR: Registration = Registration {
     depends_on: &[],
     protected: "",
     list: |c, at| list_key_pairs(&c.ec2, at).boxed(),
-    delete: |c, r| deleting(sdk_call(EC2, "DeleteKeyPair", c.ec2.delete_key_pair().key_pair_id(&r.id).send())),
+    delete: |c, r| deleting(sdk_call(EC2, "DeleteKeyPair", c.ec2.delete_key_pair().key_name(&r.id).send())),
     gone: None,
 };
 

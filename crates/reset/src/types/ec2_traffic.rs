@@ -159,7 +159,8 @@ fn references_groups(permission: &IpPermission) -> bool {
 async fn delete_group(c: &Client, r: &Resource) -> Result<Deleted, UpstreamError> {
     let out = sdk_call(EC2, "DescribeSecurityGroups", c.describe_security_groups().group_ids(&r.id).send()).await?;
     for group in out.security_groups() {
-        let ingress: Vec<IpPermission> = group.ip_permissions().iter().filter(|p| references_groups(p)).cloned().collect();
+        let ingress: Vec<IpPermission> =
+            group.ip_permissions().iter().filter(|p| references_groups(p)).cloned().collect();
         if !ingress.is_empty() {
             let call = c.revoke_security_group_ingress().group_id(&r.id).set_ip_permissions(Some(ingress)).send();
             unless_gone(sdk_call(EC2, "RevokeSecurityGroupIngress", call).await)?;

@@ -145,8 +145,10 @@ pub(crate) const ROUTE_TABLE: Registration = Registration {
 
 async fn list_internet_gateways(c: &Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
     let pages = c.describe_internet_gateways().into_paginator().items().send();
-    let (gateways, defaults) =
-        tokio::try_join!(sdk_call(EC2, "DescribeInternetGateways", pages.collect::<Result<Vec<_>, _>>()), default_vpcs(c))?;
+    let (gateways, defaults) = tokio::try_join!(
+        sdk_call(EC2, "DescribeInternetGateways", pages.collect::<Result<Vec<_>, _>>()),
+        default_vpcs(c)
+    )?;
     Ok(gateways
         .iter()
         .filter_map(|g| {
@@ -227,7 +229,8 @@ async fn delete_network_acl(c: &Client, r: &Resource) -> Result<Deleted, Upstrea
         let defaults = sdk_call(EC2, "DescribeNetworkAcls", call).await?;
         if let Some(default) = defaults.network_acls().first().and_then(|a| a.network_acl_id()) {
             for association in associations {
-                let call = c.replace_network_acl_association().association_id(association).network_acl_id(default).send();
+                let call =
+                    c.replace_network_acl_association().association_id(association).network_acl_id(default).send();
                 unless_gone(sdk_call(EC2, "ReplaceNetworkAclAssociation", call).await)?;
             }
         }

@@ -61,9 +61,17 @@ async fn list_listeners(c: &Client, at: &Where) -> Result<Vec<Resource>, Upstrea
             let groups = listener
                 .default_actions()
                 .iter()
-                .flat_map(|a| a.target_group_arn().into_iter().chain(a.forward_config().into_iter().flat_map(|f| f.target_groups().iter().filter_map(|t| t.target_group_arn()))))
+                .flat_map(|a| {
+                    a.target_group_arn().into_iter().chain(
+                        a.forward_config()
+                            .into_iter()
+                            .flat_map(|f| f.target_groups().iter().filter_map(|t| t.target_group_arn())),
+                    )
+                })
                 .map(str::to_owned);
-            found.push(Resource::new(LISTENER.name, at, arn.to_owned(), arn).before(groups).child_of(balancer.arn.clone()));
+            found.push(
+                Resource::new(LISTENER.name, at, arn.to_owned(), arn).before(groups).child_of(balancer.arn.clone()),
+            );
         }
     }
     Ok(found)
@@ -103,6 +111,8 @@ pub(crate) const TARGET_GROUP: Registration = Registration {
     depends_on: &["elasticloadbalancing:listener", "ecs:service", "autoscaling:autoScalingGroup"],
     protected: "",
     list: |c, at| list_target_groups(&c.elbv2, at).boxed(),
-    delete: |c, r| deleting(sdk_call(ELB, "DeleteTargetGroup", c.elbv2.delete_target_group().target_group_arn(&r.id).send())),
+    delete: |c, r| {
+        deleting(sdk_call(ELB, "DeleteTargetGroup", c.elbv2.delete_target_group().target_group_arn(&r.id).send()))
+    },
     gone: None,
 };

@@ -8,8 +8,8 @@
 
 use aws_sdk_iam::Client;
 use aws_sdk_iam::types::Tag;
-use futures_util::stream::{self, StreamExt, TryStreamExt};
 use futures_util::FutureExt;
+use futures_util::stream::{self, StreamExt, TryStreamExt};
 
 use super::unless_gone;
 use crate::registry::{ArnMatch, Attribution, Deleted, Registration, Resource, Scope, Where};
@@ -58,17 +58,28 @@ async fn roles(c: &Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
 
 async fn delete_role(c: &Client, r: &Resource) -> Result<Deleted, UpstreamError> {
     let name = r.id.as_str();
-    let attached = sdk_call("iam", "ListAttachedRolePolicies", c.list_attached_role_policies().role_name(name).send()).await?;
+    let attached =
+        sdk_call("iam", "ListAttachedRolePolicies", c.list_attached_role_policies().role_name(name).send()).await?;
     for arn in attached.attached_policies().iter().filter_map(|p| p.policy_arn()) {
-        unless_gone(sdk_call("iam", "DetachRolePolicy", c.detach_role_policy().role_name(name).policy_arn(arn).send()).await)?;
+        unless_gone(
+            sdk_call("iam", "DetachRolePolicy", c.detach_role_policy().role_name(name).policy_arn(arn).send()).await,
+        )?;
     }
     let inline = sdk_call("iam", "ListRolePolicies", c.list_role_policies().role_name(name).send()).await?;
     for policy in inline.policy_names() {
-        unless_gone(sdk_call("iam", "DeleteRolePolicy", c.delete_role_policy().role_name(name).policy_name(policy).send()).await)?;
+        unless_gone(
+            sdk_call("iam", "DeleteRolePolicy", c.delete_role_policy().role_name(name).policy_name(policy).send())
+                .await,
+        )?;
     }
-    let profiles = sdk_call("iam", "ListInstanceProfilesForRole", c.list_instance_profiles_for_role().role_name(name).send()).await?;
+    let profiles =
+        sdk_call("iam", "ListInstanceProfilesForRole", c.list_instance_profiles_for_role().role_name(name).send())
+            .await?;
     for profile in profiles.instance_profiles() {
-        let call = c.remove_role_from_instance_profile().role_name(name).instance_profile_name(profile.instance_profile_name());
+        let call = c
+            .remove_role_from_instance_profile()
+            .role_name(name)
+            .instance_profile_name(profile.instance_profile_name());
         unless_gone(sdk_call("iam", "RemoveRoleFromInstanceProfile", call.send()).await)?;
     }
     sdk_call("iam", "DeleteRole", c.delete_role().role_name(name).send()).await?;
@@ -91,7 +102,10 @@ pub(crate) const ROLE: Registration = Registration {
 async fn users(c: &Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
     let pages = c.list_users().into_paginator().items().send();
     let users = sdk_call("iam", "ListUsers", pages.collect::<Result<Vec<_>, _>>()).await?;
-    let found = users.iter().map(|u| Resource::new(USER.name, at, u.arn().to_owned(), u.user_name()).named(u.user_name())).collect();
+    let found = users
+        .iter()
+        .map(|u| Resource::new(USER.name, at, u.arn().to_owned(), u.user_name()).named(u.user_name()))
+        .collect();
     with_tags(found, |name| async move {
         let out = sdk_call("iam", "ListUserTags", c.list_user_tags().user_name(name).send()).await?;
         Ok(pairs(out.tags()))
@@ -103,7 +117,9 @@ async fn delete_user(c: &Client, r: &Resource) -> Result<Deleted, UpstreamError>
     let name = r.id.as_str();
     let keys = sdk_call("iam", "ListAccessKeys", c.list_access_keys().user_name(name).send()).await?;
     for key in keys.access_key_metadata().iter().filter_map(|k| k.access_key_id()) {
-        unless_gone(sdk_call("iam", "DeleteAccessKey", c.delete_access_key().user_name(name).access_key_id(key).send()).await)?;
+        unless_gone(
+            sdk_call("iam", "DeleteAccessKey", c.delete_access_key().user_name(name).access_key_id(key).send()).await,
+        )?;
     }
     unless_gone(sdk_call("iam", "DeleteLoginProfile", c.delete_login_profile().user_name(name).send()).await)?;
     let devices = sdk_call("iam", "ListMFADevices", c.list_mfa_devices().user_name(name).send()).await?;
@@ -111,13 +127,19 @@ async fn delete_user(c: &Client, r: &Resource) -> Result<Deleted, UpstreamError>
         let call = c.deactivate_mfa_device().user_name(name).serial_number(serial).send();
         unless_gone(sdk_call("iam", "DeactivateMFADevice", call).await)?;
     }
-    let attached = sdk_call("iam", "ListAttachedUserPolicies", c.list_attached_user_policies().user_name(name).send()).await?;
+    let attached =
+        sdk_call("iam", "ListAttachedUserPolicies", c.list_attached_user_policies().user_name(name).send()).await?;
     for arn in attached.attached_policies().iter().filter_map(|p| p.policy_arn()) {
-        unless_gone(sdk_call("iam", "DetachUserPolicy", c.detach_user_policy().user_name(name).policy_arn(arn).send()).await)?;
+        unless_gone(
+            sdk_call("iam", "DetachUserPolicy", c.detach_user_policy().user_name(name).policy_arn(arn).send()).await,
+        )?;
     }
     let inline = sdk_call("iam", "ListUserPolicies", c.list_user_policies().user_name(name).send()).await?;
     for policy in inline.policy_names() {
-        unless_gone(sdk_call("iam", "DeleteUserPolicy", c.delete_user_policy().user_name(name).policy_name(policy).send()).await)?;
+        unless_gone(
+            sdk_call("iam", "DeleteUserPolicy", c.delete_user_policy().user_name(name).policy_name(policy).send())
+                .await,
+        )?;
     }
     let groups = sdk_call("iam", "ListGroupsForUser", c.list_groups_for_user().user_name(name).send()).await?;
     for group in groups.groups() {
@@ -144,7 +166,10 @@ pub(crate) const USER: Registration = Registration {
 async fn groups(c: &Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
     let pages = c.list_groups().into_paginator().items().send();
     let groups = sdk_call("iam", "ListGroups", pages.collect::<Result<Vec<_>, _>>()).await?;
-    Ok(groups.iter().map(|g| Resource::new(GROUP.name, at, g.arn().to_owned(), g.group_name()).named(g.group_name())).collect())
+    Ok(groups
+        .iter()
+        .map(|g| Resource::new(GROUP.name, at, g.arn().to_owned(), g.group_name()).named(g.group_name()))
+        .collect())
 }
 
 async fn delete_group(c: &Client, r: &Resource) -> Result<Deleted, UpstreamError> {
@@ -154,13 +179,19 @@ async fn delete_group(c: &Client, r: &Resource) -> Result<Deleted, UpstreamError
         let call = c.remove_user_from_group().group_name(name).user_name(user.user_name()).send();
         unless_gone(sdk_call("iam", "RemoveUserFromGroup", call).await)?;
     }
-    let attached = sdk_call("iam", "ListAttachedGroupPolicies", c.list_attached_group_policies().group_name(name).send()).await?;
+    let attached =
+        sdk_call("iam", "ListAttachedGroupPolicies", c.list_attached_group_policies().group_name(name).send()).await?;
     for arn in attached.attached_policies().iter().filter_map(|p| p.policy_arn()) {
-        unless_gone(sdk_call("iam", "DetachGroupPolicy", c.detach_group_policy().group_name(name).policy_arn(arn).send()).await)?;
+        unless_gone(
+            sdk_call("iam", "DetachGroupPolicy", c.detach_group_policy().group_name(name).policy_arn(arn).send()).await,
+        )?;
     }
     let inline = sdk_call("iam", "ListGroupPolicies", c.list_group_policies().group_name(name).send()).await?;
     for policy in inline.policy_names() {
-        unless_gone(sdk_call("iam", "DeleteGroupPolicy", c.delete_group_policy().group_name(name).policy_name(policy).send()).await)?;
+        unless_gone(
+            sdk_call("iam", "DeleteGroupPolicy", c.delete_group_policy().group_name(name).policy_name(policy).send())
+                .await,
+        )?;
     }
     sdk_call("iam", "DeleteGroup", c.delete_group().group_name(name).send()).await?;
     Ok(Deleted::Now)
@@ -197,15 +228,23 @@ async fn policies(c: &Client, at: &Where) -> Result<Vec<Resource>, UpstreamError
 /// deleted: DeletePolicy refuses either (DeleteConflict).
 async fn delete_policy(c: &Client, r: &Resource) -> Result<Deleted, UpstreamError> {
     let arn = r.id.as_str();
-    let entities = sdk_call("iam", "ListEntitiesForPolicy", c.list_entities_for_policy().policy_arn(arn).send()).await?;
+    let entities =
+        sdk_call("iam", "ListEntitiesForPolicy", c.list_entities_for_policy().policy_arn(arn).send()).await?;
     for role in entities.policy_roles().iter().filter_map(|e| e.role_name()) {
-        unless_gone(sdk_call("iam", "DetachRolePolicy", c.detach_role_policy().role_name(role).policy_arn(arn).send()).await)?;
+        unless_gone(
+            sdk_call("iam", "DetachRolePolicy", c.detach_role_policy().role_name(role).policy_arn(arn).send()).await,
+        )?;
     }
     for user in entities.policy_users().iter().filter_map(|e| e.user_name()) {
-        unless_gone(sdk_call("iam", "DetachUserPolicy", c.detach_user_policy().user_name(user).policy_arn(arn).send()).await)?;
+        unless_gone(
+            sdk_call("iam", "DetachUserPolicy", c.detach_user_policy().user_name(user).policy_arn(arn).send()).await,
+        )?;
     }
     for group in entities.policy_groups().iter().filter_map(|e| e.group_name()) {
-        unless_gone(sdk_call("iam", "DetachGroupPolicy", c.detach_group_policy().group_name(group).policy_arn(arn).send()).await)?;
+        unless_gone(
+            sdk_call("iam", "DetachGroupPolicy", c.detach_group_policy().group_name(group).policy_arn(arn).send())
+                .await,
+        )?;
     }
     let versions = sdk_call("iam", "ListPolicyVersions", c.list_policy_versions().policy_arn(arn).send()).await?;
     for version in versions.versions().iter().filter(|v| !v.is_default_version()).filter_map(|v| v.version_id()) {
@@ -243,7 +282,8 @@ async fn instance_profiles(c: &Client, at: &Where) -> Result<Vec<Resource>, Upst
 
 async fn delete_instance_profile(c: &Client, r: &Resource) -> Result<Deleted, UpstreamError> {
     let name = r.id.as_str();
-    let out = sdk_call("iam", "GetInstanceProfile", c.get_instance_profile().instance_profile_name(name).send()).await?;
+    let out =
+        sdk_call("iam", "GetInstanceProfile", c.get_instance_profile().instance_profile_name(name).send()).await?;
     for role in out.instance_profile().map(|p| p.roles()).unwrap_or_default() {
         let call = c.remove_role_from_instance_profile().instance_profile_name(name).role_name(role.role_name()).send();
         unless_gone(sdk_call("iam", "RemoveRoleFromInstanceProfile", call).await)?;

@@ -26,7 +26,12 @@ async fn notebooks(c: &Client, at: &Where) -> Result<Vec<Resource>, UpstreamErro
 }
 
 async fn delete_notebook(c: &Client, r: &Resource) -> Result<Deleted, UpstreamError> {
-    let out = sdk_call("sagemaker", "DescribeNotebookInstance", c.describe_notebook_instance().notebook_instance_name(&r.id).send()).await?;
+    let out = sdk_call(
+        "sagemaker",
+        "DescribeNotebookInstance",
+        c.describe_notebook_instance().notebook_instance_name(&r.id).send(),
+    )
+    .await?;
     match out.notebook_instance_status() {
         Some(NotebookInstanceStatus::Stopped | NotebookInstanceStatus::Failed) | None => {
             let call = c.delete_notebook_instance().notebook_instance_name(&r.id).send();
@@ -43,9 +48,14 @@ async fn delete_notebook(c: &Client, r: &Resource) -> Result<Deleted, UpstreamEr
     }
 }
 
+/// SageMaker answers a deleted notebook with ValidationException
+/// "RecordNotFound", not a not-found code.
 async fn notebook_gone(c: &Client, r: &Resource) -> Result<bool, UpstreamError> {
     let call = c.describe_notebook_instance().notebook_instance_name(&r.id).send();
-    sdk_call("sagemaker", "DescribeNotebookInstance", call).await.map(|_| false)
+    match sdk_call("sagemaker", "DescribeNotebookInstance", call).await {
+        Err(e) if e.summary.contains("RecordNotFound") => Ok(true),
+        other => other.map(|_| false),
+    }
 }
 
 pub(crate) const NOTEBOOK_INSTANCE: Registration = Registration {

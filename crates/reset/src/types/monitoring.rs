@@ -32,7 +32,9 @@ pub(crate) const ALARM: Registration = Registration {
     depends_on: &[],
     protected: "",
     list: |c, at| list_alarms(&c.cloudwatch, at).boxed(),
-    delete: |c, r| deleting(sdk_call("cloudwatch", "DeleteAlarms", c.cloudwatch.delete_alarms().alarm_names(&r.id).send())),
+    delete: |c, r| {
+        deleting(sdk_call("cloudwatch", "DeleteAlarms", c.cloudwatch.delete_alarms().alarm_names(&r.id).send()))
+    },
     gone: None,
 };
 
@@ -43,7 +45,8 @@ async fn list_dashboards(client: &aws_sdk_cloudwatch::Client, at: &Where) -> Res
         .iter()
         .filter_map(|d| {
             let name = d.dashboard_name()?;
-            let arn = d.dashboard_arn().map_or_else(|| at.arn("cloudwatch", "", &format!("dashboard/{name}")), str::to_owned);
+            let arn =
+                d.dashboard_arn().map_or_else(|| at.arn("cloudwatch", "", &format!("dashboard/{name}")), str::to_owned);
             Some(Resource::new(DASHBOARD.name, at, arn, name).named(name))
         })
         .collect())
@@ -59,7 +62,11 @@ pub(crate) const DASHBOARD: Registration = Registration {
     protected: "",
     list: |c, at| list_dashboards(&c.cloudwatch, at).boxed(),
     delete: |c, r| {
-        deleting(sdk_call("cloudwatch", "DeleteDashboards", c.cloudwatch.delete_dashboards().dashboard_names(&r.id).send()))
+        deleting(sdk_call(
+            "cloudwatch",
+            "DeleteDashboards",
+            c.cloudwatch.delete_dashboards().dashboard_names(&r.id).send(),
+        ))
     },
     gone: None,
 };

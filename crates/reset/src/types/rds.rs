@@ -32,25 +32,29 @@ async fn list_instances(c: &Client, at: &Where) -> Result<Vec<Resource>, Upstrea
             let cluster = i.db_cluster_identifier().map(|c| at.regional("rds", &format!("cluster:{c}")));
             let group = i.db_subnet_group().and_then(|g| g.db_subnet_group_name()).map(|g| subnet_group_arn(at, g));
             let sgs = i.vpc_security_groups().iter().filter_map(|g| g.vpc_security_group_id());
-            let held = cluster.into_iter().chain(group).chain(sgs.map(|g| at.regional("ec2", &format!("security-group/{g}"))));
+            let held =
+                cluster.into_iter().chain(group).chain(sgs.map(|g| at.regional("ec2", &format!("security-group/{g}"))));
             Some(Resource::new(INSTANCE.name, at, arn.to_owned(), id).named(id).tagged(tags(i.tag_list())).before(held))
         })
         .collect())
 }
 
 async fn delete_instance(c: &Client, r: &Resource) -> Result<Deleted, UpstreamError> {
-    let call = c.modify_db_instance().db_instance_identifier(&r.id).deletion_protection(false).apply_immediately(true).send();
+    let call =
+        c.modify_db_instance().db_instance_identifier(&r.id).deletion_protection(false).apply_immediately(true).send();
     match sdk_call("rds", "ModifyDBInstance", call).await {
         // An Aurora member takes its protection from the cluster.
         Err(e) if e.code.as_deref() != Some("InvalidParameterCombination") => return Err(e),
         _ => {}
     }
-    let call = c.delete_db_instance().db_instance_identifier(&r.id).skip_final_snapshot(true).delete_automated_backups(true);
+    let call =
+        c.delete_db_instance().db_instance_identifier(&r.id).skip_final_snapshot(true).delete_automated_backups(true);
     done(sdk_call("rds", "DeleteDBInstance", call.send()).await)
 }
 
 async fn instance_gone(c: &Client, r: &Resource) -> Result<bool, UpstreamError> {
-    let out = sdk_call("rds", "DescribeDBInstances", c.describe_db_instances().db_instance_identifier(&r.id).send()).await?;
+    let out =
+        sdk_call("rds", "DescribeDBInstances", c.describe_db_instances().db_instance_identifier(&r.id).send()).await?;
     Ok(out.db_instances().is_empty())
 }
 
@@ -82,14 +86,16 @@ async fn list_clusters(c: &Client, at: &Where) -> Result<Vec<Resource>, Upstream
 }
 
 async fn delete_cluster(c: &Client, r: &Resource) -> Result<Deleted, UpstreamError> {
-    let call = c.modify_db_cluster().db_cluster_identifier(&r.id).deletion_protection(false).apply_immediately(true).send();
+    let call =
+        c.modify_db_cluster().db_cluster_identifier(&r.id).deletion_protection(false).apply_immediately(true).send();
     sdk_call("rds", "ModifyDBCluster", call).await?;
     let call = c.delete_db_cluster().db_cluster_identifier(&r.id).skip_final_snapshot(true).send();
     done(sdk_call("rds", "DeleteDBCluster", call).await)
 }
 
 async fn cluster_gone(c: &Client, r: &Resource) -> Result<bool, UpstreamError> {
-    let out = sdk_call("rds", "DescribeDBClusters", c.describe_db_clusters().db_cluster_identifier(&r.id).send()).await?;
+    let out =
+        sdk_call("rds", "DescribeDBClusters", c.describe_db_clusters().db_cluster_identifier(&r.id).send()).await?;
     Ok(out.db_clusters().is_empty())
 }
 
@@ -127,7 +133,9 @@ pub(crate) const SNAPSHOT: Registration = Registration {
     depends_on: &[],
     protected: "",
     list: |c, at| list_snapshots(&c.rds, at).boxed(),
-    delete: |c, r| deleting(sdk_call("rds", "DeleteDBSnapshot", c.rds.delete_db_snapshot().db_snapshot_identifier(&r.id).send())),
+    delete: |c, r| {
+        deleting(sdk_call("rds", "DeleteDBSnapshot", c.rds.delete_db_snapshot().db_snapshot_identifier(&r.id).send()))
+    },
     gone: None,
 };
 
@@ -157,6 +165,12 @@ pub(crate) const SUBNET_GROUP: Registration = Registration {
     depends_on: &["rds:db", "rds:cluster"],
     protected: "",
     list: |c, at| list_subnet_groups(&c.rds, at).boxed(),
-    delete: |c, r| deleting(sdk_call("rds", "DeleteDBSubnetGroup", c.rds.delete_db_subnet_group().db_subnet_group_name(&r.id).send())),
+    delete: |c, r| {
+        deleting(sdk_call(
+            "rds",
+            "DeleteDBSubnetGroup",
+            c.rds.delete_db_subnet_group().db_subnet_group_name(&r.id).send(),
+        ))
+    },
     gone: None,
 };

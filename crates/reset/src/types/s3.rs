@@ -27,7 +27,8 @@ async fn list_buckets(client: &Client, at: &Where) -> Result<Vec<Resource>, Upst
         .iter()
         .filter_map(|b| {
             let name = b.name()?;
-            let mut found = Resource::new(BUCKET.name, at, format!("arn:{}:s3:::{name}", at.partition), name).named(name);
+            let mut found =
+                Resource::new(BUCKET.name, at, format!("arn:{}:s3:::{name}", at.partition), name).named(name);
             found.region = b.bucket_region().unwrap_or(&at.region).to_owned();
             Some(found)
         })

@@ -64,7 +64,11 @@ async fn aliases(c: &Kms, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
         .filter_map(|a| {
             let (name, arn) = (a.alias_name()?, a.alias_arn()?);
             let key = a.target_key_id().map(|k| at.regional("kms", &format!("key/{k}")));
-            Some(Resource::new(KMS_ALIAS.name, at, arn.to_owned(), name).named(name.trim_start_matches("alias/")).before(key))
+            Some(
+                Resource::new(KMS_ALIAS.name, at, arn.to_owned(), name)
+                    .named(name.trim_start_matches("alias/"))
+                    .before(key),
+            )
         })
         .collect())
 }
@@ -122,7 +126,10 @@ async fn parameters(c: &aws_sdk_ssm::Client, at: &Where) -> Result<Vec<Resource>
         .filter_map(|p| {
             let name = p.name()?;
             // `/a/b` is `parameter/a/b`; `a` is `parameter/a`.
-            let arn = p.arn().map_or_else(|| at.regional("ssm", &format!("parameter/{}", name.trim_start_matches('/'))), str::to_owned);
+            let arn = p.arn().map_or_else(
+                || at.regional("ssm", &format!("parameter/{}", name.trim_start_matches('/'))),
+                str::to_owned,
+            );
             Some(Resource::new(PARAMETER.name, at, arn, name).named(name.trim_start_matches('/')))
         })
         .collect())
@@ -166,7 +173,8 @@ async fn delete_user_pool(c: &Cognito, r: &Resource) -> Result<Deleted, Upstream
         unless_gone(sdk_call("cognito-idp", "DeleteUserPoolDomain", call).await)?;
     }
     if pool.and_then(|p| p.deletion_protection()) == Some(&DeletionProtectionType::Active) {
-        let call = c.update_user_pool().user_pool_id(&r.id).deletion_protection(DeletionProtectionType::Inactive).send();
+        let call =
+            c.update_user_pool().user_pool_id(&r.id).deletion_protection(DeletionProtectionType::Inactive).send();
         sdk_call("cognito-idp", "UpdateUserPool", call).await?;
     }
     sdk_call("cognito-idp", "DeleteUserPool", c.delete_user_pool().user_pool_id(&r.id).send()).await?;

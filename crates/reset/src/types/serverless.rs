@@ -38,7 +38,9 @@ pub(crate) const LAMBDA_FUNCTION: Registration = Registration {
     depends_on: &[],
     protected: "",
     list: |c, at| list_functions(&c.lambda, at).boxed(),
-    delete: |c, r| deleting(sdk_call("lambda", "DeleteFunction", c.lambda.delete_function().function_name(&r.id).send())),
+    delete: |c, r| {
+        deleting(sdk_call("lambda", "DeleteFunction", c.lambda.delete_function().function_name(&r.id).send()))
+    },
     gone: None,
 };
 
@@ -101,7 +103,9 @@ pub(crate) const REST_API: Registration = Registration {
     depends_on: &[],
     protected: "",
     list: |c, at| list_rest_apis(&c.apigateway, at).boxed(),
-    delete: |c, r| deleting(sdk_call("apigateway", "DeleteRestApi", c.apigateway.delete_rest_api().rest_api_id(&r.id).send())),
+    delete: |c, r| {
+        deleting(sdk_call("apigateway", "DeleteRestApi", c.apigateway.delete_rest_api().rest_api_id(&r.id).send()))
+    },
     gone: None,
 };
 
@@ -141,12 +145,17 @@ async fn list_state_machines(client: &aws_sdk_sfn::Client, at: &Where) -> Result
     let machines = sdk_call("states", "ListStateMachines", pages.collect::<Result<Vec<_>, _>>()).await?;
     Ok(machines
         .iter()
-        .map(|m| Resource::new(STATE_MACHINE.name, at, m.state_machine_arn().to_owned(), m.state_machine_arn()).named(m.name()))
+        .map(|m| {
+            Resource::new(STATE_MACHINE.name, at, m.state_machine_arn().to_owned(), m.state_machine_arn())
+                .named(m.name())
+        })
         .collect())
 }
 
 async fn state_machine_gone(client: &aws_sdk_sfn::Client, r: &Resource) -> Result<bool, UpstreamError> {
-    let out = sdk_call("states", "DescribeStateMachine", client.describe_state_machine().state_machine_arn(&r.id).send()).await?;
+    let out =
+        sdk_call("states", "DescribeStateMachine", client.describe_state_machine().state_machine_arn(&r.id).send())
+            .await?;
     Ok(out.status().is_none_or(|s| s.as_str() != "ACTIVE" && s.as_str() != "DELETING"))
 }
 
@@ -159,7 +168,9 @@ pub(crate) const STATE_MACHINE: Registration = Registration {
     depends_on: &[],
     protected: "",
     list: |c, at| list_state_machines(&c.sfn, at).boxed(),
-    delete: |c, r| deleting(sdk_call("states", "DeleteStateMachine", c.sfn.delete_state_machine().state_machine_arn(&r.id).send())),
+    delete: |c, r| {
+        deleting(sdk_call("states", "DeleteStateMachine", c.sfn.delete_state_machine().state_machine_arn(&r.id).send()))
+    },
     gone: Some(|c, r| state_machine_gone(&c.sfn, r).boxed()),
 };
 

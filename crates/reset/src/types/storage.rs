@@ -20,9 +20,14 @@ async fn list_file_systems(client: &aws_sdk_efs::Client, at: &Where) -> Result<V
         .iter()
         .filter(|f| f.life_cycle_state().as_str() != "deleted")
         .map(|f| {
-            let arn = f.file_system_arn().map_or_else(|| at.regional("elasticfilesystem", &format!("file-system/{}", f.file_system_id())), str::to_owned);
+            let arn = f.file_system_arn().map_or_else(
+                || at.regional("elasticfilesystem", &format!("file-system/{}", f.file_system_id())),
+                str::to_owned,
+            );
             let tags = f.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned()));
-            Resource::new(EFS_FILE_SYSTEM.name, at, arn, f.file_system_id()).named(f.name().unwrap_or_default()).tagged(tags)
+            Resource::new(EFS_FILE_SYSTEM.name, at, arn, f.file_system_id())
+                .named(f.name().unwrap_or_default())
+                .tagged(tags)
         })
         .collect())
 }
@@ -36,7 +41,13 @@ pub(crate) const EFS_FILE_SYSTEM: Registration = Registration {
     depends_on: &["elasticfilesystem:mount-target"],
     protected: "",
     list: |c, at| list_file_systems(&c.efs, at).boxed(),
-    delete: |c, r| deleting(sdk_call("elasticfilesystem", "DeleteFileSystem", c.efs.delete_file_system().file_system_id(&r.id).send())),
+    delete: |c, r| {
+        deleting(sdk_call(
+            "elasticfilesystem",
+            "DeleteFileSystem",
+            c.efs.delete_file_system().file_system_id(&r.id).send(),
+        ))
+    },
     gone: None,
 };
 
@@ -66,21 +77,32 @@ pub(crate) const EFS_MOUNT_TARGET: Registration = Registration {
     depends_on: &[],
     protected: "",
     list: |c, at| list_mount_targets(&c.efs, at).boxed(),
-    delete: |c, r| deleting(sdk_call("elasticfilesystem", "DeleteMountTarget", c.efs.delete_mount_target().mount_target_id(&r.id).send())),
+    delete: |c, r| {
+        deleting(sdk_call(
+            "elasticfilesystem",
+            "DeleteMountTarget",
+            c.efs.delete_mount_target().mount_target_id(&r.id).send(),
+        ))
+    },
     gone: None,
 };
 
 fn cache_resource(c: &CacheCluster, at: &Where) -> Option<Resource> {
     let id = c.cache_cluster_id()?;
     let arn = c.arn().map_or_else(|| at.regional("elasticache", &format!("cluster:{id}")), str::to_owned);
-    let groups = c.security_groups().iter().filter_map(|g| g.security_group_id()).map(|g| ec2_arn(at, "security-group", g));
+    let groups =
+        c.security_groups().iter().filter_map(|g| g.security_group_id()).map(|g| ec2_arn(at, "security-group", g));
     Some(Resource::new(ELASTICACHE_CLUSTER.name, at, arn, id).named(id).before(groups))
 }
 
 async fn list_cache_clusters(client: &aws_sdk_elasticache::Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
     let pages = client.describe_cache_clusters().into_paginator().items().send();
     let clusters = sdk_call("elasticache", "DescribeCacheClusters", pages.collect::<Result<Vec<_>, _>>()).await?;
-    Ok(clusters.iter().filter(|c| c.cache_cluster_status() != Some("deleting")).filter_map(|c| cache_resource(c, at)).collect())
+    Ok(clusters
+        .iter()
+        .filter(|c| c.cache_cluster_status() != Some("deleting"))
+        .filter_map(|c| cache_resource(c, at))
+        .collect())
 }
 
 pub(crate) const ELASTICACHE_CLUSTER: Registration = Registration {
@@ -95,6 +117,12 @@ pub(crate) const ELASTICACHE_CLUSTER: Registration = Registration {
     // Not polled: AWS stops billing a node once its delete is accepted, and
     // a cluster in `deleting` is no longer listed. Its security groups
     // retry DependencyViolation until the cluster has released them.
-    delete: |c, r| deleting(sdk_call("elasticache", "DeleteCacheCluster", c.elasticache.delete_cache_cluster().cache_cluster_id(&r.id).send())),
+    delete: |c, r| {
+        deleting(sdk_call(
+            "elasticache",
+            "DeleteCacheCluster",
+            c.elasticache.delete_cache_cluster().cache_cluster_id(&r.id).send(),
+        ))
+    },
     gone: None,
 };
