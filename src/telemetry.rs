@@ -127,7 +127,7 @@ pub mod metrics {
     pub fn upstream_call(
         service: &'static str,
         operation: &'static str,
-        error: Option<&crate::aws::UpstreamError>,
+        error: Option<&sandbox_reset::upstream::UpstreamError>,
         elapsed: Duration,
     ) {
         let outcome = error.map_or("ok", |e| e.kind.label());

@@ -268,3 +268,47 @@ pub fn table() -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tagging_arns_are_matched_to_their_type() {
+        let cases = [
+            ("arn:aws:s3:::0123456789ab-data", Some("s3:bucket")),
+            ("arn:aws:dynamodb:eu-west-1:123456789012:table/t", Some("dynamodb:table")),
+            ("arn:aws:dynamodb:eu-west-1:123456789012:table/t/stream/2026", None),
+            ("arn:aws:lambda:eu-west-1:123456789012:function:f", Some("lambda:function")),
+            ("arn:aws:lambda:eu-west-1:123456789012:function:f:live", None),
+            ("arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/f", Some("logs:log-group")),
+            ("arn:aws:ec2:eu-west-1:123456789012:vpc/vpc-1", Some("ec2:vpc")),
+            ("arn:aws:ec2:eu-west-1::image/ami-1", Some("ec2:image")),
+            (
+                "arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/app/lb/abc",
+                Some("elasticloadbalancing:loadbalancer"),
+            ),
+            ("arn:aws:elasticloadbalancing:eu-west-1:1:listener/app/lb/abc/def", Some("elasticloadbalancing:listener")),
+            ("arn:aws:rds:eu-west-1:1:db:mydb", Some("rds:db")),
+            ("arn:aws:acm:eu-west-1:1:certificate/abc", None),
+        ];
+        for (arn, kind) in cases {
+            assert_eq!(for_arn(arn).map(|r| r.name), kind, "{arn}");
+        }
+    }
+
+    #[test]
+    fn every_entry_has_a_unique_name_and_known_dependencies() {
+        let names: Vec<&str> = all().iter().map(|r| r.name).collect();
+        for (i, name) in names.iter().enumerate() {
+            assert!(!names[..i].contains(name), "{name} registered twice");
+            assert!(name.contains(':'), "{name} is not service:resource");
+        }
+        for r in all() {
+            for d in r.depends_on.iter().filter(|d| d.contains(':')) {
+                assert!(names.contains(d), "{} depends on unknown {d}", r.name);
+            }
+        }
+        assert!(all().len() >= 60);
+    }
+}

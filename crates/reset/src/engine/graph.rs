@@ -179,3 +179,7 @@ async fn delete_one(
         wait = next(wait).min(Duration::from_secs(10));
     }
 }
+
+#[cfg(test)]
+#[path = "graph_tests.rs"]
+mod tests;
