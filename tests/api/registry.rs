@@ -7,3 +7,4 @@
 
 mod lab;
 mod round_trip;
+mod whole_lab;

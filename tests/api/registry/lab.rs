@@ -62,9 +62,24 @@ impl Account {
         format!("arn:aws:athena:{REGION}:{}:workgroup/{name}", self.id)
     }
 
+    /// Another learner (another key) in the same account.
+    pub fn learner(&self, key: &str) -> Account {
+        Account { id: self.id.clone(), key: key.to_owned(), creds: self.creds.clone() }
+    }
+
+    /// Builds the VPC lab (`tests/support/vpc_lab.py`); returns its ARNs.
+    pub fn vpc_lab(&self) -> Vec<String> {
+        let out = self.python("tests/support/vpc_lab.py", &["--key", &self.key]);
+        out["arns"].as_array().expect("ARNs").iter().map(|a| a.as_str().expect("ARN").to_owned()).collect()
+    }
+
     fn lab(&self, args: &[&str]) -> Value {
+        self.python("tests/support/lab.py", args)
+    }
+
+    fn python(&self, script: &str, args: &[&str]) -> Value {
         let out = std::process::Command::new(venv_tool("python", "PYTHON"))
-            .arg(repo_path("tests/support/lab.py"))
+            .arg(repo_path(script))
             .args(["--endpoint", &moto().endpoint, "--region", REGION])
             .args(args)
             .env("AWS_CONFIG_FILE", "/nonexistent")
@@ -74,8 +89,8 @@ impl Account {
             .env("AWS_SESSION_TOKEN", &self.creds.2)
             .output()
             .expect("run lab.py");
-        assert!(out.status.success(), "lab.py {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        serde_json::from_slice(&out.stdout).expect("lab.py JSON")
+        assert!(out.status.success(), "{script} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("JSON from the lab script")
     }
 
     pub fn backend(&self) -> SdkBackend {
@@ -96,8 +111,13 @@ impl Account {
     }
 
     pub async fn clean_session(&self) -> Report {
+        self.run(&self.session()).await
+    }
+
+    /// Discovers what `mode` covers and deletes it.
+    pub async fn run(&self, mode: &Mode) -> Report {
         let backend = self.backend();
-        let found = engine::discover(&backend, &self.scan(), &self.session(), &options()).await;
+        let found = engine::discover(&backend, &self.scan(), mode, &options()).await;
         engine::remove(&backend, found, &options(), false).await
     }
 }

@@ -4,6 +4,8 @@
 //! interfaces are held. An AMI is deregistered before its snapshots can
 //! go, and takes them with it. AMI and snapshot ARNs have no account.
 
+use std::collections::{BTreeSet, HashSet};
+
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{InstanceStateName, SnapshotState, VolumeState};
 use futures_util::FutureExt;
@@ -113,12 +115,41 @@ pub(crate) const VOLUME: Registration = Registration {
     gone: None,
 };
 
+/// The AMI a snapshot's description names (`Created by CreateImage(i-…)
+/// for ami-…`), if any.
+fn ami_of(description: &str) -> Option<&str> {
+    description.split(|c: char| !c.is_ascii_alphanumeric() && c != '-').find(|w| w.starts_with("ami-"))
+}
+
+/// AMIs among `ids` that exist and belong to another account: a snapshot
+/// backing one cannot be deleted (InvalidSnapshot.InUse) and is not ours
+/// to clear. (The emulator gives every account the snapshots of its
+/// built-in public AMIs.)
+async fn foreign_images(c: &Client, ids: Vec<String>) -> Result<HashSet<String>, UpstreamError> {
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let own = sdk_call(EC2, "DescribeImages", c.describe_images().owners("self").send()).await?;
+    let own: HashSet<&str> = own.images().iter().filter_map(|i| i.image_id()).collect();
+    let others: Vec<String> = ids.into_iter().filter(|id| !own.contains(id.as_str())).collect();
+    if others.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let filter = aws_sdk_ec2::types::Filter::builder().name("image-id").set_values(Some(others)).build();
+    let out = sdk_call(EC2, "DescribeImages", c.describe_images().filters(filter).send()).await?;
+    Ok(out.images().iter().filter_map(|i| i.image_id().map(str::to_owned)).collect())
+}
+
 async fn list_snapshots(c: &Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
     let pages = c.describe_snapshots().owner_ids("self").into_paginator().items().send();
     let snapshots = sdk_call(EC2, "DescribeSnapshots", pages.collect::<Result<Vec<_>, _>>()).await?;
+    let named: BTreeSet<String> =
+        snapshots.iter().filter_map(|s| ami_of(s.description().unwrap_or_default()).map(str::to_owned)).collect();
+    let foreign = foreign_images(c, named.into_iter().collect()).await?;
     Ok(snapshots
         .iter()
         .filter(|s| s.state() != Some(&SnapshotState::Error))
+        .filter(|s| ami_of(s.description().unwrap_or_default()).is_none_or(|ami| !foreign.contains(ami)))
         .filter_map(|s| {
             let id = s.snapshot_id()?;
             Some(
