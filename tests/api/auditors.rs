@@ -105,7 +105,10 @@ fn intended() -> (Findings, Findings) {
         // revocation Denies are written with iam:PutRolePolicy, only on
         // roles carrying a broker boundary; parliament matches action
         // names, not conditions or boundaries.
-        ("broker_policy", set(&["CREDENTIALS_EXPOSURE", "PERMISSIONS_MANAGEMENT_ACTIONS", "PRIVILEGE_ESCALATION"])),
+        (
+            "broker_policy",
+            set(&["CREDENTIALS_EXPOSURE", "PERMISSIONS_MANAGEMENT_ACTIONS", "PRIVILEGE_ESCALATION", "RESOURCE_STAR"]),
+        ),
         // Provisioning IAM roles is this principal's job.
         ("provisioner_policy", set(&["PERMISSIONS_MANAGEMENT_ACTIONS"])),
     ];

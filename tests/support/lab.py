@@ -557,7 +557,11 @@ def _(lab):
 
 @creates("cloudformation:stack")
 def _(lab):
-    template = {"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}}
+    # Its queue is named without the key: only the stack is the learner's
+    # to delete (AWS tags stack members aws:cloudformation:stack-id, which
+    # the engine leaves to the stack; moto does not tag them).
+    queue = f"stack-member-{lab.account}-{lab.n}"
+    template = {"Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": queue}}}}
     out = lab.client("cloudformation").create_stack(StackName=lab.name("stack"), TemplateBody=json.dumps(template),
                                                     Tags=lab.tags(), EnableTerminationProtection=True)
     return out["StackId"]

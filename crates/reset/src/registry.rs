@@ -194,6 +194,9 @@ pub struct Registration {
     pub scope: Scope,
     /// The listing call(s), for the table.
     pub found_by: &'static str,
+    /// The IAM actions the listing needs (read-only, granted on `*` in
+    /// `broker_policy`: a List or Describe call names no resource).
+    pub reads: &'static [&'static str],
     /// How it is attributed to a session in a shared account.
     pub attribution: Attribution,
     /// Which tagging-API ARNs are of this type.
@@ -220,6 +223,12 @@ impl std::fmt::Debug for Registration {
 /// Every registered type, in the order the table shows them.
 pub fn all() -> &'static [&'static Registration] {
     crate::types::ALL
+}
+
+/// Every listing action of every type, sorted and once each.
+pub fn read_actions() -> Vec<&'static str> {
+    let set: std::collections::BTreeSet<&str> = all().iter().flat_map(|r| r.reads.iter().copied()).collect();
+    set.into_iter().collect()
 }
 
 /// The registration named `name`.

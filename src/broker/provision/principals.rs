@@ -47,6 +47,11 @@ fn ledger_arns(identity: &CallerIdentity, table: &str) -> Vec<String> {
     vec![base.clone(), format!("{base}/index/*")]
 }
 
+/// Discovery: the tagging API and every registered type's listing calls.
+fn find_actions() -> Vec<&'static str> {
+    std::iter::once("tag:GetResources").chain(sandbox_reset::registry::read_actions()).collect()
+}
+
 /// Cleanup: discovery (read-only, account-wide: the listing calls have no
 /// resource to name), deletion of what is named `<sandbox-key>-…` (twelve
 /// hex digits then a dash: `????????????-*`), and deletion of anything
@@ -56,10 +61,7 @@ fn cleanup_statements(identity: &CallerIdentity) -> Vec<Value> {
     let key = "????????????-*";
     let tagged = json!({"Null": {"aws:ResourceTag/sandbox-key": "false"}});
     vec![
-        json!({"Sid": "FindSessionResources", "Effect": "Allow", "Action": [
-            "tag:GetResources", "s3:ListAllMyBuckets", "dynamodb:ListTables", "sqs:ListQueues", "sns:ListTopics",
-            "lambda:ListFunctions", "logs:DescribeLogGroups", "ec2:DescribeInstances", "ec2:DescribeSecurityGroups",
-            "ec2:DescribeKeyPairs"], "Resource": "*"}),
+        json!({"Sid": "FindSessionResources", "Effect": "Allow", "Action": find_actions(), "Resource": "*"}),
         json!({"Sid": "EmptyAndDeleteSessionBuckets", "Effect": "Allow", "Action": [
             "s3:ListBucketVersions", "s3:ListBucketMultipartUploads", "s3:DeleteBucket"],
             "Resource": format!("arn:{p}:s3:::{key}")}),

@@ -71,6 +71,7 @@ pub(crate) const HOSTED_ZONE: Registration = Registration {
     name: "route53:hostedzone",
     scope: Scope::Global,
     found_by: "ListHostedZones",
+    reads: &["route53:ListHostedZones"],
     attribution: Attribution::TagOrName,
     arn: ArnMatch::id("route53", "hostedzone/"),
     depends_on: &[],

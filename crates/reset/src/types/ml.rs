@@ -62,6 +62,7 @@ pub(crate) const NOTEBOOK_INSTANCE: Registration = Registration {
     name: "sagemaker:notebook-instance",
     scope: Scope::Regional,
     found_by: "ListNotebookInstances",
+    reads: &["sagemaker:ListNotebookInstances"],
     attribution: Attribution::TagOrName,
     arn: ArnMatch::id("sagemaker", "notebook-instance/"),
     depends_on: &[],

@@ -39,6 +39,7 @@ pub(crate) const BUCKET: Registration = Registration {
     name: "s3:bucket",
     scope: Scope::Global,
     found_by: "ListBuckets",
+    reads: &["s3:ListAllMyBuckets"],
     attribution: Attribution::TagOrName,
     arn: ArnMatch::id(SERVICE, ""),
     depends_on: &[],
