@@ -16,7 +16,8 @@ must delete.
 import argparse
 import json
 
-from lab import CREATORS, Lab
+import lab  # noqa: F401  (registers every creator)
+from labkit import CREATORS, Lab
 
 
 def build(lab):
