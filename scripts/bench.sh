@@ -235,3 +235,6 @@ bash scripts/bench_ledger.sh
 
 echo "==> a workshop ending at once (scripts/bench_revocations.sh)"
 BENCH_BIN="$BIN" bash scripts/bench_revocations.sh
+
+echo "==> a whole lab reset through the registry (scripts/bench_reset.sh)"
+bash scripts/bench_reset.sh
