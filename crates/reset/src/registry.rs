@@ -90,6 +90,10 @@ pub struct Where {
     pub account: String,
     /// The ARN partition (`aws`, `aws-cn`, `aws-us-gov`).
     pub partition: &'static str,
+    /// Whether the run resets the whole account: listings then read what
+    /// only protection needs (an IAM entity's tags, one call each), which
+    /// session cleanup, run for every session, skips.
+    pub whole_account: bool,
 }
 
 impl Where {

@@ -49,10 +49,11 @@ enum Listing {
 
 /// Finds what `mode` covers in `scan`'s regions.
 pub async fn discover(backend: &dyn Backend, scan: &Scan, mode: &Mode, options: &Options) -> Found {
+    let whole_account = matches!(mode, Mode::Account { .. });
     let places: Vec<Where> = scan
         .regions
         .iter()
-        .map(|r| Where { region: r.clone(), account: scan.account.clone(), partition: partition(r) })
+        .map(|r| Where { region: r.clone(), account: scan.account.clone(), partition: partition(r), whole_account })
         .collect();
     let filter = match mode {
         Mode::Session { key } => Some((SESSION_TAG, key.as_str())),

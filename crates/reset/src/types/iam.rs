@@ -22,12 +22,19 @@ fn pairs(tags: &[Tag]) -> Vec<(String, String)> {
     tags.iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect()
 }
 
-/// Adds each resource's tags, read `TAG_READS` at a time.
-async fn with_tags<'a, F, Fut>(resources: Vec<Resource>, read: F) -> Result<Vec<Resource>, UpstreamError>
+/// Adds each resource's tags, read `TAG_READS` at a time, in an account
+/// reset (where `managed-by=sandbox-broker` protects). Session cleanup
+/// attributes IAM entities by name (and by any tags the tagging API
+/// gives): one tag read per role on every session's cleanup would be
+/// hundreds of IAM calls in a busy shared account.
+async fn with_tags<'a, F, Fut>(at: &Where, resources: Vec<Resource>, read: F) -> Result<Vec<Resource>, UpstreamError>
 where
     F: Fn(String) -> Fut,
     Fut: std::future::Future<Output = Result<Vec<(String, String)>, UpstreamError>> + 'a,
 {
+    if !at.whole_account {
+        return Ok(resources);
+    }
     stream::iter(resources.into_iter().map(|r| {
         let tags = read(r.id.clone());
         async move { Ok::<_, UpstreamError>(r.tagged(tags.await?)) }
@@ -49,7 +56,7 @@ async fn roles(c: &Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
                 .protect_if(aws_owned, "a service-linked or AWS-reserved role")
         })
         .collect();
-    with_tags(found, |name| async move {
+    with_tags(at, found, |name| async move {
         let out = sdk_call("iam", "ListRoleTags", c.list_role_tags().role_name(name).send()).await?;
         Ok(pairs(out.tags()))
     })
@@ -107,7 +114,7 @@ async fn users(c: &Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
         .iter()
         .map(|u| Resource::new(USER.name, at, u.arn().to_owned(), u.user_name()).named(u.user_name()))
         .collect();
-    with_tags(found, |name| async move {
+    with_tags(at, found, |name| async move {
         let out = sdk_call("iam", "ListUserTags", c.list_user_tags().user_name(name).send()).await?;
         Ok(pairs(out.tags()))
     })
@@ -220,7 +227,7 @@ async fn policies(c: &Client, at: &Where) -> Result<Vec<Resource>, UpstreamError
         .iter()
         .filter_map(|p| Some(Resource::new(POLICY.name, at, p.arn()?.to_owned(), p.arn()?).named(p.policy_name()?)))
         .collect();
-    with_tags(found, |arn| async move {
+    with_tags(at, found, |arn| async move {
         let out = sdk_call("iam", "ListPolicyTags", c.list_policy_tags().policy_arn(arn).send()).await?;
         Ok(pairs(out.tags()))
     })
