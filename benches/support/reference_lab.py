@@ -85,7 +85,7 @@ for parameter in of("ssm"):
 for secret in of("secretsmanager"):
     c("secretsmanager").delete_secret(SecretId=secret, ForceDeleteWithoutRecovery=True)
 for key in of("kms"):
-    c("kms").schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+    c("kms").schedule_key_deletion(KeyId=last(key), PendingWindowInDays=7)
 for stream in of("kinesis"):
     c("kinesis").delete_stream(StreamName=last(stream))
 for machine in of("states"):
