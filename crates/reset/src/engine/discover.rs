@@ -100,7 +100,8 @@ pub async fn discover(backend: &dyn Backend, scan: &Scan, mode: &Mode, options: 
                 }
             }
             Listing::Type(kind, at, Err(err)) => {
-                let pattern = at.regional(kind.arn.service, "*");
+                let service = kind.name.split(':').next().unwrap_or_default();
+                let pattern = at.regional(service, "*");
                 found.failed.push(listing_failed(kind.name, &pattern, &err));
             }
         }
@@ -181,3 +182,7 @@ fn attributed(r: &Resource, key: &str) -> bool {
         Attribution::Parent | Attribution::None => false,
     }
 }
+
+#[cfg(test)]
+#[path = "discover_tests.rs"]
+mod tests;

@@ -124,8 +124,8 @@ fn fail_waiting(resources: &[Resource], then: &[Vec<usize>], i: usize, state: &m
 }
 
 /// Deletes one resource: a refusal for now (a dependency still draining,
-/// protection being lifted) is retried until the deadline, a throttled or
-/// timed-out call `options.retries` times; then, for an asynchronous type,
+/// protection being lifted) or throttling is retried until the deadline, a
+/// timed-out or unreachable call `options.retries` times; then, for an asynchronous type,
 /// polls until it is gone.
 async fn delete_one(
     backend: &dyn Backend,
@@ -145,7 +145,11 @@ async fn delete_one(
         match result {
             Ok(deleted) => break deleted,
             Err(e) if e.kind == UpstreamErrorKind::NotFound => return End::Gone,
-            Err(e) if e.kind == UpstreamErrorKind::Conflict && Instant::now() + wait < deadline => {}
+            // A refusal for now, or throttling (API Gateway allows one
+            // DeleteRestApi per 30 s per account), lasts as long as it lasts.
+            Err(e)
+                if matches!(e.kind, UpstreamErrorKind::Conflict | UpstreamErrorKind::Throttled)
+                    && Instant::now() + wait < deadline => {}
             Err(e) if transient(&e) && retries > 0 => retries -= 1,
             Err(e) => return End::Failed(e.to_string()),
         }

@@ -1,0 +1,87 @@
+//! Discovery over an in-memory backend: a failing listing blinds only its
+//! own type, the tagging API names unknown types and tags known ones, and
+//! each mode keeps what it should.
+
+use async_trait::async_trait;
+
+use super::discover;
+use crate::clients::{Backend, Tagged};
+use crate::engine::{Mode, Options, Scan};
+use crate::registry::{Deleted, Registration, Resource, Where};
+use crate::upstream::{UpstreamError, UpstreamErrorKind};
+
+const KEY: &str = "ab0123456789";
+
+struct Listings;
+
+fn at() -> Where {
+    Where { region: "eu-west-1".into(), account: "123456789012".into(), partition: "aws", whole_account: false }
+}
+
+#[async_trait]
+impl Backend for Listings {
+    async fn tagged(&self, _: &str, _: Option<(&str, &str)>) -> Result<Tagged, UpstreamError> {
+        let tag = vec![("sandbox-key".to_owned(), KEY.to_owned())];
+        Ok(vec![
+            // A type no registration knows.
+            ("arn:aws:acm:eu-west-1:123456789012:certificate/c-1".into(), tag.clone()),
+            // A terminated instance the tagging API still shows.
+            ("arn:aws:ec2:eu-west-1:123456789012:instance/i-gone".into(), tag.clone()),
+            // Tags for a listed table whose listing carries none.
+            ("arn:aws:dynamodb:eu-west-1:123456789012:table/lab".into(), tag),
+        ])
+    }
+    async fn list(&self, kind: &'static Registration, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
+        let one = |arn: &str, name: &str| vec![Resource::new(kind.name, at, arn.to_owned(), name).named(name)];
+        match kind.name {
+            "ec2:vpc" => Err(UpstreamError::new("ec2", "DescribeVpcs", UpstreamErrorKind::AccessDenied, "denied")),
+            "sqs:queue" => Ok(one(&format!("arn:aws:sqs:eu-west-1:123456789012:{KEY}-q"), &format!("{KEY}-q"))),
+            "dynamodb:table" => Ok(one("arn:aws:dynamodb:eu-west-1:123456789012:table/lab", "lab")),
+            "sns:topic" => Ok(one("arn:aws:sns:eu-west-1:123456789012:other", "other")),
+            "ec2:subnet" => {
+                let subnet =
+                    Resource::new(kind.name, at, "arn:aws:ec2:eu-west-1:123456789012:subnet/s-1".into(), "s-1");
+                Ok(vec![subnet.protect_if(true, "the default subnets")])
+            }
+            _ => Ok(Vec::new()),
+        }
+    }
+    async fn delete(&self, _: &'static Registration, _: &Resource) -> Result<Deleted, UpstreamError> {
+        Ok(Deleted::Now)
+    }
+    async fn gone(&self, _: &'static Registration, _: &Resource) -> Result<bool, UpstreamError> {
+        Ok(true)
+    }
+}
+
+fn scan() -> Scan {
+    Scan { regions: vec![at().region], account: at().account }
+}
+
+#[tokio::test]
+async fn a_failing_listing_blinds_only_its_own_type() {
+    let options = Options { retries: 0, ..Options::default() };
+    let found = discover(&Listings, &scan(), &Mode::Session { key: KEY.into() }, &options).await;
+    let failed: Vec<&str> = found.failed.iter().map(|f| f.kind.as_str()).collect();
+    assert_eq!(failed, ["ec2:vpc"]);
+    assert_eq!(found.failed[0].arn, "arn:aws:ec2:eu-west-1:123456789012:*");
+    assert!(found.failed[0].error.as_deref().unwrap().starts_with("listing failed"));
+    let mut kept: Vec<&str> = found.resources.iter().map(|r| r.kind).collect();
+    kept.sort_unstable();
+    // The queue by its name, the table by the tagging API's tag; not the
+    // other learner's topic, not the protected subnet (it carries no key).
+    assert_eq!(kept, ["dynamodb:table", "sqs:queue"]);
+    let left: Vec<&str> = found.left.iter().map(|l| l.kind.as_str()).collect();
+    assert_eq!(left, ["acm:certificate"], "the stale instance is gone, not left");
+}
+
+#[tokio::test]
+async fn an_account_reset_keeps_only_what_is_protected() {
+    let options = Options { retries: 0, ..Options::default() };
+    let keep = vec!["arn:aws:sns:eu-west-1:123456789012:other".to_owned()];
+    let found = discover(&Listings, &scan(), &Mode::Account { keep }, &options).await;
+    let mut kinds: Vec<&str> = found.resources.iter().map(|r| r.kind).collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["dynamodb:table", "sqs:queue"]);
+    assert_eq!(found.kept, 2, "the default subnet and the kept ARN");
+}
