@@ -1,7 +1,8 @@
 //! Elastic Load Balancing v2: load balancers, their listeners and target
 //! groups. A target group is refused while a listener forwards to it
-//! (ResourceInUse): listeners go first; a load balancer takes its
-//! listeners with it, and holds its subnets and security groups.
+//! (ResourceInUse): listeners go first, before their load balancer too
+//! (which would take them along unreported); a load balancer holds its
+//! subnets and security groups.
 //! Deletion protection is switched off first.
 
 use aws_sdk_elasticloadbalancingv2::types::LoadBalancerAttribute;
@@ -44,7 +45,7 @@ pub(crate) const LOAD_BALANCER: Registration = Registration {
     reads: &["elasticloadbalancing:DescribeLoadBalancers"],
     attribution: Attribution::TagOrName,
     arn: ArnMatch::any(ELB, "loadbalancer/"),
-    depends_on: &[],
+    depends_on: &["elasticloadbalancing:listener"],
     protected: "",
     list: |c, at| list_load_balancers(&c.elbv2, at).boxed(),
     delete: |c, r| delete_load_balancer(&c.elbv2, r).boxed(),
@@ -70,8 +71,11 @@ async fn list_listeners(c: &Client, at: &Where) -> Result<Vec<Resource>, Upstrea
                     )
                 })
                 .map(str::to_owned);
+            // Before its load balancer too: deleting the balancer takes its
+            // listeners along, and the report would then not name them.
+            let held = groups.chain([balancer.arn.clone()]);
             found.push(
-                Resource::new(LISTENER.name, at, arn.to_owned(), arn).before(groups).child_of(balancer.arn.clone()),
+                Resource::new(LISTENER.name, at, arn.to_owned(), arn).before(held).child_of(balancer.arn.clone()),
             );
         }
     }
