@@ -8,6 +8,7 @@
 use aws_sdk_ecs::types::{ClusterField, ServiceField, TaskDefinitionStatus};
 use futures_util::FutureExt;
 
+use super::ec2_vpc;
 use super::{deleting, done, last, unless_gone};
 use crate::registry::{ArnMatch, Attribution, Deleted, Registration, Resource, Scope, Where};
 use crate::upstream::{UpstreamError, sdk_call};
@@ -17,10 +18,6 @@ type Eks = aws_sdk_eks::Client;
 
 fn ecs_tags(tags: &[aws_sdk_ecs::types::Tag]) -> Vec<(String, String)> {
     tags.iter().filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned()))).collect()
-}
-
-fn ec2(at: &Where, kind: &str, id: &str) -> String {
-    at.regional("ec2", &format!("{kind}/{id}"))
 }
 
 async fn ecs_clusters(c: &Ecs, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
@@ -69,9 +66,13 @@ async fn ecs_services(c: &Ecs, at: &Where) -> Result<Vec<Resource>, UpstreamErro
                 let (Some(arn), Some(name)) = (s.service_arn(), s.service_name()) else { continue };
                 let targets = s.load_balancers().iter().filter_map(|l| l.target_group_arn().map(str::to_owned));
                 let vpc = s.network_configuration().and_then(|n| n.awsvpc_configuration());
-                let subnets = vpc.map(|v| v.subnets()).unwrap_or_default().iter().map(|s| ec2(at, "subnet", s));
-                let groups =
-                    vpc.map(|v| v.security_groups()).unwrap_or_default().iter().map(|g| ec2(at, "security-group", g));
+                let subnets =
+                    vpc.map(|v| v.subnets()).unwrap_or_default().iter().map(|s| ec2_vpc::arn(at, "subnet", s));
+                let groups = vpc
+                    .map(|v| v.security_groups())
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|g| ec2_vpc::arn(at, "security-group", g));
                 let held = [cluster.arn.clone()].into_iter().chain(targets).chain(subnets).chain(groups);
                 let service =
                     Resource::new(ECS_SERVICE.name, at, arn.to_owned(), arn).named(name).tagged(ecs_tags(s.tags()));
@@ -194,9 +195,12 @@ async fn eks_clusters(c: &Eks, at: &Where) -> Result<Vec<Resource>, UpstreamErro
         };
         let arn = cluster.arn().map_or_else(|| at.regional("eks", &format!("cluster/{name}")), str::to_owned);
         let vpc = cluster.resources_vpc_config();
-        let subnets = vpc.map(|v| v.subnet_ids()).unwrap_or_default().iter().map(|s| ec2(at, "subnet", s));
-        let groups =
-            vpc.map(|v| v.security_group_ids()).unwrap_or_default().iter().map(|g| ec2(at, "security-group", g));
+        let subnets = vpc.map(|v| v.subnet_ids()).unwrap_or_default().iter().map(|s| ec2_vpc::arn(at, "subnet", s));
+        let groups = vpc
+            .map(|v| v.security_group_ids())
+            .unwrap_or_default()
+            .iter()
+            .map(|g| ec2_vpc::arn(at, "security-group", g));
         let tags = cluster.tags().into_iter().flatten().map(|(k, v)| (k.clone(), v.clone()));
         found.push(
             Resource::new(EKS_CLUSTER.name, at, arn, &name).named(&name).tagged(tags).before(subnets.chain(groups)),
@@ -238,7 +242,7 @@ async fn nodegroups(c: &Eks, at: &Where) -> Result<Vec<Resource>, UpstreamError>
             let arn = group
                 .nodegroup_arn()
                 .map_or_else(|| at.regional("eks", &format!("nodegroup/{}/{name}", cluster.id)), str::to_owned);
-            let subnets = group.subnets().iter().map(|s| ec2(at, "subnet", s));
+            let subnets = group.subnets().iter().map(|s| ec2_vpc::arn(at, "subnet", s));
             let tags = group.tags().into_iter().flatten().map(|(k, v)| (k.clone(), v.clone()));
             let held = [cluster.arn.clone()].into_iter().chain(subnets);
             found.push(

@@ -6,12 +6,9 @@ use aws_sdk_elasticache::types::CacheCluster;
 use futures_util::FutureExt;
 
 use super::deleting;
+use super::ec2_vpc;
 use crate::registry::{ArnMatch, Attribution, Registration, Resource, Scope, Where};
 use crate::upstream::{UpstreamError, sdk_call};
-
-fn ec2_arn(at: &Where, kind: &str, id: &str) -> String {
-    at.regional("ec2", &format!("{kind}/{id}"))
-}
 
 async fn list_file_systems(client: &aws_sdk_efs::Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
     let pages = client.describe_file_systems().into_paginator().items().send();
@@ -62,7 +59,7 @@ async fn list_mount_targets(client: &aws_sdk_efs::Client, at: &Where) -> Result<
         for target in out.mount_targets().iter().filter(|t| t.life_cycle_state().as_str() != "deleted") {
             let id = target.mount_target_id();
             let arn = at.regional("elasticfilesystem", &format!("mount-target/{id}"));
-            let held = [system.arn.clone(), ec2_arn(at, "subnet", target.subnet_id())];
+            let held = [system.arn.clone(), ec2_vpc::arn(at, "subnet", target.subnet_id())];
             found.push(Resource::new(EFS_MOUNT_TARGET.name, at, arn, id).before(held).child_of(system.arn.clone()));
         }
     }
@@ -93,7 +90,7 @@ fn cache_resource(c: &CacheCluster, at: &Where) -> Option<Resource> {
     let id = c.cache_cluster_id()?;
     let arn = c.arn().map_or_else(|| at.regional("elasticache", &format!("cluster:{id}")), str::to_owned);
     let groups =
-        c.security_groups().iter().filter_map(|g| g.security_group_id()).map(|g| ec2_arn(at, "security-group", g));
+        c.security_groups().iter().filter_map(|g| g.security_group_id()).map(|g| ec2_vpc::arn(at, "security-group", g));
     Some(Resource::new(ELASTICACHE_CLUSTER.name, at, arn, id).named(id).before(groups))
 }
 
