@@ -6,6 +6,7 @@
 pub mod desired;
 mod ledger;
 mod plan;
+pub mod policy_parts;
 pub mod principals;
 mod status;
 pub mod template;
@@ -45,6 +46,9 @@ pub struct BootstrapReport {
     pub broker_principal_arn: String,
     /// The identity policy the serving broker's principal needs.
     pub broker_policy: Value,
+    /// `broker_policy` as documents that each fit IAM's managed-policy
+    /// limit (6,144 characters): attach all of them.
+    pub broker_policy_parts: Vec<Value>,
     /// The identity policy the principal running bootstrap and teardown needs.
     pub provisioner_policy: Value,
 }
@@ -272,6 +276,7 @@ fn report(
         dry_run,
         changes,
         broker_principal_arn: identity.arn.clone(),
+        broker_policy_parts: policy_parts::managed_policy_parts(&broker_policy(desired, identity, table)),
         broker_policy: broker_policy(desired, identity, table),
         provisioner_policy: provisioner_policy(desired, identity, table),
     }

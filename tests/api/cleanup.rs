@@ -28,8 +28,9 @@ pub(crate) fn eager_options(moto: &Moto, replica: &'static str, table: Option<St
         // the call timeout is only retried a minute later.
         s.aws.call_timeout_ms = 15_000;
         // A dry run lists every registered type in the request: against
-        // one moto on a loaded machine that is seconds, not milliseconds.
-        s.server.request_timeout_ms = 60_000;
+        // one moto on a loaded machine that has taken over a minute (a
+        // cold CI run with builds beside it), so twice the loaded deadline.
+        s.server.request_timeout_ms = 2 * u64::try_from(LOADED.as_millis()).unwrap_or(u64::MAX);
         if let Some(table) = table {
             s.ledger.table = table;
         }

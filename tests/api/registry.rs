@@ -6,6 +6,7 @@
 //! (EC2 calls make moto's state dump slow for the console tests' server).
 
 mod bench;
+mod iam_grants;
 mod lab;
 mod round_trip;
 mod whole_lab;

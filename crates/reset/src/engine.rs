@@ -4,6 +4,7 @@
 
 mod discover;
 mod graph;
+mod select;
 
 pub use discover::{MANAGED_BY, SESSION_TAG, discover};
 pub use graph::remove;

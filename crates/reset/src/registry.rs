@@ -31,7 +31,8 @@ pub enum Attribution {
     /// It belongs to its parent (a listener to its load balancer): it is
     /// the session's when the parent is.
     Parent,
-    /// Not attributable: found and deleted only in account reset.
+    /// Not attributable, or its delete cannot be bounded by IAM to one
+    /// session's resources: deleted only in account reset.
     None,
 }
 
@@ -78,6 +79,34 @@ impl ArnMatch {
             && self.service == service
             && resource.starts_with(self.prefix)
             && self.separators.is_none_or(|n| resource.matches(['/', ':']).count() == n)
+    }
+}
+
+/// What a type's delete needs from IAM, for the broker's own policy in a
+/// shared account: every call the delete and its preparation make on the
+/// resource (its listing's `reads` are granted on `*` apart), and the ARNs
+/// they act on. The type's [`Attribution`] bounds them: `{name}` becomes
+/// `????????????-*` (a sandbox key, then a dash) for a name prefix, `*`
+/// under an `aws:ResourceTag/sandbox-key` condition for a tag; a type
+/// attributed to its parent puts the parent's name there. A test checks
+/// each action and ARN against IAM's own service reference.
+#[derive(Debug, Clone, Copy)]
+pub struct Grants {
+    /// IAM actions, e.g. `ec2:DeleteVpc`.
+    pub actions: &'static [&'static str],
+    /// Resource ARNs with `{p}` (partition), `{a}` (account) and `{name}`;
+    /// regions are `*`.
+    pub on: &'static [&'static str],
+    /// Calls that name no resource IAM can scope (SNS's Unsubscribe takes
+    /// a subscription ARN, which IAM has no resource type for): granted on
+    /// `*` whenever the type is deletable in a shared account.
+    pub unscoped: &'static [&'static str],
+}
+
+impl Grants {
+    /// `actions` on `on`.
+    pub const fn on(actions: &'static [&'static str], on: &'static [&'static str]) -> Self {
+        Self { actions, on, unscoped: &[] }
     }
 }
 
@@ -210,6 +239,9 @@ pub struct Registration {
     pub depends_on: &'static [&'static str],
     /// What is kept in a pool account, for the table (`""`: nothing).
     pub protected: &'static str,
+    /// What its delete needs from IAM, bounded by `attribution` in a
+    /// shared account.
+    pub grants: Grants,
     /// Lists every resource of the type in a region.
     pub list: ListFn,
     /// Deletes one (emptying, detaching or disabling protection first).
@@ -256,7 +288,7 @@ impl Attribution {
             Self::Tag => "tag",
             Self::Name => "name prefix",
             Self::TagOrName => "tag or name prefix",
-            Self::Parent => "its parent's",
+            Self::Parent => "its parent",
             Self::None => "pool only",
         }
     }

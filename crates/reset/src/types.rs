@@ -11,6 +11,7 @@ mod ec2_traffic;
 mod ec2_vpc;
 mod elb;
 mod iam;
+mod iam_people;
 mod messaging;
 mod ml;
 mod monitoring;
@@ -89,8 +90,8 @@ pub(crate) const ALL: &[&Registration] = &[
     &security::PARAMETER,
     &security::USER_POOL,
     &iam::ROLE,
-    &iam::USER,
-    &iam::GROUP,
+    &iam_people::USER,
+    &iam_people::GROUP,
     &iam::POLICY,
     &iam::INSTANCE_PROFILE,
     &dns::HOSTED_ZONE,

@@ -22,6 +22,8 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
+use sandbox_reset::registry::Attribution;
+
 use super::desired::{DesiredRole, boundary_arn_pattern};
 use crate::aws::CallerIdentity;
 
@@ -52,42 +54,53 @@ fn find_actions() -> Vec<&'static str> {
     std::iter::once("tag:GetResources").chain(sandbox_reset::registry::read_actions()).collect()
 }
 
+/// A sandbox key then a dash, as IAM matches it: twelve characters.
+const KEY_PREFIX: &str = "????????????-*";
+
 /// Cleanup: discovery (read-only, account-wide: the listing calls have no
-/// resource to name), deletion of what is named `<sandbox-key>-…` (twelve
-/// hex digits then a dash: `????????????-*`), and deletion of anything
-/// carrying a `sandbox-key` tag. Nothing else can be deleted.
+/// resource to name), then each registered type's delete calls bounded by
+/// its attribution: on resources named `<sandbox-key>-…`, or carrying a
+/// `sandbox-key` tag (`aws:ResourceTag`), or (a type attributed to its
+/// parent) named under a parent so named or tagged itself. A pool-only
+/// type gets nothing here: its resources are deleted only in pool accounts.
 fn cleanup_statements(identity: &CallerIdentity) -> Vec<Value> {
     let (p, account) = (identity.partition.id(), identity.account.as_str());
-    let key = "????????????-*";
-    let tagged = json!({"Null": {"aws:ResourceTag/sandbox-key": "false"}});
+    let fill = |pattern: &str, name: &str| pattern.replace("{p}", p).replace("{a}", account).replace("{name}", name);
+    let (mut named, mut tagged, mut unscoped) = (Grant::default(), Grant::default(), BTreeSet::<&str>::new());
+    for kind in sandbox_reset::registry::all() {
+        let (by_name, by_tag) = match kind.attribution {
+            Attribution::Name => (true, false),
+            Attribution::Tag => (false, true),
+            Attribution::TagOrName | Attribution::Parent => (true, true),
+            Attribution::None => continue,
+        };
+        let grants = &kind.grants;
+        if by_name {
+            named.actions.extend(grants.actions);
+            named.resources.extend(grants.on.iter().map(|on| fill(on, KEY_PREFIX)));
+        }
+        if by_tag {
+            tagged.actions.extend(grants.actions);
+            tagged.resources.extend(grants.on.iter().map(|on| fill(on, "*")));
+        }
+        unscoped.extend(grants.unscoped);
+    }
+    let tag = json!({"Null": {"aws:ResourceTag/sandbox-key": "false"}});
     vec![
         json!({"Sid": "FindSessionResources", "Effect": "Allow", "Action": find_actions(), "Resource": "*"}),
-        json!({"Sid": "EmptyAndDeleteSessionBuckets", "Effect": "Allow", "Action": [
-            "s3:ListBucketVersions", "s3:ListBucketMultipartUploads", "s3:DeleteBucket"],
-            "Resource": format!("arn:{p}:s3:::{key}")}),
-        json!({"Sid": "DeleteSessionObjects", "Effect": "Allow", "Action": [
-            "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload"],
-            "Resource": format!("arn:{p}:s3:::{key}/*")}),
-        json!({"Sid": "DeleteNamedSessionResources", "Effect": "Allow", "Action": [
-            "dynamodb:DescribeTable", "dynamodb:DeleteTable", "sqs:GetQueueUrl", "sqs:DeleteQueue",
-            "sns:ListSubscriptionsByTopic", "sns:DeleteTopic", "lambda:DeleteFunction", "logs:DeleteLogGroup"],
-            "Resource": [
-                format!("arn:{p}:dynamodb:*:{account}:table/{key}"), format!("arn:{p}:sqs:*:{account}:{key}"),
-                format!("arn:{p}:sns:*:{account}:{key}"), format!("arn:{p}:lambda:*:{account}:function:{key}"),
-                format!("arn:{p}:logs:*:{account}:log-group:{key}")]}),
-        json!({"Sid": "DeleteTaggedSessionResources", "Effect": "Allow", "Action": [
-            "dynamodb:DescribeTable", "dynamodb:DeleteTable", "sqs:GetQueueUrl", "sqs:DeleteQueue",
-            "sns:ListSubscriptionsByTopic", "sns:DeleteTopic", "lambda:DeleteFunction", "logs:DeleteLogGroup",
-            "ec2:TerminateInstances", "ec2:DeleteVolume", "ec2:DeleteSecurityGroup", "ec2:DeleteKeyPair"],
-            "Resource": [
-                format!("arn:{p}:dynamodb:*:{account}:table/*"), format!("arn:{p}:sqs:*:{account}:*"),
-                format!("arn:{p}:sns:*:{account}:*"), format!("arn:{p}:lambda:*:{account}:function:*"),
-                format!("arn:{p}:logs:*:{account}:log-group:*"), format!("arn:{p}:ec2:*:{account}:instance/*"),
-                format!("arn:{p}:ec2:*:{account}:volume/*"), format!("arn:{p}:ec2:*:{account}:security-group/*"),
-                format!("arn:{p}:ec2:*:{account}:key-pair/*")],
-            "Condition": tagged}),
-        json!({"Sid": "UnsubscribeFromSessionTopics", "Effect": "Allow", "Action": "sns:Unsubscribe", "Resource": "*"}),
+        json!({"Sid": "DeleteNamedSessionResources", "Effect": "Allow",
+               "Action": named.actions, "Resource": named.resources}),
+        json!({"Sid": "DeleteTaggedSessionResources", "Effect": "Allow",
+               "Action": tagged.actions, "Resource": tagged.resources, "Condition": tag}),
+        json!({"Sid": "CleanupCallsNamingNoResource", "Effect": "Allow", "Action": unscoped, "Resource": "*"}),
     ]
+}
+
+/// Actions and the resources they are granted on, each once and sorted.
+#[derive(Default)]
+struct Grant {
+    actions: BTreeSet<&'static str>,
+    resources: BTreeSet<String>,
 }
 
 fn policy(statements: Vec<Value>) -> Value {
@@ -110,7 +123,8 @@ pub fn broker_policy(desired: &[DesiredRole], identity: &CallerIdentity, ledger_
                "Condition": {"ArnLike": {"iam:PermissionsBoundary": allowed_boundaries(desired, identity)}}}),
         json!({"Sid": "NeverReshapeProfileRoles", "Effect": "Deny", "Action": [
             "iam:CreateRole", "iam:UpdateAssumeRolePolicy", "iam:PutRolePermissionsBoundary",
-            "iam:DeleteRolePermissionsBoundary", "iam:AttachRolePolicy"], "Resource": roles}),
+            "iam:DeleteRolePermissionsBoundary", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:DeleteRole"],
+            "Resource": roles}),
         json!({"Sid": "NeverRewriteBoundaries", "Effect": "Deny", "Action": [
             "iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicyVersion", "iam:DeletePolicy"],
             "Resource": boundary_arn_pattern(identity)}),

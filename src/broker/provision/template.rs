@@ -9,6 +9,7 @@
 use serde_json::{Map, Value, json};
 
 use super::desired::{ACCESS_POLICY_NAME, BOUNDARY_PATH, DesiredRole};
+use super::policy_parts::managed_policy_parts;
 
 /// Names of the two principals' managed policies in the template.
 pub const BROKER_POLICY_NAME: &str = "sandbox-broker-serving";
@@ -110,9 +111,18 @@ pub fn cloudformation(
         ("BrokerPolicy", BROKER_POLICY_NAME, "Attach to the serving broker's principal", broker_policy),
         ("ProvisionerPolicy", PROVISIONER_POLICY_NAME, "Attach to the bootstrap job's principal", provisioner_policy),
     ];
+    // IAM caps a managed policy at 6,144 characters: a longer one (the
+    // broker's, with every registered type's calls) becomes `<name>-2`,
+    // `<name>-3`… beside it, all to be attached.
     for (id, name, description, policy) in principals {
-        resources.insert(id.into(), managed_policy(name, description, policy));
-        outputs.insert(format!("{id}Arn"), json!({"Description": description, "Value": {"Ref": id}}));
+        for (n, part) in managed_policy_parts(&policy).into_iter().enumerate() {
+            let (id, name) = match n {
+                0 => (id.to_owned(), name.to_owned()),
+                n => (format!("{id}{}", n + 1), format!("{name}-{}", n + 1)),
+            };
+            resources.insert(id.clone(), managed_policy(&name, description, part));
+            outputs.insert(format!("{id}Arn"), json!({"Description": description, "Value": {"Ref": id}}));
+        }
     }
     Ok(json!({
         "AWSTemplateFormatVersion": "2010-09-09",

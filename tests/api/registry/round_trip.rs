@@ -1,20 +1,29 @@
 //! One test per registry entry (a test below fails when an entry has none).
 
 use sandbox_reset::engine::Mode;
-use sandbox_reset::registry;
+use sandbox_reset::registry::{self, Attribution};
 
 use super::lab::Account;
 
 async fn round_trip(kind: &str) {
     let account = Account::new().await;
     let arn = account.create(kind).await;
+    let pool_only = registry::find(kind).unwrap().attribution == Attribution::None;
 
     let found = account.discover(&account.session()).await;
     assert!(found.failed.is_empty(), "listings failed: {:?}", found.failed);
-    let seen = found.resources.iter().find(|r| r.arn == arn);
-    assert_eq!(seen.map(|r| r.kind), Some(kind), "{arn} not found as {kind}: {:?}", found.resources);
-
-    let report = account.clean_session().await;
+    let report = if pool_only {
+        // Marked as the session's, but IAM cannot bound its delete to one
+        // session: reported left, and gone only with the account's reset.
+        let left = found.left.iter().find(|o| o.arn == arn);
+        let reason = left.and_then(|o| o.reason.as_deref()).unwrap_or_else(|| panic!("{arn}: {found:?}"));
+        assert!(reason.contains("only in pool accounts"), "{reason}");
+        account.run(&Mode::Account { keep: Vec::new() }).await
+    } else {
+        let seen = found.resources.iter().find(|r| r.arn == arn);
+        assert_eq!(seen.map(|r| r.kind), Some(kind), "{arn} not found as {kind}: {:?}", found.resources);
+        account.clean_session().await
+    };
     assert!(report.failed.is_empty(), "{kind}: {:?}", report.failed);
     assert!(report.left.is_empty(), "{kind}: {:?}", report.left);
     let deleted = report.deleted.iter().find(|o| o.arn == arn);

@@ -29,9 +29,15 @@ async fn ending_one_learner_takes_that_lab_and_nothing_of_the_other() {
     assert!(lab_a.len() >= 29, "{lab_a:?}");
 
     let report = a.clean_session().await;
-    assert!(report.clean(), "failed {:?} left {:?}", report.failed, report.left);
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    // A task definition is pool only (IAM cannot bound
+    // DeregisterTaskDefinition to one session's): reported left, with why.
+    let pool_only: BTreeSet<&str> =
+        lab_a.iter().map(String::as_str).filter(|a| a.contains(":task-definition/")).collect();
+    assert_eq!(arns(&report.left).into_iter().collect::<BTreeSet<_>>(), pool_only, "{:?}", report.left);
+    assert!(report.left.iter().all(|o| o.reason.as_deref().is_some_and(|r| r.contains("only in pool accounts"))));
     let deleted: BTreeSet<&str> = arns(&report.deleted).into_iter().collect();
-    let missing: Vec<&str> = set(&lab_a).difference(&deleted).copied().collect();
+    let missing: Vec<&str> = set(&lab_a).difference(&deleted).copied().filter(|a| !pool_only.contains(a)).collect();
     assert!(missing.is_empty(), "not deleted: {missing:?}");
     assert!(set(&lab_b).is_disjoint(&deleted), "took the other learner's: {:?}", set(&lab_b).intersection(&deleted));
     // Dependencies were followed resource by resource: the VPC went after
@@ -44,11 +50,8 @@ async fn ending_one_learner_takes_that_lab_and_nothing_of_the_other() {
     }
 
     let now = listed(&a).await;
-    assert!(
-        lab_a.iter().all(|arn| !now.contains(arn)),
-        "still listed: {:?}",
-        lab_a.iter().filter(|x| now.contains(*x))
-    );
+    let gone = lab_a.iter().filter(|arn| !pool_only.contains(arn.as_str()));
+    assert!(gone.clone().all(|arn| !now.contains(arn)), "still listed: {:?}", gone.filter(|x| now.contains(*x)));
     assert!(
         lab_b.iter().all(|arn| now.contains(arn)),
         "the other lab lost: {:?}",

@@ -5,7 +5,7 @@
 //! type that its listing no longer shows is gone (AWS and moto keep stale
 //! tagging entries for terminated instances and deleted tables a while).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
@@ -13,7 +13,7 @@ use futures_util::stream::{self, StreamExt};
 
 use super::{Found, Mode, Options, Outcome, Scan};
 use crate::clients::{Backend, Tagged};
-use crate::registry::{self, Attribution, Registration, Resource, Scope, Where};
+use crate::registry::{self, Registration, Resource, Scope, Where};
 use crate::retry::with_retries;
 use crate::upstream::UpstreamError;
 
@@ -22,9 +22,6 @@ pub const SESSION_TAG: &str = "sandbox-key";
 /// Resources the broker itself manages carry `managed-by=sandbox-broker`:
 /// never deleted by an account reset.
 pub const MANAGED_BY: (&str, &str) = ("managed-by", "sandbox-broker");
-/// CloudFormation tags what it creates with its stack's id: a stack's own
-/// resources are left to deleting the stack.
-const STACK_TAG: &str = "aws:cloudformation:stack-id";
 
 /// The ARN partition of a region.
 fn partition(region: &str) -> &'static str {
@@ -113,7 +110,7 @@ pub async fn discover(backend: &dyn Backend, scan: &Scan, mode: &Mode, options: 
             None => {}
         }
     }
-    select(&mut found, listed, mode);
+    super::select::select(&mut found, listed, mode);
     found.left.sort();
     found.failed.sort();
     found
@@ -136,51 +133,6 @@ fn unknown(arn: &str) -> Outcome {
     let kind = format!("{service}:{}", resource.split(['/', ':']).next().unwrap_or_default());
     let reason = format!("{kind} is not a type the broker deletes; delete it by hand");
     Outcome { arn: arn.to_owned(), kind, error: None, reason: Some(reason), scheduled_for: None }
-}
-
-/// Keeps what the mode covers: the session's own resources, or every
-/// unprotected one. A stack's members go with their stack.
-fn select(found: &mut Found, listed: BTreeMap<String, Resource>, mode: &Mode) {
-    let in_stack =
-        |r: &Resource| r.tags.get(STACK_TAG).is_some_and(|stack| listed.contains_key(stack) && stack != r.arn.as_str());
-    let keep: Vec<bool> = match mode {
-        Mode::Session { key } => {
-            let own: HashSet<&str> = listed.values().filter(|r| attributed(r, key)).map(|r| r.arn.as_str()).collect();
-            listed
-                .values()
-                .map(|r| {
-                    own.contains(r.arn.as_str())
-                        || (registry::find(r.kind).is_some_and(|k| k.attribution == Attribution::Parent)
-                            && r.parent.as_deref().is_some_and(|p| own.contains(p)))
-                })
-                .collect()
-        }
-        Mode::Account { keep } => listed
-            .values()
-            .map(|r| {
-                let managed = r.tags.get(MANAGED_BY.0).is_some_and(|v| v == MANAGED_BY.1);
-                let protected = r.protected.is_some() || managed || keep.contains(&r.arn);
-                found.kept += usize::from(protected);
-                !protected
-            })
-            .collect(),
-    };
-    let chosen: Vec<Resource> =
-        listed.values().zip(keep).filter(|(r, keep)| *keep && !in_stack(r)).map(|(r, _)| r.clone()).collect();
-    found.resources = chosen;
-}
-
-/// Whether `r` carries the session's tag or name prefix, by its type's rule.
-fn attributed(r: &Resource, key: &str) -> bool {
-    let Some(kind) = registry::find(r.kind) else { return false };
-    let by_tag = || r.tags.get(SESSION_TAG).is_some_and(|v| v == key);
-    let by_name = || r.name.strip_prefix(key).is_some_and(|rest| rest.starts_with('-'));
-    match kind.attribution {
-        Attribution::Tag => by_tag(),
-        Attribution::Name => by_name(),
-        Attribution::TagOrName => by_tag() || by_name(),
-        Attribution::Parent | Attribution::None => false,
-    }
 }
 
 #[cfg(test)]

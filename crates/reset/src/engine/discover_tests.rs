@@ -11,6 +11,8 @@ use crate::registry::{Deleted, Registration, Resource, Where};
 use crate::upstream::{UpstreamError, UpstreamErrorKind};
 
 const KEY: &str = "ab0123456789";
+const FS: &str = "arn:aws:elasticfilesystem:eu-west-1:123456789012:file-system/fs-1";
+const MT: &str = "arn:aws:elasticfilesystem:eu-west-1:123456789012:mount-target/fsmt-1";
 
 struct Listings;
 
@@ -38,6 +40,20 @@ impl Backend for Listings {
             "sqs:queue" => Ok(one(&format!("arn:aws:sqs:eu-west-1:123456789012:{KEY}-q"), &format!("{KEY}-q"))),
             "dynamodb:table" => Ok(one("arn:aws:dynamodb:eu-west-1:123456789012:table/lab", "lab")),
             "sns:topic" => Ok(one("arn:aws:sns:eu-west-1:123456789012:other", "other")),
+            // Tagged with the key, but buckets are taken by name only.
+            "s3:bucket" => Ok(vec![
+                Resource::new(kind.name, at, "arn:aws:s3:::photos".into(), "photos")
+                    .named("photos")
+                    .tagged([("sandbox-key", KEY)]),
+            ]),
+            // Pool only, under a file system of the session's: the mount
+            // target is left, and the file system must wait for it.
+            "elasticfilesystem:file-system" => {
+                Ok(vec![Resource::new(kind.name, at, FS.into(), "fs-1").tagged([("sandbox-key", KEY)])])
+            }
+            "elasticfilesystem:mount-target" => {
+                Ok(vec![Resource::new(kind.name, at, MT.into(), "fsmt-1").before([FS.to_owned()]).child_of(FS.into())])
+            }
             "ec2:subnet" => {
                 let subnet =
                     Resource::new(kind.name, at, "arn:aws:ec2:eu-west-1:123456789012:subnet/s-1".into(), "s-1");
@@ -72,7 +88,29 @@ async fn a_failing_listing_blinds_only_its_own_type() {
     // other learner's topic, not the protected subnet (it carries no key).
     assert_eq!(kept, ["dynamodb:table", "sqs:queue"]);
     let left: Vec<&str> = found.left.iter().map(|l| l.kind.as_str()).collect();
-    assert_eq!(left, ["acm:certificate"], "the stale instance is gone, not left");
+    assert!(left.contains(&"acm:certificate"), "{left:?}");
+    assert!(!left.contains(&"ec2:instance"), "the stale instance is gone, not left");
+}
+
+/// What carries the session's mark but its type does not take (what IAM
+/// bounds the broker's delete by) is left with the reason, and so is what
+/// must wait for it: never attempted, never silently kept.
+#[tokio::test]
+async fn what_the_session_cannot_take_is_left_with_the_reason() {
+    let options = Options { retries: 0, ..Options::default() };
+    let found = discover(&Listings, &scan(), &Mode::Session { key: KEY.into() }, &options).await;
+    let reason = |arn: &str| {
+        let outcome = found.left.iter().find(|l| l.arn == arn).unwrap_or_else(|| panic!("{arn}: {:?}", found.left));
+        outcome.reason.clone().unwrap()
+    };
+    assert!(reason("arn:aws:s3:::photos").contains("s3:bucket is taken in a shared account by name prefix only"));
+    assert!(reason(MT).contains("only in pool accounts"));
+    assert!(reason(FS).contains("must wait for a resource cleanup leaves"));
+    assert!(!found.resources.iter().any(|r| r.arn == FS || r.arn == MT));
+
+    let reset = discover(&Listings, &scan(), &Mode::Account { keep: Vec::new() }, &options).await;
+    let taken: Vec<&str> = reset.resources.iter().map(|r| r.arn.as_str()).collect();
+    assert!(taken.contains(&FS) && taken.contains(&MT) && taken.contains(&"arn:aws:s3:::photos"), "{taken:?}");
 }
 
 #[tokio::test]
@@ -82,6 +120,9 @@ async fn an_account_reset_keeps_only_what_is_protected() {
     let found = discover(&Listings, &scan(), &Mode::Account { keep }, &options).await;
     let mut kinds: Vec<&str> = found.resources.iter().map(|r| r.kind).collect();
     kinds.sort_unstable();
-    assert_eq!(kinds, ["dynamodb:table", "sqs:queue"]);
+    assert_eq!(
+        kinds,
+        ["dynamodb:table", "elasticfilesystem:file-system", "elasticfilesystem:mount-target", "s3:bucket", "sqs:queue"]
+    );
     assert_eq!(found.kept, 2, "the default subnet and the kept ARN");
 }

@@ -6,7 +6,7 @@
 use futures_util::FutureExt;
 
 use super::deleting;
-use crate::registry::{ArnMatch, Attribution, Registration, Resource, Scope, Where};
+use crate::registry::{ArnMatch, Attribution, Grants, Registration, Resource, Scope, Where};
 use crate::upstream::{UpstreamError, sdk_call};
 
 type Client = aws_sdk_autoscaling::Client;
@@ -62,6 +62,10 @@ pub(crate) const GROUP: Registration = Registration {
     arn: ArnMatch::any("autoscaling", "autoScalingGroup:"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(
+        &["autoscaling:DeleteAutoScalingGroup"],
+        &["arn:{p}:autoscaling:*:{a}:autoScalingGroup:*:autoScalingGroupName/{name}"],
+    ),
     list: |c, at| list_groups(&c.autoscaling, at).boxed(),
     delete: |c, r| {
         let call = c.autoscaling.delete_auto_scaling_group().auto_scaling_group_name(&r.id).force_delete(true).send();
@@ -91,6 +95,10 @@ pub(crate) const LAUNCH_CONFIGURATION: Registration = Registration {
     arn: ArnMatch::NONE,
     depends_on: &["autoscaling:autoScalingGroup"],
     protected: "",
+    grants: Grants::on(
+        &["autoscaling:DeleteLaunchConfiguration"],
+        &["arn:{p}:autoscaling:*:{a}:launchConfiguration:*:launchConfigurationName/{name}"],
+    ),
     list: |c, at| list_configurations(&c.autoscaling, at).boxed(),
     delete: |c, r| {
         let call = c.autoscaling.delete_launch_configuration().launch_configuration_name(&r.id).send();

@@ -10,7 +10,7 @@ use futures_util::FutureExt;
 
 use super::ec2_vpc;
 use super::{deleting, done, last, unless_gone};
-use crate::registry::{ArnMatch, Attribution, Deleted, Registration, Resource, Scope, Where};
+use crate::registry::{ArnMatch, Attribution, Deleted, Grants, Registration, Resource, Scope, Where};
 use crate::upstream::{UpstreamError, sdk_call};
 
 type Ecs = aws_sdk_ecs::Client;
@@ -45,6 +45,7 @@ pub(crate) const ECS_CLUSTER: Registration = Registration {
     arn: ArnMatch::id("ecs", "cluster/"),
     depends_on: &["ecs:service"],
     protected: "",
+    grants: Grants::on(&["ecs:DeleteCluster"], &["arn:{p}:ecs:*:{a}:cluster/{name}"]),
     list: |c, at| ecs_clusters(&c.ecs, at).boxed(),
     delete: |c, r| deleting(sdk_call("ecs", "DeleteCluster", c.ecs.delete_cluster().cluster(&r.id).send())),
     gone: None,
@@ -108,6 +109,7 @@ pub(crate) const ECS_SERVICE: Registration = Registration {
     arn: ArnMatch::any("ecs", "service/"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(&["ecs:UpdateService", "ecs:DeleteService"], &["arn:{p}:ecs:*:{a}:service/{name}/*"]),
     list: |c, at| ecs_services(&c.ecs, at).boxed(),
     delete: |c, r| delete_service(&c.ecs, r).boxed(),
     gone: Some(|c, r| service_gone(&c.ecs, r).boxed()),
@@ -140,10 +142,14 @@ pub(crate) const ECS_TASK_DEFINITION: Registration = Registration {
     scope: Scope::Regional,
     found_by: "ListTaskDefinitions (active and inactive)",
     reads: &["ecs:ListTaskDefinitions"],
-    attribution: Attribution::TagOrName,
+    attribution: Attribution::None,
     arn: ArnMatch::id("ecs", "task-definition/"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(
+        &["ecs:DeregisterTaskDefinition", "ecs:DeleteTaskDefinitions"],
+        &["arn:{p}:ecs:*:{a}:task-definition/{name}:*"],
+    ),
     list: |c, at| task_definitions(&c.ecs, at).boxed(),
     delete: |c, r| delete_task_definition(&c.ecs, r).boxed(),
     gone: None,
@@ -172,6 +178,7 @@ pub(crate) const ECR_REPOSITORY: Registration = Registration {
     arn: ArnMatch::any("ecr", "repository/"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(&["ecr:DeleteRepository"], &["arn:{p}:ecr:*:{a}:repository/{name}"]),
     list: |c, at| repositories(&c.ecr, at).boxed(),
     // Forced: its images go with it (RepositoryNotEmptyException otherwise).
     delete: |c, r| {
@@ -222,6 +229,7 @@ pub(crate) const EKS_CLUSTER: Registration = Registration {
     arn: ArnMatch::id("eks", "cluster/"),
     depends_on: &["eks:nodegroup"],
     protected: "",
+    grants: Grants::on(&["eks:DeleteCluster"], &["arn:{p}:eks:*:{a}:cluster/{name}"]),
     list: |c, at| eks_clusters(&c.eks, at).boxed(),
     delete: |c, r| deleting(sdk_call("eks", "DeleteCluster", c.eks.delete_cluster().name(&r.id).send())),
     gone: Some(|c, r| eks_cluster_gone(&c.eks, r).boxed()),
@@ -275,6 +283,7 @@ pub(crate) const EKS_NODEGROUP: Registration = Registration {
     arn: ArnMatch::any("eks", "nodegroup/"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(&["eks:DeleteNodegroup"], &["arn:{p}:eks:*:{a}:nodegroup/{name}/*/*"]),
     list: |c, at| nodegroups(&c.eks, at).boxed(),
     delete: |c, r| {
         deleting(sdk_call(

@@ -7,7 +7,7 @@ use aws_sdk_kinesis::types::StreamStatus;
 use futures_util::FutureExt;
 
 use super::{deleting, done};
-use crate::registry::{ArnMatch, Attribution, Deleted, Registration, Resource, Scope, Where};
+use crate::registry::{ArnMatch, Attribution, Deleted, Grants, Registration, Resource, Scope, Where};
 use crate::upstream::{UpstreamError, sdk_call};
 
 async fn list_tables(client: &aws_sdk_dynamodb::Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
@@ -43,6 +43,7 @@ pub(crate) const DYNAMODB_TABLE: Registration = Registration {
     arn: ArnMatch::id("dynamodb", "table/"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(&["dynamodb:UpdateTable", "dynamodb:DeleteTable"], &["arn:{p}:dynamodb:*:{a}:table/{name}"]),
     list: |c, at| list_tables(&c.dynamodb, at).boxed(),
     delete: |c, r| delete_table(&c.dynamodb, r).boxed(),
     gone: None,
@@ -76,6 +77,10 @@ pub(crate) const KINESIS_STREAM: Registration = Registration {
     arn: ArnMatch::id("kinesis", "stream/"),
     depends_on: &["firehose:deliverystream"],
     protected: "",
+    grants: Grants::on(
+        &["kinesis:DescribeStreamSummary", "kinesis:DeleteStream"],
+        &["arn:{p}:kinesis:*:{a}:stream/{name}"],
+    ),
     list: |c, at| list_streams(&c.kinesis, at).boxed(),
     // Consumers registered on the stream go with it.
     delete: |c, r| {
@@ -114,6 +119,7 @@ pub(crate) const FIREHOSE_STREAM: Registration = Registration {
     arn: ArnMatch::id("firehose", "deliverystream/"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(&["firehose:DeleteDeliveryStream"], &["arn:{p}:firehose:*:{a}:deliverystream/{name}"]),
     list: |c, at| list_delivery_streams(&c.firehose, at).boxed(),
     delete: |c, r| {
         deleting(sdk_call(
@@ -145,10 +151,19 @@ pub(crate) const GLUE_DATABASE: Registration = Registration {
     scope: Scope::Regional,
     found_by: "GetDatabases",
     reads: &["glue:GetDatabases"],
-    attribution: Attribution::TagOrName,
+    attribution: Attribution::Name,
     arn: ArnMatch::id("glue", "database/"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(
+        &["glue:DeleteDatabase"],
+        &[
+            "arn:{p}:glue:*:{a}:catalog",
+            "arn:{p}:glue:*:{a}:database/{name}",
+            "arn:{p}:glue:*:{a}:table/{name}/*",
+            "arn:{p}:glue:*:{a}:userDefinedFunction/{name}/*",
+        ],
+    ),
     list: |c, at| list_databases(&c.glue, at).boxed(),
     delete: |c, r| deleting(sdk_call("glue", "DeleteDatabase", c.glue.delete_database().name(&r.id).send())),
     gone: None,
@@ -179,6 +194,7 @@ pub(crate) const ATHENA_WORKGROUP: Registration = Registration {
     arn: ArnMatch::id("athena", "workgroup/"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(&["athena:DeleteWorkGroup"], &["arn:{p}:athena:*:{a}:workgroup/{name}"]),
     list: |c, at| list_workgroups(&c.athena, at).boxed(),
     // Recursive: its saved queries and prepared statements go with it.
     delete: |c, r| {
@@ -224,6 +240,7 @@ pub(crate) const REDSHIFT_CLUSTER: Registration = Registration {
     arn: ArnMatch::id("redshift", "cluster:"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(&["redshift:DeleteCluster"], &["arn:{p}:redshift:*:{a}:cluster:{name}"]),
     list: |c, at| list_redshift(&c.redshift, at).boxed(),
     // No final snapshot: a snapshot would outlive the reset and bill on.
     delete: |c, r| {
@@ -259,6 +276,7 @@ pub(crate) const OPENSEARCH_DOMAIN: Registration = Registration {
     arn: ArnMatch::id("es", "domain/"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(&["es:DescribeDomain", "es:DeleteDomain"], &["arn:{p}:es:*:{a}:domain/{name}"]),
     list: |c, at| list_domains(&c.opensearch, at).boxed(),
     delete: |c, r| deleting(sdk_call("es", "DeleteDomain", c.opensearch.delete_domain().domain_name(&r.id).send())),
     gone: Some(|c, r| domain_gone(&c.opensearch, r).boxed()),

@@ -6,7 +6,7 @@ use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, RrType};
 use futures_util::FutureExt;
 
 use super::last;
-use crate::registry::{ArnMatch, Attribution, Deleted, Registration, Resource, Scope, Where};
+use crate::registry::{ArnMatch, Attribution, Deleted, Grants, Registration, Resource, Scope, Where};
 use crate::upstream::{UpstreamError, UpstreamErrorKind, sdk_call};
 
 type Client = aws_sdk_route53::Client;
@@ -72,10 +72,19 @@ pub(crate) const HOSTED_ZONE: Registration = Registration {
     scope: Scope::Global,
     found_by: "ListHostedZones",
     reads: &["route53:ListHostedZones"],
-    attribution: Attribution::TagOrName,
+    attribution: Attribution::None,
     arn: ArnMatch::id("route53", "hostedzone/"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(
+        &[
+            "route53:GetHostedZone",
+            "route53:ListResourceRecordSets",
+            "route53:ChangeResourceRecordSets",
+            "route53:DeleteHostedZone",
+        ],
+        &["arn:{p}:route53:::hostedzone/*"],
+    ),
     list: |c, at| zones(&c.route53, at).boxed(),
     delete: |c, r| delete_zone(&c.route53, r).boxed(),
     gone: None,

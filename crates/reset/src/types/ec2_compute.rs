@@ -12,7 +12,7 @@ use futures_util::FutureExt;
 
 use super::ec2_vpc::{arn, name, tags};
 use super::{deleting, done, unless_gone};
-use crate::registry::{ArnMatch, Attribution, Deleted, Registration, Resource, Scope, Where};
+use crate::registry::{ArnMatch, Attribution, Deleted, Grants, Registration, Resource, Scope, Where};
 use crate::upstream::{UpstreamError, UpstreamErrorKind, sdk_call};
 
 const EC2: &str = "ec2";
@@ -85,6 +85,7 @@ pub(crate) const INSTANCE: Registration = Registration {
     arn: ArnMatch::id(EC2, "instance/"),
     depends_on: &["autoscaling:autoScalingGroup"],
     protected: "",
+    grants: Grants::on(&["ec2:ModifyInstanceAttribute", "ec2:TerminateInstances"], &["arn:{p}:ec2:*:{a}:instance/*"]),
     list: |c, at| list_instances(&c.ec2, at).boxed(),
     delete: |c, r| terminate(&c.ec2, r).boxed(),
     gone: Some(|c, r| terminated(&c.ec2, r).boxed()),
@@ -112,6 +113,7 @@ pub(crate) const VOLUME: Registration = Registration {
     arn: ArnMatch::id(EC2, "volume/"),
     depends_on: &["ec2:instance"],
     protected: "",
+    grants: Grants::on(&["ec2:DeleteVolume"], &["arn:{p}:ec2:*:{a}:volume/*"]),
     list: |c, at| list_volumes(&c.ec2, at).boxed(),
     delete: |c, r| deleting(sdk_call(EC2, "DeleteVolume", c.ec2.delete_volume().volume_id(&r.id).send())),
     gone: None,
@@ -172,6 +174,7 @@ pub(crate) const SNAPSHOT: Registration = Registration {
     arn: ArnMatch::id(EC2, "snapshot/"),
     depends_on: &["ec2:image"],
     protected: "",
+    grants: Grants::on(&["ec2:DeleteSnapshot"], &["arn:{p}:ec2:*::snapshot/*"]),
     list: |c, at| list_snapshots(&c.ec2, at).boxed(),
     delete: |c, r| deleting(sdk_call(EC2, "DeleteSnapshot", c.ec2.delete_snapshot().snapshot_id(&r.id).send())),
     gone: None,
@@ -218,6 +221,10 @@ pub(crate) const IMAGE: Registration = Registration {
     arn: ArnMatch::id(EC2, "image/"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(
+        &["ec2:DeregisterImage", "ec2:DeleteSnapshot"],
+        &["arn:{p}:ec2:*::image/*", "arn:{p}:ec2:*::snapshot/*"],
+    ),
     list: |c, at| list_images(&c.ec2, at).boxed(),
     delete: |c, r| deregister(&c.ec2, r).boxed(),
     gone: None,
@@ -242,10 +249,11 @@ pub(crate) const KEY_PAIR: Registration = Registration {
     scope: Scope::Regional,
     found_by: "DescribeKeyPairs",
     reads: &["ec2:DescribeKeyPairs"],
-    attribution: Attribution::TagOrName,
+    attribution: Attribution::Tag,
     arn: ArnMatch::id(EC2, "key-pair/"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(&["ec2:DeleteKeyPair"], &["arn:{p}:ec2:*:{a}:key-pair/*"]),
     list: |c, at| list_key_pairs(&c.ec2, at).boxed(),
     delete: |c, r| deleting(sdk_call(EC2, "DeleteKeyPair", c.ec2.delete_key_pair().key_name(&r.id).send())),
     gone: None,
@@ -272,10 +280,11 @@ pub(crate) const LAUNCH_TEMPLATE: Registration = Registration {
     scope: Scope::Regional,
     found_by: "DescribeLaunchTemplates",
     reads: &["ec2:DescribeLaunchTemplates"],
-    attribution: Attribution::TagOrName,
+    attribution: Attribution::Tag,
     arn: ArnMatch::id(EC2, "launch-template/"),
     depends_on: &["autoscaling:autoScalingGroup"],
     protected: "",
+    grants: Grants::on(&["ec2:DeleteLaunchTemplate"], &["arn:{p}:ec2:*:{a}:launch-template/*"]),
     list: |c, at| list_launch_templates(&c.ec2, at).boxed(),
     delete: |c, r| {
         let call = c.ec2.delete_launch_template().launch_template_id(&r.id).send();

@@ -9,7 +9,7 @@ use futures_util::FutureExt;
 
 use super::ec2_vpc::{arn, name, tags};
 use super::{deleting, done, unless_gone};
-use crate::registry::{ArnMatch, Attribution, Deleted, Registration, Resource, Scope, Where};
+use crate::registry::{ArnMatch, Attribution, Deleted, Grants, Registration, Resource, Scope, Where};
 use crate::upstream::{UpstreamError, sdk_call};
 
 const EC2: &str = "ec2";
@@ -48,6 +48,7 @@ pub(crate) const NAT_GATEWAY: Registration = Registration {
     arn: ArnMatch::id(EC2, "natgateway/"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(&["ec2:DeleteNatGateway"], &["arn:{p}:ec2:*:{a}:natgateway/*"]),
     list: |c, at| list_nat_gateways(&c.ec2, at).boxed(),
     delete: |c, r| deleting(sdk_call(EC2, "DeleteNatGateway", c.ec2.delete_nat_gateway().nat_gateway_id(&r.id).send())),
     gone: Some(|c, r| nat_gateway_gone(&c.ec2, r).boxed()),
@@ -88,6 +89,10 @@ pub(crate) const ELASTIC_IP: Registration = Registration {
     arn: ArnMatch::id(EC2, "elastic-ip/"),
     depends_on: &["ec2:natgateway"],
     protected: "",
+    grants: Grants::on(
+        &["ec2:DisassociateAddress", "ec2:ReleaseAddress"],
+        &["arn:{p}:ec2:*:{a}:elastic-ip/*", "arn:{p}:ec2:*:{a}:network-interface/*"],
+    ),
     list: |c, at| list_addresses(&c.ec2, at).boxed(),
     delete: |c, r| release_address(&c.ec2, r).boxed(),
     gone: None,
@@ -124,6 +129,7 @@ pub(crate) const NETWORK_INTERFACE: Registration = Registration {
     arn: ArnMatch::id(EC2, "network-interface/"),
     depends_on: &["ec2:instance"],
     protected: "",
+    grants: Grants::on(&["ec2:DeleteNetworkInterface"], &["arn:{p}:ec2:*:{a}:network-interface/*"]),
     list: |c, at| list_interfaces(&c.ec2, at).boxed(),
     delete: |c, r| {
         let call = c.ec2.delete_network_interface().network_interface_id(&r.id).send();
@@ -183,10 +189,14 @@ pub(crate) const SECURITY_GROUP: Registration = Registration {
     scope: Scope::Regional,
     found_by: "DescribeSecurityGroups (not default)",
     reads: &["ec2:DescribeSecurityGroups"],
-    attribution: Attribution::TagOrName,
+    attribution: Attribution::Tag,
     arn: ArnMatch::id(EC2, "security-group/"),
     depends_on: &["ec2:instance", "ec2:network-interface", "elasticloadbalancing:loadbalancer", "rds:db"],
     protected: "",
+    grants: Grants::on(
+        &["ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress", "ec2:DeleteSecurityGroup"],
+        &["arn:{p}:ec2:*:{a}:security-group/*"],
+    ),
     list: |c, at| list_groups(&c.ec2, at).boxed(),
     delete: |c, r| delete_group(&c.ec2, r).boxed(),
     gone: None,

@@ -10,7 +10,7 @@ use aws_sdk_ec2::types::{Filter, Tag};
 use futures_util::FutureExt;
 
 use super::{deleting, done, last, unless_gone};
-use crate::registry::{ArnMatch, Attribution, Deleted, Registration, Resource, Scope, Where};
+use crate::registry::{ArnMatch, Attribution, Deleted, Grants, Registration, Resource, Scope, Where};
 use crate::upstream::{UpstreamError, sdk_call};
 
 const EC2: &str = "ec2";
@@ -64,6 +64,7 @@ pub(crate) const VPC: Registration = Registration {
     arn: ArnMatch::id(EC2, "vpc/"),
     depends_on: &["everything in it"],
     protected: "the default VPC",
+    grants: Grants::on(&["ec2:DeleteVpc"], &["arn:{p}:ec2:*:{a}:vpc/*"]),
     list: |c, at| list_vpcs(&c.ec2, at).boxed(),
     delete: |c, r| deleting(sdk_call(EC2, "DeleteVpc", c.ec2.delete_vpc().vpc_id(&r.id).send())),
     gone: None,
@@ -96,6 +97,7 @@ pub(crate) const SUBNET: Registration = Registration {
     arn: ArnMatch::id(EC2, "subnet/"),
     depends_on: &["ec2:instance", "ec2:network-interface", "ec2:natgateway", "elasticloadbalancing:loadbalancer"],
     protected: "the default subnets",
+    grants: Grants::on(&["ec2:DeleteSubnet"], &["arn:{p}:ec2:*:{a}:subnet/*"]),
     list: |c, at| list_subnets(&c.ec2, at).boxed(),
     delete: |c, r| deleting(sdk_call(EC2, "DeleteSubnet", c.ec2.delete_subnet().subnet_id(&r.id).send())),
     gone: None,
@@ -141,6 +143,10 @@ pub(crate) const ROUTE_TABLE: Registration = Registration {
     arn: ArnMatch::id(EC2, "route-table/"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(
+        &["ec2:DisassociateRouteTable", "ec2:DeleteRouteTable"],
+        &["arn:{p}:ec2:*:{a}:route-table/*", "arn:{p}:ec2:*:{a}:subnet/*"],
+    ),
     list: |c, at| list_route_tables(&c.ec2, at).boxed(),
     delete: |c, r| delete_route_table(&c.ec2, r).boxed(),
     gone: None,
@@ -190,6 +196,10 @@ pub(crate) const INTERNET_GATEWAY: Registration = Registration {
     arn: ArnMatch::id(EC2, "internet-gateway/"),
     depends_on: &["ec2:natgateway", "ec2:elastic-ip", "ec2:instance"],
     protected: "the default VPC's",
+    grants: Grants::on(
+        &["ec2:DetachInternetGateway", "ec2:DeleteInternetGateway"],
+        &["arn:{p}:ec2:*:{a}:internet-gateway/*", "arn:{p}:ec2:*:{a}:vpc/*"],
+    ),
     list: |c, at| list_internet_gateways(&c.ec2, at).boxed(),
     delete: |c, r| delete_internet_gateway(&c.ec2, r).boxed(),
     gone: None,
@@ -251,6 +261,10 @@ pub(crate) const NETWORK_ACL: Registration = Registration {
     arn: ArnMatch::id(EC2, "network-acl/"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(
+        &["ec2:ReplaceNetworkAclAssociation", "ec2:DeleteNetworkAcl"],
+        &["arn:{p}:ec2:*:{a}:network-acl/*", "arn:{p}:ec2:*:{a}:subnet/*"],
+    ),
     list: |c, at| list_network_acls(&c.ec2, at).boxed(),
     delete: |c, r| delete_network_acl(&c.ec2, r).boxed(),
     gone: None,
@@ -291,6 +305,7 @@ pub(crate) const VPC_ENDPOINT: Registration = Registration {
     arn: ArnMatch::id(EC2, "vpc-endpoint/"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(&["ec2:DeleteVpcEndpoints"], &["arn:{p}:ec2:*:{a}:vpc-endpoint/*"]),
     list: |c, at| list_vpc_endpoints(&c.ec2, at).boxed(),
     delete: |c, r| {
         deleting(sdk_call(EC2, "DeleteVpcEndpoints", c.ec2.delete_vpc_endpoints().vpc_endpoint_ids(&r.id).send()))

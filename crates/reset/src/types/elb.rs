@@ -9,7 +9,7 @@ use aws_sdk_elasticloadbalancingv2::types::LoadBalancerAttribute;
 use futures_util::FutureExt;
 
 use super::{deleting, done};
-use crate::registry::{ArnMatch, Attribution, Deleted, Registration, Resource, Scope, Where};
+use crate::registry::{ArnMatch, Attribution, Deleted, Grants, Registration, Resource, Scope, Where};
 use crate::upstream::{UpstreamError, sdk_call};
 
 type Client = aws_sdk_elasticloadbalancingv2::Client;
@@ -47,6 +47,13 @@ pub(crate) const LOAD_BALANCER: Registration = Registration {
     arn: ArnMatch::any(ELB, "loadbalancer/"),
     depends_on: &["elasticloadbalancing:listener"],
     protected: "",
+    grants: Grants::on(
+        &["elasticloadbalancing:ModifyLoadBalancerAttributes", "elasticloadbalancing:DeleteLoadBalancer"],
+        &[
+            "arn:{p}:elasticloadbalancing:*:{a}:loadbalancer/app/{name}/*",
+            "arn:{p}:elasticloadbalancing:*:{a}:loadbalancer/net/{name}/*",
+        ],
+    ),
     list: |c, at| list_load_balancers(&c.elbv2, at).boxed(),
     delete: |c, r| delete_load_balancer(&c.elbv2, r).boxed(),
     gone: None,
@@ -91,6 +98,13 @@ pub(crate) const LISTENER: Registration = Registration {
     arn: ArnMatch::any(ELB, "listener/"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(
+        &["elasticloadbalancing:DeleteListener"],
+        &[
+            "arn:{p}:elasticloadbalancing:*:{a}:listener/app/{name}/*/*",
+            "arn:{p}:elasticloadbalancing:*:{a}:listener/net/{name}/*/*",
+        ],
+    ),
     list: |c, at| list_listeners(&c.elbv2, at).boxed(),
     delete: |c, r| deleting(sdk_call(ELB, "DeleteListener", c.elbv2.delete_listener().listener_arn(&r.id).send())),
     gone: None,
@@ -117,6 +131,10 @@ pub(crate) const TARGET_GROUP: Registration = Registration {
     arn: ArnMatch::any(ELB, "targetgroup/"),
     depends_on: &["elasticloadbalancing:listener", "ecs:service", "autoscaling:autoScalingGroup"],
     protected: "",
+    grants: Grants::on(
+        &["elasticloadbalancing:DeleteTargetGroup"],
+        &["arn:{p}:elasticloadbalancing:*:{a}:targetgroup/{name}/*"],
+    ),
     list: |c, at| list_target_groups(&c.elbv2, at).boxed(),
     delete: |c, r| {
         deleting(sdk_call(ELB, "DeleteTargetGroup", c.elbv2.delete_target_group().target_group_arn(&r.id).send()))

@@ -6,7 +6,7 @@ use futures_util::FutureExt;
 use futures_util::stream::{FuturesUnordered, TryStreamExt};
 
 use super::deleting;
-use crate::registry::{ArnMatch, Attribution, Deleted, Registration, Resource, Scope, Where};
+use crate::registry::{ArnMatch, Attribution, Deleted, Grants, Registration, Resource, Scope, Where};
 use crate::upstream::{UpstreamError, sdk_call};
 
 async fn list_queues(client: &aws_sdk_sqs::Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
@@ -33,6 +33,7 @@ pub(crate) const SQS_QUEUE: Registration = Registration {
     arn: ArnMatch::id("sqs", ""),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(&["sqs:DeleteQueue"], &["arn:{p}:sqs:*:{a}:{name}"]),
     list: |c, at| list_queues(&c.sqs, at).boxed(),
     delete: |c, r| deleting(sdk_call("sqs", "DeleteQueue", c.sqs.delete_queue().queue_url(&r.id).send())),
     gone: None,
@@ -76,6 +77,11 @@ pub(crate) const SNS_TOPIC: Registration = Registration {
     arn: ArnMatch::id("sns", ""),
     depends_on: &[],
     protected: "",
+    grants: Grants {
+        actions: &["sns:ListSubscriptionsByTopic", "sns:DeleteTopic"],
+        on: &["arn:{p}:sns:*:{a}:{name}"],
+        unscoped: &["sns:Unsubscribe"],
+    },
     list: |c, at| list_topics(&c.sns, at).boxed(),
     delete: |c, r| delete_topic(&c.sns, &r.id).boxed(),
     gone: None,

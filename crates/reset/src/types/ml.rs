@@ -7,7 +7,7 @@ use aws_sdk_sagemaker::types::NotebookInstanceStatus;
 use futures_util::FutureExt;
 
 use super::done;
-use crate::registry::{ArnMatch, Attribution, Deleted, Registration, Resource, Scope, Where};
+use crate::registry::{ArnMatch, Attribution, Deleted, Grants, Registration, Resource, Scope, Where};
 use crate::upstream::{UpstreamError, UpstreamErrorKind, sdk_call};
 
 type Client = aws_sdk_sagemaker::Client;
@@ -67,6 +67,10 @@ pub(crate) const NOTEBOOK_INSTANCE: Registration = Registration {
     arn: ArnMatch::id("sagemaker", "notebook-instance/"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(
+        &["sagemaker:DescribeNotebookInstance", "sagemaker:StopNotebookInstance", "sagemaker:DeleteNotebookInstance"],
+        &["arn:{p}:sagemaker:*:{a}:notebook-instance/{name}"],
+    ),
     list: |c, at| notebooks(&c.sagemaker, at).boxed(),
     delete: |c, r| delete_notebook(&c.sagemaker, r).boxed(),
     gone: Some(|c, r| notebook_gone(&c.sagemaker, r).boxed()),

@@ -7,7 +7,7 @@ use aws_sdk_cloudformation::types::StackStatus;
 use futures_util::FutureExt;
 
 use super::{deleting, done};
-use crate::registry::{ArnMatch, Attribution, Deleted, Registration, Resource, Scope, Where};
+use crate::registry::{ArnMatch, Attribution, Deleted, Grants, Registration, Resource, Scope, Where};
 use crate::upstream::{UpstreamError, UpstreamErrorKind, sdk_call};
 
 async fn list_alarms(client: &aws_sdk_cloudwatch::Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
@@ -32,6 +32,7 @@ pub(crate) const ALARM: Registration = Registration {
     arn: ArnMatch::id("cloudwatch", "alarm:"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(&["cloudwatch:DeleteAlarms"], &["arn:{p}:cloudwatch:*:{a}:alarm:{name}"]),
     list: |c, at| list_alarms(&c.cloudwatch, at).boxed(),
     delete: |c, r| {
         deleting(sdk_call("cloudwatch", "DeleteAlarms", c.cloudwatch.delete_alarms().alarm_names(&r.id).send()))
@@ -62,6 +63,7 @@ pub(crate) const DASHBOARD: Registration = Registration {
     arn: ArnMatch::id("cloudwatch", "dashboard/"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(&["cloudwatch:DeleteDashboards"], &["arn:{p}:cloudwatch::{a}:dashboard/{name}"]),
     list: |c, at| list_dashboards(&c.cloudwatch, at).boxed(),
     delete: |c, r| {
         deleting(sdk_call(
@@ -95,6 +97,7 @@ pub(crate) const LOG_GROUP: Registration = Registration {
     arn: ArnMatch::any("logs", "log-group:"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(&["logs:DeleteLogGroup"], &["arn:{p}:logs:*:{a}:log-group:{name}"]),
     list: |c, at| list_log_groups(&c.logs, at).boxed(),
     delete: |c, r| deleting(sdk_call("logs", "DeleteLogGroup", c.logs.delete_log_group().log_group_name(&r.id).send())),
     gone: None,
@@ -154,6 +157,10 @@ pub(crate) const STACK: Registration = Registration {
     arn: ArnMatch::any("cloudformation", "stack/"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(
+        &["cloudformation:UpdateTerminationProtection", "cloudformation:DeleteStack"],
+        &["arn:{p}:cloudformation:*:{a}:stack/{name}/*"],
+    ),
     list: |c, at| list_stacks(&c.cloudformation, at).boxed(),
     delete: |c, r| delete_stack(&c.cloudformation, r).boxed(),
     gone: Some(|c, r| stack_gone(&c.cloudformation, r).boxed()),

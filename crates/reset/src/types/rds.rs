@@ -8,7 +8,7 @@
 use futures_util::FutureExt;
 
 use super::{deleting, done};
-use crate::registry::{ArnMatch, Attribution, Deleted, Registration, Resource, Scope, Where};
+use crate::registry::{ArnMatch, Attribution, Deleted, Grants, Registration, Resource, Scope, Where};
 use crate::upstream::{UpstreamError, sdk_call};
 
 type Client = aws_sdk_rds::Client;
@@ -67,6 +67,7 @@ pub(crate) const INSTANCE: Registration = Registration {
     arn: ArnMatch::id("rds", "db:"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(&["rds:ModifyDBInstance", "rds:DeleteDBInstance"], &["arn:{p}:rds:*:{a}:db:{name}"]),
     list: |c, at| list_instances(&c.rds, at).boxed(),
     delete: |c, r| delete_instance(&c.rds, r).boxed(),
     gone: Some(|c, r| instance_gone(&c.rds, r).boxed()),
@@ -109,6 +110,10 @@ pub(crate) const CLUSTER: Registration = Registration {
     arn: ArnMatch::id("rds", "cluster:"),
     depends_on: &["rds:db"],
     protected: "",
+    grants: Grants::on(
+        &["rds:ModifyDBCluster", "rds:DeleteDBCluster"],
+        &["arn:{p}:rds:*:{a}:cluster:{name}", "arn:{p}:rds:*:{a}:cluster-snapshot:{name}"],
+    ),
     list: |c, at| list_clusters(&c.rds, at).boxed(),
     delete: |c, r| delete_cluster(&c.rds, r).boxed(),
     gone: Some(|c, r| cluster_gone(&c.rds, r).boxed()),
@@ -135,6 +140,7 @@ pub(crate) const SNAPSHOT: Registration = Registration {
     arn: ArnMatch::id("rds", "snapshot:"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(&["rds:DeleteDBSnapshot"], &["arn:{p}:rds:*:{a}:snapshot:{name}"]),
     list: |c, at| list_snapshots(&c.rds, at).boxed(),
     delete: |c, r| {
         deleting(sdk_call("rds", "DeleteDBSnapshot", c.rds.delete_db_snapshot().db_snapshot_identifier(&r.id).send()))
@@ -168,6 +174,7 @@ pub(crate) const SUBNET_GROUP: Registration = Registration {
     arn: ArnMatch::id("rds", "subgrp:"),
     depends_on: &["rds:db", "rds:cluster"],
     protected: "",
+    grants: Grants::on(&["rds:DeleteDBSubnetGroup"], &["arn:{p}:rds:*:{a}:subgrp:{name}"]),
     list: |c, at| list_subnet_groups(&c.rds, at).boxed(),
     delete: |c, r| {
         deleting(sdk_call(

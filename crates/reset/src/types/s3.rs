@@ -11,7 +11,7 @@ use futures_util::FutureExt;
 use futures_util::stream::{FuturesUnordered, TryStreamExt};
 
 use super::done;
-use crate::registry::{ArnMatch, Attribution, Deleted, Registration, Resource, Scope, Where};
+use crate::registry::{ArnMatch, Attribution, Deleted, Grants, Registration, Resource, Scope, Where};
 use crate::upstream::{UpstreamError, UpstreamErrorKind, sdk_call};
 
 const SERVICE: &str = "s3";
@@ -40,10 +40,21 @@ pub(crate) const BUCKET: Registration = Registration {
     scope: Scope::Global,
     found_by: "ListBuckets",
     reads: &["s3:ListAllMyBuckets"],
-    attribution: Attribution::TagOrName,
+    attribution: Attribution::Name,
     arn: ArnMatch::id(SERVICE, ""),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(
+        &[
+            "s3:ListBucketVersions",
+            "s3:ListBucketMultipartUploads",
+            "s3:DeleteBucket",
+            "s3:DeleteObject",
+            "s3:DeleteObjectVersion",
+            "s3:AbortMultipartUpload",
+        ],
+        &["arn:{p}:s3:::{name}", "arn:{p}:s3:::{name}/*"],
+    ),
     list: |c, at| list_buckets(&c.s3, at).boxed(),
     delete: |c, r| empty_and_delete(&c.s3, &r.id).boxed(),
     gone: None,

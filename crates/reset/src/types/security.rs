@@ -9,8 +9,8 @@ use aws_sdk_kms::types::{KeyManagerType, KeyState};
 use futures_util::FutureExt;
 
 use super::{deleting, unless_gone};
-use crate::registry::{ArnMatch, Attribution, Deleted, Registration, Resource, Scope, Where};
-use crate::upstream::{UpstreamError, sdk_call};
+use crate::registry::{ArnMatch, Attribution, Deleted, Grants, Registration, Resource, Scope, Where};
+use crate::upstream::{UpstreamError, UpstreamErrorKind, sdk_call};
 
 type Kms = aws_sdk_kms::Client;
 /// The shortest waiting period AWS allows for a key deletion.
@@ -50,6 +50,7 @@ pub(crate) const KMS_KEY: Registration = Registration {
     arn: ArnMatch::id("kms", "key/"),
     depends_on: &["kms:alias"],
     protected: "",
+    grants: Grants::on(&["kms:ScheduleKeyDeletion"], &["arn:{p}:kms:*:{a}:key/*"]),
     list: |c, at| keys(&c.kms, at).boxed(),
     delete: |c, r| schedule_key_deletion(&c.kms, r).boxed(),
     gone: None,
@@ -83,6 +84,7 @@ pub(crate) const KMS_ALIAS: Registration = Registration {
     arn: ArnMatch::any("kms", "alias/"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(&["kms:DeleteAlias"], &["arn:{p}:kms:*:{a}:alias/{name}", "arn:{p}:kms:*:{a}:key/*"]),
     list: |c, at| aliases(&c.kms, at).boxed(),
     delete: |c, r| deleting(sdk_call("kms", "DeleteAlias", c.kms.delete_alias().alias_name(&r.id).send())),
     gone: None,
@@ -112,6 +114,7 @@ pub(crate) const SECRET: Registration = Registration {
     arn: ArnMatch::id("secretsmanager", "secret:"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(&["secretsmanager:DeleteSecret"], &["arn:{p}:secretsmanager:*:{a}:secret:{name}"]),
     list: |c, at| secrets(&c.secrets, at).boxed(),
     delete: |c, r| {
         let call = c.secrets.delete_secret().secret_id(&r.id).force_delete_without_recovery(true).send();
@@ -147,6 +150,7 @@ pub(crate) const PARAMETER: Registration = Registration {
     arn: ArnMatch::any("ssm", "parameter/"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(&["ssm:DeleteParameter"], &["arn:{p}:ssm:*:{a}:parameter/{name}"]),
     list: |c, at| parameters(&c.ssm, at).boxed(),
     delete: |c, r| deleting(sdk_call("ssm", "DeleteParameter", c.ssm.delete_parameter().name(&r.id).send())),
     gone: None,
@@ -154,17 +158,26 @@ pub(crate) const PARAMETER: Registration = Registration {
 
 type Cognito = aws_sdk_cognitoidentityprovider::Client;
 
+/// ListUserPools returns no tags, and the tagging API is not where every
+/// deployment (nor moto) finds a pool's: each pool's own DescribeUserPool
+/// gives them (an account holds few pools).
 async fn user_pools(c: &Cognito, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
     let pages = c.list_user_pools().max_results(60).into_paginator().items().send();
     let pools = sdk_call("cognito-idp", "ListUserPools", pages.collect::<Result<Vec<_>, _>>()).await?;
-    Ok(pools
-        .iter()
-        .filter_map(|p| {
-            let id = p.id()?;
-            let arn = at.regional("cognito-idp", &format!("userpool/{id}"));
-            Some(Resource::new(USER_POOL.name, at, arn, id).named(p.name().unwrap_or_default()))
-        })
-        .collect())
+    let described = pools.iter().filter_map(|p| p.id()).map(|id| async move {
+        let out = sdk_call("cognito-idp", "DescribeUserPool", c.describe_user_pool().user_pool_id(id).send()).await;
+        let pool = match out {
+            Ok(out) => out.user_pool,
+            Err(e) if e.kind == UpstreamErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let (name, tags) = pool.map(|p| (p.name, p.user_pool_tags)).unwrap_or_default();
+        let arn = at.regional("cognito-idp", &format!("userpool/{id}"));
+        let resource = Resource::new(USER_POOL.name, at, arn, id).named(name.unwrap_or_default());
+        Ok(Some(resource.tagged(tags.unwrap_or_default())))
+    });
+    let found: Vec<Option<Resource>> = futures_util::future::try_join_all(described).await?;
+    Ok(found.into_iter().flatten().collect())
 }
 
 /// DeleteUserPool refuses a pool with a hosted-UI domain or with deletion
@@ -188,12 +201,21 @@ async fn delete_user_pool(c: &Cognito, r: &Resource) -> Result<Deleted, Upstream
 pub(crate) const USER_POOL: Registration = Registration {
     name: "cognito-idp:userpool",
     scope: Scope::Regional,
-    found_by: "ListUserPools",
-    reads: &["cognito-idp:ListUserPools"],
-    attribution: Attribution::TagOrName,
+    found_by: "ListUserPools, DescribeUserPool",
+    reads: &["cognito-idp:ListUserPools", "cognito-idp:DescribeUserPool"],
+    attribution: Attribution::Tag,
     arn: ArnMatch::id("cognito-idp", "userpool/"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(
+        &[
+            "cognito-idp:DescribeUserPool",
+            "cognito-idp:UpdateUserPool",
+            "cognito-idp:DeleteUserPoolDomain",
+            "cognito-idp:DeleteUserPool",
+        ],
+        &["arn:{p}:cognito-idp:*:{a}:userpool/*"],
+    ),
     list: |c, at| user_pools(&c.cognito, at).boxed(),
     delete: |c, r| delete_user_pool(&c.cognito, r).boxed(),
     gone: None,

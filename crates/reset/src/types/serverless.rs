@@ -6,7 +6,7 @@
 use futures_util::FutureExt;
 
 use super::{deleting, last};
-use crate::registry::{ArnMatch, Attribution, Deleted, Registration, Resource, Scope, Where};
+use crate::registry::{ArnMatch, Attribution, Deleted, Grants, Registration, Resource, Scope, Where};
 use crate::upstream::{UpstreamError, sdk_call};
 
 async fn list_functions(client: &aws_sdk_lambda::Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
@@ -38,6 +38,7 @@ pub(crate) const LAMBDA_FUNCTION: Registration = Registration {
     arn: ArnMatch::id("lambda", "function:"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(&["lambda:DeleteFunction"], &["arn:{p}:lambda:*:{a}:function:{name}"]),
     list: |c, at| list_functions(&c.lambda, at).boxed(),
     delete: |c, r| {
         deleting(sdk_call("lambda", "DeleteFunction", c.lambda.delete_function().function_name(&r.id).send()))
@@ -72,11 +73,12 @@ pub(crate) const LAMBDA_LAYER: Registration = Registration {
     name: "lambda:layer",
     scope: Scope::Regional,
     found_by: "ListLayers, ListLayerVersions",
-    reads: &["lambda:ListLayers"],
+    reads: &["lambda:ListLayers", "lambda:ListLayerVersions"],
     attribution: Attribution::Name,
     arn: ArnMatch::id("lambda", "layer:"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(&["lambda:DeleteLayerVersion"], &["arn:{p}:lambda:*:{a}:layer:{name}:*"]),
     list: |c, at| list_layers(&c.lambda, at).boxed(),
     delete: |c, r| delete_layer(&c.lambda, r).boxed(),
     gone: None,
@@ -101,10 +103,11 @@ pub(crate) const REST_API: Registration = Registration {
     scope: Scope::Regional,
     found_by: "GetRestApis",
     reads: &["apigateway:GET"],
-    attribution: Attribution::TagOrName,
+    attribution: Attribution::Tag,
     arn: ArnMatch::id("apigateway", "/restapis/"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(&["apigateway:DELETE"], &["arn:{p}:apigateway:*::/restapis/*"]),
     list: |c, at| list_rest_apis(&c.apigateway, at).boxed(),
     delete: |c, r| {
         deleting(sdk_call("apigateway", "DeleteRestApi", c.apigateway.delete_rest_api().rest_api_id(&r.id).send()))
@@ -135,10 +138,11 @@ pub(crate) const HTTP_API: Registration = Registration {
     scope: Scope::Regional,
     found_by: "GetApis (v2)",
     reads: &["apigateway:GET"],
-    attribution: Attribution::TagOrName,
+    attribution: Attribution::Tag,
     arn: ArnMatch::id("apigateway", "/apis/"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(&["apigateway:DELETE"], &["arn:{p}:apigateway:*::/apis/*"]),
     list: |c, at| list_http_apis(&c.apigatewayv2, at).boxed(),
     delete: |c, r| deleting(sdk_call("apigateway", "DeleteApi", c.apigatewayv2.delete_api().api_id(&r.id).send())),
     gone: None,
@@ -172,6 +176,10 @@ pub(crate) const STATE_MACHINE: Registration = Registration {
     arn: ArnMatch::id("states", "stateMachine:"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(
+        &["states:DescribeStateMachine", "states:DeleteStateMachine"],
+        &["arn:{p}:states:*:{a}:stateMachine:{name}"],
+    ),
     list: |c, at| list_state_machines(&c.sfn, at).boxed(),
     delete: |c, r| {
         deleting(sdk_call("states", "DeleteStateMachine", c.sfn.delete_state_machine().state_machine_arn(&r.id).send()))
@@ -222,6 +230,10 @@ pub(crate) const EVENT_RULE: Registration = Registration {
     arn: ArnMatch::any("events", "rule/"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(
+        &["events:ListTargetsByRule", "events:RemoveTargets", "events:DeleteRule"],
+        &["arn:{p}:events:*:{a}:rule/{name}", "arn:{p}:events:*:{a}:rule/*/{name}"],
+    ),
     list: |c, at| list_rules(&c.events, at).boxed(),
     delete: |c, r| delete_rule(&c.events, r).boxed(),
     gone: None,
@@ -246,6 +258,7 @@ pub(crate) const EVENT_BUS: Registration = Registration {
     arn: ArnMatch::id("events", "event-bus/"),
     depends_on: &["events:rule"],
     protected: "",
+    grants: Grants::on(&["events:DeleteEventBus"], &["arn:{p}:events:*:{a}:event-bus/{name}"]),
     list: |c, at| list_buses(&c.events, at).boxed(),
     delete: |c, r| deleting(sdk_call("events", "DeleteEventBus", c.events.delete_event_bus().name(&r.id).send())),
     gone: None,

@@ -7,7 +7,7 @@ use futures_util::FutureExt;
 
 use super::deleting;
 use super::ec2_vpc;
-use crate::registry::{ArnMatch, Attribution, Registration, Resource, Scope, Where};
+use crate::registry::{ArnMatch, Attribution, Grants, Registration, Resource, Scope, Where};
 use crate::upstream::{UpstreamError, sdk_call};
 
 async fn list_file_systems(client: &aws_sdk_efs::Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
@@ -34,10 +34,11 @@ pub(crate) const EFS_FILE_SYSTEM: Registration = Registration {
     scope: Scope::Regional,
     found_by: "DescribeFileSystems",
     reads: &["elasticfilesystem:DescribeFileSystems"],
-    attribution: Attribution::TagOrName,
+    attribution: Attribution::Tag,
     arn: ArnMatch::id("elasticfilesystem", "file-system/"),
     depends_on: &["elasticfilesystem:mount-target"],
     protected: "",
+    grants: Grants::on(&["elasticfilesystem:DeleteFileSystem"], &["arn:{p}:elasticfilesystem:*:{a}:file-system/*"]),
     list: |c, at| list_file_systems(&c.efs, at).boxed(),
     delete: |c, r| {
         deleting(sdk_call(
@@ -59,7 +60,12 @@ async fn list_mount_targets(client: &aws_sdk_efs::Client, at: &Where) -> Result<
         for target in out.mount_targets().iter().filter(|t| t.life_cycle_state().as_str() != "deleted") {
             let id = target.mount_target_id();
             let arn = at.regional("elasticfilesystem", &format!("mount-target/{id}"));
-            let held = [system.arn.clone(), ec2_vpc::arn(at, "subnet", target.subnet_id())];
+            // Deleting a mount target deletes its network interface (which
+            // AWS marks requester-managed; an emulator may not): the
+            // interface waits for it.
+            let interface = target.network_interface_id().map(|eni| ec2_vpc::arn(at, "network-interface", eni));
+            let subnet = ec2_vpc::arn(at, "subnet", target.subnet_id());
+            let held = [system.arn.clone(), subnet].into_iter().chain(interface);
             found.push(Resource::new(EFS_MOUNT_TARGET.name, at, arn, id).before(held).child_of(system.arn.clone()));
         }
     }
@@ -71,10 +77,14 @@ pub(crate) const EFS_MOUNT_TARGET: Registration = Registration {
     scope: Scope::Regional,
     found_by: "DescribeFileSystems, DescribeMountTargets",
     reads: &["elasticfilesystem:DescribeFileSystems", "elasticfilesystem:DescribeMountTargets"],
-    attribution: Attribution::Parent,
+    attribution: Attribution::None,
     arn: ArnMatch::NONE,
     depends_on: &[],
     protected: "",
+    grants: Grants::on(
+        &["elasticfilesystem:DeleteMountTarget", "ec2:DeleteNetworkInterface"],
+        &["arn:{p}:elasticfilesystem:*:{a}:file-system/*", "arn:{p}:ec2:*:{a}:network-interface/*"],
+    ),
     list: |c, at| list_mount_targets(&c.efs, at).boxed(),
     delete: |c, r| {
         deleting(sdk_call(
@@ -113,6 +123,7 @@ pub(crate) const ELASTICACHE_CLUSTER: Registration = Registration {
     arn: ArnMatch::id("elasticache", "cluster:"),
     depends_on: &[],
     protected: "",
+    grants: Grants::on(&["elasticache:DeleteCacheCluster"], &["arn:{p}:elasticache:*:{a}:cluster:{name}"]),
     list: |c, at| list_cache_clusters(&c.elasticache, at).boxed(),
     // Not polled: AWS stops billing a node once its delete is accepted, and
     // a cluster in `deleting` is no longer listed. Its security groups
