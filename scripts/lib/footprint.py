@@ -89,7 +89,10 @@ def create(make, region, key, args, account):
         arns.append(f"arn:aws:logs:{region}:{account}:log-group:{group}")
     if want("ec2"):
         image = ec2.describe_images()["Images"][0]["ImageId"]
-        kp = ec2.create_key_pair(KeyName=f"{key}-kp")
+        # Tagged at creation, as lab-isolated requires: a key pair's ARN holds
+        # its id, so IAM bounds the broker's DeleteKeyPair by the tag alone.
+        kp = ec2.create_key_pair(KeyName=f"{key}-kp",
+                                 TagSpecifications=[{"ResourceType": "key-pair", "Tags": tag(key)}])
         arns.append(f"arn:aws:ec2:{region}:{account}:key-pair/{kp['KeyPairId']}")
         sg = ec2.create_security_group(GroupName=f"{key}-sg", Description="lab",
                                        TagSpecifications=[{"ResourceType": "security-group", "Tags": tag(key)}])

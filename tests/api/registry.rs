@@ -8,5 +8,6 @@
 mod bench;
 mod iam_grants;
 mod lab;
+mod over_http;
 mod round_trip;
 mod whole_lab;

@@ -78,19 +78,8 @@ impl Account {
     }
 
     fn python(&self, script: &str, args: &[&str]) -> Value {
-        let out = std::process::Command::new(venv_tool("python", "PYTHON"))
-            .arg(repo_path(script))
-            .args(["--endpoint", &moto().endpoint, "--region", REGION])
-            .args(args)
-            .env("AWS_CONFIG_FILE", "/nonexistent")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-            .env("AWS_ACCESS_KEY_ID", &self.creds.0)
-            .env("AWS_SECRET_ACCESS_KEY", &self.creds.1)
-            .env("AWS_SESSION_TOKEN", &self.creds.2)
-            .output()
-            .expect("run lab.py");
-        assert!(out.status.success(), "{script} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        serde_json::from_slice(&out.stdout).expect("JSON from the lab script")
+        let (key, secret, token) = &self.creds;
+        script_as(&moto().endpoint, (key, secret, token), script, args)
     }
 
     pub fn backend(&self) -> SdkBackend {
@@ -128,4 +117,22 @@ pub fn options() -> Options {
 
 pub fn arns(outcomes: &[engine::Outcome]) -> Vec<&str> {
     outcomes.iter().map(|o| o.arn.as_str()).collect()
+}
+
+/// Runs a lab script against `endpoint` with a learner's credentials;
+/// returns what it printed.
+pub fn script_as(endpoint: &str, (key, secret, token): (&str, &str, &str), script: &str, args: &[&str]) -> Value {
+    let out = std::process::Command::new(venv_tool("python", "PYTHON"))
+        .arg(repo_path(script))
+        .args(["--endpoint", endpoint, "--region", REGION])
+        .args(args)
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("AWS_ACCESS_KEY_ID", key)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .env("AWS_SESSION_TOKEN", token)
+        .output()
+        .expect("run a lab script");
+    assert!(out.status.success(), "{script} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON from the lab script")
 }
