@@ -3,9 +3,11 @@
 //! network, while [`sts`], [`iam`] and [`federation`] hold the real clients.
 
 mod clients;
+pub mod dynamo_table;
 pub mod federation;
 pub mod iam;
 pub mod ledger;
+pub mod pool;
 pub mod rate_limit;
 pub mod retry;
 pub mod sts;

@@ -23,20 +23,23 @@ pub(crate) fn eager_options(moto: &Moto, replica: &'static str, table: Option<St
         // A claim lost to a slow emulator under the whole suite's load is
         // taken over soon.
         s.cleanup.claim_seconds = 20;
-        // moto's first EC2 call in a region loads its default images: on a
-        // loaded machine that takes seconds, and an attempt cut short by
-        // the call timeout is only retried a minute later.
-        s.aws.call_timeout_ms = 15_000;
-        // A dry run lists every registered type in the request: against
-        // one moto on a loaded machine that has taken over a minute (a
-        // cold CI run with builds beside it), so twice the loaded deadline.
-        s.server.request_timeout_ms = 2 * u64::try_from(LOADED.as_millis()).unwrap_or(u64::MAX);
+        loaded_deadlines(s);
         if let Some(table) = table {
             s.ledger.table = table;
         }
     });
     options.aws_endpoint = Some(moto.endpoint.clone());
     options
+}
+
+/// moto's first EC2 call in a region loads its default images: on a loaded
+/// machine that takes seconds, and an attempt cut short by the call timeout
+/// is only retried a minute later. A dry run lists every registered type in
+/// the request: against one moto on a loaded machine that has taken over a
+/// minute (a cold CI run with builds beside it), so twice the loaded deadline.
+fn loaded_deadlines(s: &mut sandbox_broker::config::Settings) {
+    s.aws.call_timeout_ms = 15_000;
+    s.server.request_timeout_ms = 2 * u64::try_from(LOADED.as_millis()).unwrap_or(u64::MAX);
 }
 
 async fn key_of(app: &TestApp, session_id: &str) -> String {
@@ -117,7 +120,10 @@ async fn an_expired_lease_is_cleaned_without_a_delete() {
 #[tokio::test]
 async fn a_dry_run_reports_and_deletes_nothing() {
     let moto = Moto::start(&[]);
-    let mut options = TestOptions::configured(|s| s.cleanup.enabled = false);
+    let mut options = TestOptions::configured(|s| {
+        s.cleanup.enabled = false;
+        loaded_deadlines(s);
+    });
     options.aws_endpoint = Some(moto.endpoint.clone());
     let app = TestApp::spawn_with(options).await;
     let session = app.issue(&json!({"session_id": "learner-dry"})).await;

@@ -253,15 +253,14 @@ impl Ledger for DynamoLedger {
     }
 
     async fn describe(&self) -> Result<Option<TableInfo>, UpstreamError> {
-        item::describe(&self.client, &self.table).await
+        item::LAYOUT.describe(&self.client, &self.table).await
     }
 
     async fn create(&self) -> Result<(), UpstreamError> {
-        item::create(&self.client, &self.table).await
+        item::LAYOUT.create(&self.client, &self.table).await
     }
 
     async fn delete(&self) -> Result<(), UpstreamError> {
-        let request = self.client.delete_table().table_name(&self.table);
-        crate::aws::absent_as_none(sdk_call(SERVICE, "DeleteTable", request.send()).await).map(drop)
+        item::LAYOUT.delete(&self.client, &self.table).await
     }
 }
