@@ -10,6 +10,7 @@
 mod check;
 mod cleanup;
 mod keys;
+mod pool;
 mod profiles;
 mod server;
 
@@ -24,6 +25,7 @@ use serde::Deserialize;
 pub use check::{ConfigError, Problem, Serving, check_serving};
 pub use cleanup::{CleanupSettings, LedgerSettings};
 pub use keys::PemKey;
+pub use pool::PoolSettings;
 pub use server::{PublicUrl, ServerSettings};
 
 use crate::domain::Region;
@@ -56,6 +58,9 @@ pub struct Settings {
     /// `[cleanup]`.
     #[serde(default)]
     pub cleanup: CleanupSettings,
+    /// `[pool]`: the accounts account-isolated profiles lease.
+    #[serde(default)]
+    pub pool: PoolSettings,
     /// `[guardrails]`: defaults for every profile's guardrails.
     #[serde(default)]
     pub guardrails: GuardrailSettings,
@@ -291,6 +296,7 @@ pub fn test_settings() -> Settings {
         console: ConsoleSettings::default(),
         ledger: LedgerSettings::default(),
         cleanup: CleanupSettings::default(),
+        pool: PoolSettings::default(),
         guardrails: GuardrailSettings::default(),
         profiles: [("s3".to_owned(), profile)].into_iter().collect(),
         unread_secrets: Vec::new(),

@@ -83,6 +83,9 @@ pub enum ApiError {
     /// 409: cleaning a session that is still active.
     #[error("session `{0}` is active; end it first (DELETE /sessions/{0})")]
     SessionActive(String),
+    /// 409: teardown would forget accounts the pool still holds.
+    #[error("{0} account(s) are still registered in the pool; deregister them first (or use --force / ?force=true)")]
+    AccountsRegistered(usize),
     /// 409: teardown would delete the records of sessions not cleaned yet.
     #[error(
         "{0} session(s) are not cleaned yet; teardown would lose their records (wait, or use --force / ?force=true)"
@@ -144,6 +147,7 @@ impl ApiError {
             Self::SessionEnded(..) => (StatusCode::CONFLICT, "session_ended"),
             Self::SessionActive(_) => (StatusCode::CONFLICT, "session_active"),
             Self::SessionsNotCleaned(_) => (StatusCode::CONFLICT, "sessions_not_cleaned"),
+            Self::AccountsRegistered(_) => (StatusCode::CONFLICT, "accounts_registered"),
             Self::LedgerNotProvisioned => (StatusCode::CONFLICT, "ledger_not_provisioned"),
             Self::LedgerUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "ledger_unavailable"),
             Self::LaunchRateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "launch_rate_limited"),

@@ -15,6 +15,8 @@ use super::federation::HttpFederation;
 use super::iam::SdkIam;
 use super::ledger::Ledger;
 use super::ledger::dynamo::DynamoLedger;
+use super::pool::AccountPool;
+use super::pool::dynamo::DynamoPool;
 use super::rate_limit::RateLimitedSts;
 use super::sts::SdkSts;
 use super::{Federation, Iam, Sts};
@@ -34,6 +36,8 @@ pub struct Upstreams {
     pub ledger: Arc<dyn Ledger>,
     /// What learners created, for cleanup.
     pub resources: Arc<dyn Backend>,
+    /// The account pool's table (DynamoDB, in `aws.region`).
+    pub pool: Arc<dyn AccountPool>,
 }
 
 /// Loads the AWS SDK configuration from the environment's default chain
@@ -77,7 +81,9 @@ impl Upstreams {
         let mut dynamodb =
             aws_sdk_dynamodb::config::Builder::from(sdk).timeout_config(timeouts.clone()).retry_config(retry.clone());
         dynamodb.set_endpoint_url(endpoint.clone());
-        let ledger = DynamoLedger::new(aws_sdk_dynamodb::Client::from_conf(dynamodb.build()), &settings.ledger.table);
+        let dynamodb = aws_sdk_dynamodb::Client::from_conf(dynamodb.build());
+        let ledger = DynamoLedger::new(dynamodb.clone(), &settings.ledger.table);
+        let pool = DynamoPool::new(dynamodb, &settings.pool.table);
         let resources =
             SdkBackend::new(sdk.to_builder().timeout_config(timeouts).retry_config(retry).build(), endpoint);
         let (sts, iam) = (sts.build(), iam.build());
@@ -91,6 +97,7 @@ impl Upstreams {
             federation: Arc::new(HttpFederation::new(http_client(settings)?)),
             ledger: Arc::new(ledger),
             resources: Arc::new(resources),
+            pool: Arc::new(pool),
         })
     }
 }

@@ -13,8 +13,16 @@ use aws_sdk_dynamodb::types::{
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::aws::ledger::TableInfo;
 use crate::aws::{UpstreamError, UpstreamErrorKind, absent_as_none, sdk_call};
+
+/// A table as DescribeTable reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableInfo {
+    /// `ACTIVE`, `CREATING`, …
+    pub status: String,
+    /// What differs from the layout the broker needs (key, indexes).
+    pub drift: Vec<String>,
+}
 
 /// One item's attributes.
 pub type Attrs = HashMap<String, AttributeValue>;
@@ -135,6 +143,35 @@ impl Layout {
         }
         let status = desc.table_status().map(|s| s.as_str().to_owned()).unwrap_or_else(|| "UNKNOWN".into());
         Ok(Some(TableInfo { status, drift }))
+    }
+
+    /// The table as a CloudFormation resource, exactly as [`Layout::create`]
+    /// makes it; retained on stack deletion (it holds records the broker
+    /// works from).
+    pub fn cloudformation(&self, table: &str) -> serde_json::Value {
+        let mut attributes = vec![serde_json::json!({"AttributeName": self.key, "AttributeType": "S"})];
+        let mut defined = vec![self.key];
+        let mut indexes = Vec::new();
+        for index in self.indexes {
+            let range_kind = if index.numeric { "N" } else { "S" };
+            for (name, kind) in [(index.hash, "S"), (index.range, range_kind)] {
+                if !defined.contains(&name) {
+                    defined.push(name);
+                    attributes.push(serde_json::json!({"AttributeName": name, "AttributeType": kind}));
+                }
+            }
+            indexes.push(serde_json::json!({"IndexName": index.name, "Projection": {"ProjectionType": "ALL"},
+                "KeySchema": [{"AttributeName": index.hash, "KeyType": "HASH"},
+                              {"AttributeName": index.range, "KeyType": "RANGE"}]}));
+        }
+        serde_json::json!({"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "TableName": table,
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [{"AttributeName": self.key, "KeyType": "HASH"}],
+            "AttributeDefinitions": attributes,
+            "GlobalSecondaryIndexes": indexes,
+        }})
     }
 
     /// Deletes the table (absent already is fine).

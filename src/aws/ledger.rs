@@ -11,6 +11,7 @@ use async_trait::async_trait;
 pub use record::{CleanupReport, ResourceOutcome, SessionRecord, SessionState, Timestamp};
 
 use super::UpstreamError;
+pub use super::dynamo_table::TableInfo;
 
 /// What `POST /sessions` records: the session, or the profile added to it,
 /// and the lease extended to the new credentials' expiry.
@@ -70,15 +71,6 @@ pub struct ListQuery {
     pub limit: u32,
     /// Where the previous page stopped (opaque to clients).
     pub cursor: Option<String>,
-}
-
-/// The table as DescribeTable reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TableInfo {
-    /// `ACTIVE`, `CREATING`, …
-    pub status: String,
-    /// What differs from the layout the broker needs (key, indexes).
-    pub drift: Vec<String>,
 }
 
 /// The session ledger.

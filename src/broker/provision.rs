@@ -7,6 +7,7 @@ pub mod desired;
 mod ledger;
 mod plan;
 pub mod policy_parts;
+mod pool_table;
 pub mod principals;
 mod status;
 pub mod template;
@@ -21,7 +22,7 @@ use serde_json::Value;
 
 use self::desired::{BOUNDARY_PATH, DesiredRole, desired_roles};
 use self::plan::{ActualRole, Item, Step, is_managed, plan_boundary, plan_role, plan_teardown};
-use self::principals::{broker_policy, provisioner_policy};
+use self::principals::{Tables, broker_policy, provisioner_policy};
 use super::context::Context;
 use super::revocation::is_revocation_policy;
 use crate::aws::{CallerIdentity, Iam, UpstreamError, UpstreamErrorKind, Upstreams, absent_as_none};
@@ -105,6 +106,8 @@ async fn apply(upstreams: &Upstreams, step: &Step) -> Result<(), UpstreamError> 
     match step {
         Step::CreateLedger => upstreams.ledger.create().await,
         Step::DeleteLedger => upstreams.ledger.delete().await,
+        Step::CreatePool => upstreams.pool.create().await,
+        Step::DeletePool => upstreams.pool.delete().await,
         Step::CreateRole(d) => iam
             .create_role(
                 &d.role_name,
@@ -191,11 +194,12 @@ impl Provisioner {
             self.ctx.forget_role(&want.role_name).await;
         }
         if only.is_none() {
-            let items = self.plan_ledger().await?;
+            let mut items = self.plan_ledger().await?;
+            items.extend(self.plan_pool().await?);
             self.execute(items, dry_run, &mut changes).await?;
         }
         let all = self.desired(&identity, None)?;
-        Ok(report(dry_run, changes, &all, &identity, &self.ctx.settings.ledger.table))
+        Ok(report(dry_run, changes, &all, &identity, self.tables()))
     }
 
     /// The desired state as a CloudFormation template; reads the broker's
@@ -203,10 +207,10 @@ impl Provisioner {
     pub async fn cloudformation(&self) -> Result<Value, ApiError> {
         let identity = self.ctx.identity().await?;
         let desired = self.desired(&identity, None)?;
-        let table = &self.ctx.settings.ledger.table;
+        let tables = self.tables();
         let (broker, provisioner) =
-            (broker_policy(&desired, &identity, table), provisioner_policy(&desired, &identity, table));
-        template::cloudformation(&desired, table, broker, provisioner).map_err(ApiError::Internal)
+            (broker_policy(&desired, &identity, tables), provisioner_policy(&desired, &identity, tables));
+        template::cloudformation(&desired, tables, broker, provisioner).map_err(ApiError::Internal)
     }
 
     /// The generated boundary as IAM holds it, if the profile has one.
@@ -225,6 +229,7 @@ impl Provisioner {
         let _one_at_a_time = self.one_at_a_time.lock().await;
         let identity = self.ctx.identity().await?;
         self.refuse_uncleaned(force).await?;
+        self.refuse_accounts(force).await?;
         let desired = self.desired(&identity, None)?;
         let mut changes = Vec::new();
         for want in &desired {
@@ -259,9 +264,10 @@ impl Provisioner {
                 self.execute(vec![Item { change, step: Some(step) }], dry_run, &mut changes).await?;
             }
         }
-        let items = self.plan_ledger_teardown().await?;
+        let mut items = self.plan_ledger_teardown().await?;
+        items.extend(self.plan_pool_teardown().await?);
         self.execute(items, dry_run, &mut changes).await?;
-        Ok(report(dry_run, changes, &desired, &identity, &self.ctx.settings.ledger.table))
+        Ok(report(dry_run, changes, &desired, &identity, self.tables()))
     }
 }
 
@@ -270,14 +276,14 @@ fn report(
     changes: Vec<Change>,
     desired: &[DesiredRole],
     identity: &CallerIdentity,
-    table: &str,
+    tables: Tables<'_>,
 ) -> BootstrapReport {
     BootstrapReport {
         dry_run,
         changes,
         broker_principal_arn: identity.arn.clone(),
-        broker_policy_parts: policy_parts::managed_policy_parts(&broker_policy(desired, identity, table)),
-        broker_policy: broker_policy(desired, identity, table),
-        provisioner_policy: provisioner_policy(desired, identity, table),
+        broker_policy_parts: policy_parts::managed_policy_parts(&broker_policy(desired, identity, tables)),
+        broker_policy: broker_policy(desired, identity, tables),
+        provisioner_policy: provisioner_policy(desired, identity, tables),
     }
 }

@@ -268,7 +268,7 @@ fn validate(s: &Settings, problems: &mut Problems) {
         problems.add("console.issuer", "must not be empty");
     }
     check_secret("console.ticket_secret", s.console.ticket_secret.as_ref(), false, problems);
-    for (key, message) in super::cleanup::problems(s) {
+    for (key, message) in super::cleanup::problems(s).into_iter().chain(super::pool::problems(s)) {
         problems.add(key, message);
     }
     profiles::validate_profiles(s, problems);

@@ -50,9 +50,10 @@ async fn apply_creates_the_configured_state_and_a_second_run_is_all_unchanged() 
     let (status, report) = app.admin(Method::POST, "/admin/bootstrap").await;
     assert_eq!(status, 200, "{report}");
     // Per profile: the permissions boundary, the role, its access policy;
-    // then the session ledger.
-    assert_eq!(actions(&report), ["create"; 7], "{report}");
-    assert!(report["changes"][6]["resource"].as_str().unwrap().starts_with("dynamodb/table/"), "{report}");
+    // then the session ledger and the account pool's table.
+    assert_eq!(actions(&report), ["create"; 8], "{report}");
+    assert!(report["changes"][6]["resource"].as_str().unwrap().starts_with("dynamodb/table/sessions-"), "{report}");
+    assert!(report["changes"][7]["resource"].as_str().unwrap().starts_with("dynamodb/table/accounts-"), "{report}");
     let principal = report["broker_principal_arn"].as_str().unwrap().to_owned();
 
     // Read it back through IAM and compare documents.

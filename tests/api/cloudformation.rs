@@ -45,8 +45,8 @@ async fn the_emitted_template_lints_deploys_and_is_what_status_expects() {
     assert!(broker_parts.len() > 1);
     assert_eq!(
         resources.len(),
-        6 + broker_parts.len(),
-        "two roles, two boundaries, two principals' policies, the ledger"
+        7 + broker_parts.len(),
+        "two roles, two boundaries, two principals' policies, the ledger, the account pool"
     );
 
     let dir = tempfile::tempdir().unwrap();
@@ -85,6 +85,7 @@ async fn the_emitted_template_lints_deploys_and_is_what_status_expects() {
         assert_eq!(profile["drift"], serde_json::json!([]), "{profile}");
     }
     assert_eq!(report["ledger"]["state"], "provisioned", "{report}");
+    assert_eq!(report["pool"]["state"], "provisioned", "{report}");
     // And a bootstrap dry run agrees: nothing to do.
     let (status, plan) = app.admin(Method::POST, "/admin/bootstrap?dry_run=true").await;
     assert_eq!(status, 200, "{plan}");

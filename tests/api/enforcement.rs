@@ -106,9 +106,12 @@ async fn provisioner_and_broker_principals_hold_only_what_bootstrap_reports() {
     };
     let desired = sandbox_broker::broker::provision::desired::desired_roles(&settings, &identity).unwrap();
     let principals = &sandbox_broker::broker::provision::principals::provisioner_policy;
-    let table = settings.ledger.table.clone();
-    let provisioner_policy = principals(&desired, &identity, &table);
-    let broker_policy = sandbox_broker::broker::provision::principals::broker_policy(&desired, &identity, &table);
+    let tables = sandbox_broker::broker::provision::principals::Tables {
+        ledger: &settings.ledger.table,
+        pool: &settings.pool.table,
+    };
+    let provisioner_policy = principals(&desired, &identity, tables);
+    let broker_policy = sandbox_broker::broker::provision::principals::broker_policy(&desired, &identity, tables);
 
     let workaround = on_any_resource(&provisioner_policy, None);
     let provisioner_sdk = user_with(
@@ -117,7 +120,7 @@ async fn provisioner_and_broker_principals_hold_only_what_bootstrap_reports() {
         &[("provisioner", &provisioner_policy), ("emulator-resource-star", &workaround)],
     )
     .await;
-    let ledger_workaround = on_any_resource(&broker_policy, Some(&["WriteSessionLedger"]));
+    let ledger_workaround = on_any_resource(&broker_policy, Some(&["WriteSessionLedger", "WriteAccountPool"]));
     // moto matches resources with a regex made by replacing `*` with `.*`;
     // IAM's single-character `?` (the cleanup statements name
     // `????????????-*`, twelve characters then a dash) breaks that regex, so
@@ -136,7 +139,7 @@ async fn provisioner_and_broker_principals_hold_only_what_bootstrap_reports() {
     // Both principals run the same configuration: the probe's roles and
     // ledger, the roles trusting the broker.
     let spawn_as = |sdk: &aws_config::SdkConfig| {
-        let (trusted, ledger) = (broker_arn.to_owned(), table.clone());
+        let (trusted, ledger) = (broker_arn.to_owned(), settings.ledger.table.clone());
         TestApp::spawn_with(TestOptions {
             aws_endpoint: Some(endpoint.clone()),
             sdk: Some(sdk.clone()),

@@ -8,6 +8,8 @@
 mod claims;
 mod item;
 
+pub use item::LAYOUT;
+
 use std::collections::HashMap;
 
 use async_trait::async_trait;

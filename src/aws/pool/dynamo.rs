@@ -22,7 +22,8 @@ use crate::aws::{UpstreamError, UpstreamErrorKind, observed, sdk_call};
 pub const SERVICE: &str = "pool";
 /// The index of accounts by state.
 pub const STATE_INDEX: &str = "state-index";
-const LAYOUT: Layout = Layout {
+/// The table's layout.
+pub const LAYOUT: Layout = Layout {
     service: SERVICE,
     key: "account_id",
     indexes: &[Index { name: STATE_INDEX, hash: "state", range: "since", numeric: true }],

@@ -1,41 +1,48 @@
 //! The ledger table in bootstrap (created, drift-checked), teardown
-//! (removed, refused while sessions are not cleaned) and status.
+//! (removed, refused while sessions are not cleaned) and status; how any of
+//! the broker's tables is planned.
 
 use serde_json::{Value, json};
 
 use super::Provisioner;
 use super::plan::{Action, Item, Step, item};
 use crate::aws::UpstreamError;
+use crate::aws::ledger::TableInfo;
 use crate::clock::unix_seconds;
 use crate::error::ApiError;
+
+/// Creates a table when absent. A table whose key or indexes differ cannot
+/// be changed in place: reported, left to an operator.
+pub(super) fn plan_table(resource: String, info: Option<TableInfo>, what: &str, create: Step) -> Item {
+    match info {
+        None => item(resource, Action::Create, what, Some(create)),
+        Some(t) if t.drift.is_empty() => item(resource, Action::Unchanged, "", None),
+        Some(t) => item(resource, Action::Update, format!("{}; recreate the table by hand", t.drift.join("; ")), None),
+    }
+}
+
+/// Deletes a table when present.
+pub(super) fn plan_table_teardown(resource: String, info: Option<TableInfo>, what: &str, delete: Step) -> Item {
+    match info {
+        None => item(resource, Action::Unchanged, "absent", None),
+        Some(_) => item(resource, Action::Delete, what, Some(delete)),
+    }
+}
 
 impl Provisioner {
     fn table_resource(&self) -> String {
         format!("dynamodb/table/{}", self.ctx.settings.ledger.table)
     }
 
-    /// Creates the table when absent. A table whose key or indexes differ
-    /// cannot be changed in place: reported, left to an operator.
     pub(super) async fn plan_ledger(&self) -> Result<Vec<Item>, UpstreamError> {
-        let res = self.table_resource();
-        Ok(vec![match self.ctx.upstreams.ledger.describe().await? {
-            None => item(
-                res,
-                Action::Create,
-                "session ledger (on demand; due-index, state-index)",
-                Some(Step::CreateLedger),
-            ),
-            Some(t) if t.drift.is_empty() => item(res, Action::Unchanged, "", None),
-            Some(t) => item(res, Action::Update, format!("{}; recreate the table by hand", t.drift.join("; ")), None),
-        }])
+        let info = self.ctx.upstreams.ledger.describe().await?;
+        let what = "session ledger (on demand; due-index, state-index)";
+        Ok(vec![plan_table(self.table_resource(), info, what, Step::CreateLedger)])
     }
 
     pub(super) async fn plan_ledger_teardown(&self) -> Result<Vec<Item>, UpstreamError> {
-        let res = self.table_resource();
-        Ok(vec![match self.ctx.upstreams.ledger.describe().await? {
-            None => item(res, Action::Unchanged, "absent", None),
-            Some(_) => item(res, Action::Delete, "session ledger", Some(Step::DeleteLedger)),
-        }])
+        let info = self.ctx.upstreams.ledger.describe().await?;
+        Ok(vec![plan_table_teardown(self.table_resource(), info, "session ledger", Step::DeleteLedger)])
     }
 
     /// Teardown must not lose the records cleanup works from.

@@ -87,6 +87,8 @@ pub(crate) enum Step {
     },
     CreateLedger,
     DeleteLedger,
+    CreatePool,
+    DeletePool,
 }
 
 /// A change and the write (if any) that makes it.

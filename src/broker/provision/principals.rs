@@ -43,8 +43,17 @@ fn allowed_boundaries(desired: &[DesiredRole], identity: &CallerIdentity) -> Vec
     set.into_iter().collect()
 }
 
-/// The ledger table and its indexes.
-fn ledger_arns(identity: &CallerIdentity, table: &str) -> Vec<String> {
+/// The broker's two DynamoDB tables, by name.
+#[derive(Debug, Clone, Copy)]
+pub struct Tables<'a> {
+    /// `ledger.table`.
+    pub ledger: &'a str,
+    /// `pool.table`.
+    pub pool: &'a str,
+}
+
+/// A table and its indexes.
+fn table_arns(identity: &CallerIdentity, table: &str) -> Vec<String> {
     let base = format!("arn:{}:dynamodb:*:{}:table/{table}", identity.partition.id(), identity.account);
     vec![base.clone(), format!("{base}/index/*")]
 }
@@ -111,7 +120,7 @@ fn policy(statements: Vec<Value>) -> Value {
 /// source identity, read them, and write revocation Denies into roles that
 /// carry a broker boundary. The explicit Denies keep that true even when
 /// the broker's principal holds other, broader policies.
-pub fn broker_policy(desired: &[DesiredRole], identity: &CallerIdentity, ledger_table: &str) -> Value {
+pub fn broker_policy(desired: &[DesiredRole], identity: &CallerIdentity, tables: Tables<'_>) -> Value {
     let roles = role_arns(desired, identity);
     let mut statements = vec![
         json!({"Sid": "AssumeProfileRoles", "Effect": "Allow",
@@ -130,7 +139,12 @@ pub fn broker_policy(desired: &[DesiredRole], identity: &CallerIdentity, ledger_
             "Resource": boundary_arn_pattern(identity)}),
         json!({"Sid": "WriteSessionLedger", "Effect": "Allow", "Action": [
             "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:DescribeTable"],
-            "Resource": ledger_arns(identity, ledger_table)}),
+            "Resource": table_arns(identity, tables.ledger)}),
+        // Registration writes new accounts; leases and resets move them.
+        json!({"Sid": "WriteAccountPool", "Effect": "Allow", "Action": [
+            "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:Scan",
+            "dynamodb:DescribeTable"],
+            "Resource": table_arns(identity, tables.pool)}),
     ];
     statements.extend(cleanup_statements(identity));
     policy(statements)
@@ -139,9 +153,10 @@ pub fn broker_policy(desired: &[DesiredRole], identity: &CallerIdentity, ledger_
 /// What bootstrap, teardown and drift repair need: converge the profile
 /// roles, always under a broker boundary, and create or delete the
 /// boundaries themselves.
-pub fn provisioner_policy(desired: &[DesiredRole], identity: &CallerIdentity, ledger_table: &str) -> Value {
+pub fn provisioner_policy(desired: &[DesiredRole], identity: &CallerIdentity, tables: Tables<'_>) -> Value {
     let roles = role_arns(desired, identity);
     let bounded = json!({"ArnLike": {"iam:PermissionsBoundary": allowed_boundaries(desired, identity)}});
+    let tables_arns = [table_arns(identity, tables.ledger), table_arns(identity, tables.pool)].concat();
     let mut statements = vec![
         json!({"Sid": "KnowOwnIdentity", "Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}),
         json!({"Sid": "ReadProfileRoles", "Effect": "Allow", "Action": READ_ROLES, "Resource": roles}),
@@ -154,9 +169,9 @@ pub fn provisioner_policy(desired: &[DesiredRole], identity: &CallerIdentity, le
         json!({"Sid": "ManageBoundaries", "Effect": "Allow", "Action": [
             "iam:CreatePolicy", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:DeletePolicy"],
             "Resource": boundary_arn_pattern(identity)}),
-        json!({"Sid": "ManageSessionLedger", "Effect": "Allow", "Action": [
+        json!({"Sid": "ManageLedgerAndPoolTables", "Effect": "Allow", "Action": [
             "dynamodb:CreateTable", "dynamodb:DescribeTable", "dynamodb:DeleteTable", "dynamodb:Query"],
-            "Resource": ledger_arns(identity, ledger_table)}),
+            "Resource": tables_arns}),
     ];
     let attachable: BTreeSet<&String> = desired.iter().flat_map(|d| &d.managed_policy_arns).collect();
     if !attachable.is_empty() {
@@ -182,6 +197,8 @@ mod tests {
         statements.iter().filter(|s| s["Effect"] == effect).flat_map(of).collect()
     }
 
+    const TABLES: Tables<'static> = Tables { ledger: "sandbox-broker-sessions", pool: "sandbox-broker-accounts" };
+
     #[test]
     fn the_broker_can_reshape_nothing_and_the_provisioner_assumes_nothing() {
         let identity = CallerIdentity {
@@ -190,7 +207,7 @@ mod tests {
             partition: Partition::Aws,
         };
         let desired = desired_roles(&crate::config::test_settings(), &identity).unwrap();
-        let broker = broker_policy(&desired, &identity, "sandbox-broker-sessions");
+        let broker = broker_policy(&desired, &identity, TABLES);
         let allowed = actions(&broker, "Allow");
         for reshaping in [
             "iam:CreateRole",
@@ -203,7 +220,7 @@ mod tests {
             assert!(!allowed.contains(reshaping), "{reshaping}");
         }
         assert!(actions(&broker, "Deny").contains("iam:PutRolePermissionsBoundary"));
-        let provisioner = provisioner_policy(&desired, &identity, "sandbox-broker-sessions");
+        let provisioner = provisioner_policy(&desired, &identity, TABLES);
         let allowed = actions(&provisioner, "Allow");
         assert!(!allowed.iter().any(|a| a.starts_with("sts:Assume")), "{allowed:?}");
         assert!(!allowed.contains("iam:CreatePolicyVersion") && !allowed.contains("iam:DeleteRolePermissionsBoundary"));

@@ -32,6 +32,7 @@ impl Provisioner {
         let identity = self.ctx.identity().await?;
         let profiles = self.profile_statuses().await?;
         let ledger = self.ledger_status().await?;
+        let pool = self.pool_status().await?;
         Ok(serde_json::json!({
             "broker_principal_arn": identity.arn,
             "account": identity.account,
@@ -40,6 +41,7 @@ impl Provisioner {
             "trust_principal_arn": desired::trust_principal(&self.ctx.settings, &identity),
             "profiles": profiles,
             "ledger": ledger,
+            "pool": pool,
         }))
     }
 

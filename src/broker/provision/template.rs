@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::desired::{ACCESS_POLICY_NAME, BOUNDARY_PATH, DesiredRole};
 use super::policy_parts::managed_policy_parts;
+use super::principals::Tables;
 
 /// Names of the two principals' managed policies in the template.
 pub const BROKER_POLICY_NAME: &str = "sandbox-broker-serving";
@@ -44,35 +45,16 @@ fn managed_policy(name: &str, description: &str, policy: Value) -> Value {
         "ManagedPolicyName": name, "Path": BOUNDARY_PATH, "Description": description, "PolicyDocument": policy}})
 }
 
-/// The session ledger as `ledger::create` makes it (on-demand billing, the
-/// two indexes the broker queries).
-fn ledger_table(table: &str) -> Value {
-    let index = |name: &str, hash: &str, range: &str| {
-        json!({"IndexName": name, "Projection": {"ProjectionType": "ALL"}, "KeySchema": [
-            {"AttributeName": hash, "KeyType": "HASH"}, {"AttributeName": range, "KeyType": "RANGE"}]})
-    };
-    json!({"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain", "Properties": {
-        "TableName": table,
-        "BillingMode": "PAY_PER_REQUEST",
-        "KeySchema": [{"AttributeName": "session_id", "KeyType": "HASH"}],
-        "AttributeDefinitions": [
-            {"AttributeName": "session_id", "AttributeType": "S"}, {"AttributeName": "queue", "AttributeType": "S"},
-            {"AttributeName": "due_at", "AttributeType": "N"}, {"AttributeName": "state", "AttributeType": "S"},
-            {"AttributeName": "created_at", "AttributeType": "N"}],
-        "GlobalSecondaryIndexes": [index("due-index", "queue", "due_at"), index("state-index", "state", "created_at")],
-    }})
-}
-
 /// The template for `desired` (every configured profile) and the ledger.
 pub fn cloudformation(
     desired: &[DesiredRole],
-    table: &str,
+    tables: Tables<'_>,
     broker_policy: Value,
     provisioner_policy: Value,
 ) -> Result<Value, String> {
     let mut resources = Map::new();
-    // Retained on stack deletion: it holds the records cleanup works from.
-    resources.insert("SessionLedger".into(), ledger_table(table));
+    resources.insert("SessionLedger".into(), crate::aws::ledger::dynamo::LAYOUT.cloudformation(tables.ledger));
+    resources.insert("AccountPool".into(), crate::aws::pool::dynamo::LAYOUT.cloudformation(tables.pool));
     let mut outputs = Map::new();
     for (index, want) in desired.iter().enumerate() {
         let role_id = logical_id(index, &want.profile, "Role");
@@ -150,7 +132,13 @@ mod tests {
             partition: crate::domain::Partition::Aws,
         };
         let desired = super::super::desired::desired_roles(&crate::config::test_settings(), &identity).unwrap();
-        let template = cloudformation(&desired, "sandbox-broker-sessions", json!({}), json!({})).unwrap();
+        let template = cloudformation(
+            &desired,
+            Tables { ledger: "sandbox-broker-sessions", pool: "sandbox-broker-accounts" },
+            json!({}),
+            json!({}),
+        )
+        .unwrap();
         let role = &template["Resources"]["Profile0S3Role"]["Properties"];
         assert_eq!(role["RoleName"], "sandbox-s3");
         assert_eq!(role["PermissionsBoundary"], json!({"Ref": "Profile0S3Boundary"}));

@@ -107,8 +107,12 @@ ticket_secret = "{TICKET_SECRET}"
 
 [ledger]
 table = "{table}"
+
+[pool]
+table = "{pool}"
 "#,
-        table = unique("sessions")
+        table = unique("sessions"),
+        pool = unique("accounts")
     );
     for (profile, role) in roles {
         let default = profile == "s3";

@@ -137,5 +137,6 @@ pub fn counted(upstreams: Upstreams, counter: &Arc<CallCounter>) -> Upstreams {
         federation: Arc::new(Counted { inner: upstreams.federation, counter: counter.clone() }),
         ledger: upstreams.ledger,
         resources: Arc::new(Counted { inner: upstreams.resources, counter: counter.clone() }),
+        pool: upstreams.pool,
     }
 }

@@ -118,7 +118,7 @@ pub(super) async fn backlog(client: &Client, table: &str, now: u64) -> Result<(u
 
 /// The ledger's layout: sessions by id; `due-index` holding only sessions
 /// not cleaned yet (`queue` is removed once they are); `state-index`.
-pub(super) const LAYOUT: Layout = Layout {
+pub const LAYOUT: Layout = Layout {
     service: SERVICE,
     key: "session_id",
     indexes: &[

@@ -1,0 +1,72 @@
+//! The account pool's table in bootstrap (created, drift-checked), teardown
+//! (removed, refused while it still holds accounts) and status.
+
+use serde_json::{Value, json};
+
+use super::Provisioner;
+use super::ledger::{plan_table, plan_table_teardown};
+use super::plan::{Item, Step};
+use super::principals::Tables;
+use crate::aws::UpstreamError;
+use crate::aws::pool::AccountState;
+use crate::error::ApiError;
+
+impl Provisioner {
+    /// The broker's tables' names, for its policies.
+    pub(super) fn tables(&self) -> Tables<'_> {
+        let settings = &self.ctx.settings;
+        Tables { ledger: &settings.ledger.table, pool: &settings.pool.table }
+    }
+
+    fn pool_resource(&self) -> String {
+        format!("dynamodb/table/{}", self.ctx.settings.pool.table)
+    }
+
+    pub(super) async fn plan_pool(&self) -> Result<Vec<Item>, UpstreamError> {
+        let info = self.ctx.upstreams.pool.describe().await?;
+        Ok(vec![plan_table(self.pool_resource(), info, "account pool (on demand; state-index)", Step::CreatePool)])
+    }
+
+    pub(super) async fn plan_pool_teardown(&self) -> Result<Vec<Item>, UpstreamError> {
+        let info = self.ctx.upstreams.pool.describe().await?;
+        Ok(vec![plan_table_teardown(self.pool_resource(), info, "account pool", Step::DeletePool)])
+    }
+
+    /// Teardown must not forget accounts that are still the broker's to
+    /// lease or wipe: every one must be deregistered first.
+    pub(super) async fn refuse_accounts(&self, force: bool) -> Result<(), ApiError> {
+        let pool = &self.ctx.upstreams.pool;
+        if force || pool.describe().await?.is_none() {
+            return Ok(());
+        }
+        let mut held = 0;
+        for state in AccountState::ALL.into_iter().filter(|s| *s != AccountState::Removed) {
+            held += pool.count(state).await?;
+        }
+        if held > 0 {
+            return Err(ApiError::AccountsRegistered(held));
+        }
+        Ok(())
+    }
+
+    /// The pool's part of `GET /admin/status`: the table and the accounts
+    /// in each state.
+    pub(super) async fn pool_status(&self) -> Result<Value, ApiError> {
+        let pool = &self.ctx.upstreams.pool;
+        let table = &self.ctx.settings.pool.table;
+        let Some(info) = pool.describe().await? else {
+            return Ok(json!({"table": table, "state": "missing"}));
+        };
+        let mut accounts = serde_json::Map::new();
+        for state in AccountState::ALL {
+            accounts.insert(state.as_str().to_owned(), json!(pool.count(state).await?));
+        }
+        Ok(json!({
+            "table": table,
+            "state": if info.drift.is_empty() { "provisioned" } else { "drifted" },
+            "status": info.status,
+            "drift": info.drift,
+            "accounts": accounts,
+        }))
+    }
+}
