@@ -5,6 +5,7 @@
 //! works in an AWS account of its own on one moto server of this module's
 //! (EC2 calls make moto's state dump slow for the console tests' server).
 
+mod account_reset;
 mod bench;
 mod iam_grants;
 mod lab;

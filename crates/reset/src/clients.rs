@@ -81,6 +81,12 @@ pub trait Backend: Send + Sync {
     async fn delete(&self, kind: &'static Registration, resource: &Resource) -> Result<Deleted, UpstreamError>;
     /// For an asynchronous type: whether it is gone yet.
     async fn gone(&self, kind: &'static Registration, resource: &Resource) -> Result<bool, UpstreamError>;
+    /// Restores a pool account's baseline in one region (a default VPC);
+    /// the ARNs of what it created. Backends that hold no real account
+    /// restore nothing.
+    async fn restore_baseline(&self, _at: &Where) -> Result<Vec<String>, UpstreamError> {
+        Ok(Vec::new())
+    }
 }
 
 /// The real clients, built per region on first use from one SDK
@@ -147,5 +153,9 @@ impl Backend for SdkBackend {
             Some(gone) => gone(&self.clients(&resource.region), resource).await,
             None => Ok(true),
         }
+    }
+
+    async fn restore_baseline(&self, at: &Where) -> Result<Vec<String>, UpstreamError> {
+        crate::baseline::restore(&self.clients(&at.region), at).await
     }
 }

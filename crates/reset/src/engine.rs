@@ -4,10 +4,12 @@
 
 mod discover;
 mod graph;
+mod reset;
 mod select;
 
 pub use discover::{MANAGED_BY, SESSION_TAG, discover};
 pub use graph::remove;
+pub use reset::{ResetOutcome, ResetPlan, reset_account};
 
 use std::time::Duration;
 

@@ -14,7 +14,11 @@
 //! - [`clients`]: the SDK clients per region, behind the [`clients::Backend`]
 //!   trait the engine calls (tests wrap it).
 //! - [`upstream`]: one AWS call and how its failure is classified.
+//! - [`engine::reset_account`]: a pool account's whole reset: delete
+//!   everything unprotected, restore the baseline (`baseline`: a default
+//!   VPC), and search again until enough passes in a row find nothing.
 
+mod baseline;
 pub mod clients;
 pub mod engine;
 pub mod registry;

@@ -8,7 +8,7 @@ mod data;
 mod dns;
 mod ec2_compute;
 mod ec2_traffic;
-mod ec2_vpc;
+pub(crate) mod ec2_vpc;
 mod elb;
 mod iam;
 mod iam_people;

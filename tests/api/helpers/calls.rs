@@ -128,6 +128,7 @@ counted_impl! {
     fn list(&self, kind: &'static Registration, at: &Where) -> Result<Vec<Resource>, UpstreamError>;
     fn delete(&self, kind: &'static Registration, resource: &Resource) -> Result<Deleted, UpstreamError>;
     fn gone(&self, kind: &'static Registration, resource: &Resource) -> Result<bool, UpstreamError>;
+    fn restore_baseline(&self, at: &Where) -> Result<Vec<String>, UpstreamError>;
 }
 
 pub fn counted(upstreams: Upstreams, counter: &Arc<CallCounter>) -> Upstreams {

@@ -78,13 +78,23 @@ impl Account {
     }
 
     fn python(&self, script: &str, args: &[&str]) -> Value {
+        self.script_in(REGION, script, args)
+    }
+
+    /// Runs a lab script as this learner in `region`.
+    pub fn script_in(&self, region: &str, script: &str, args: &[&str]) -> Value {
         let (key, secret, token) = &self.creds;
-        script_as(&moto().endpoint, (key, secret, token), script, args)
+        script_as(&moto().endpoint, region, (key, secret, token), script, args)
+    }
+
+    /// The SDK configuration of this learner's credentials.
+    pub fn sdk(&self) -> aws_config::SdkConfig {
+        let (key, secret, token) = &self.creds;
+        sdk_config(&moto().endpoint, key, secret, Some(token))
     }
 
     pub fn backend(&self) -> SdkBackend {
-        let (key, secret, token) = &self.creds;
-        SdkBackend::new(sdk_config(&moto().endpoint, key, secret, Some(token)), Some(moto().endpoint.clone()))
+        SdkBackend::new(self.sdk(), Some(moto().endpoint.clone()))
     }
 
     fn scan(&self) -> Scan {
@@ -121,10 +131,16 @@ pub fn arns(outcomes: &[engine::Outcome]) -> Vec<&str> {
 
 /// Runs a lab script against `endpoint` with a learner's credentials;
 /// returns what it printed.
-pub fn script_as(endpoint: &str, (key, secret, token): (&str, &str, &str), script: &str, args: &[&str]) -> Value {
+pub fn script_as(
+    endpoint: &str,
+    region: &str,
+    (key, secret, token): (&str, &str, &str),
+    script: &str,
+    args: &[&str],
+) -> Value {
     let out = std::process::Command::new(venv_tool("python", "PYTHON"))
         .arg(repo_path(script))
-        .args(["--endpoint", endpoint, "--region", REGION])
+        .args(["--endpoint", endpoint, "--region", region])
         .args(args)
         .env("AWS_CONFIG_FILE", "/nonexistent")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")

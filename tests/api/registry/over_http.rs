@@ -12,7 +12,7 @@ use sandbox_broker::domain::{SessionId, SessionKey};
 
 use super::lab::script_as;
 use crate::cleanup::eager_options;
-use crate::helpers::{LOADED, Moto, TestApp, report_arns};
+use crate::helpers::{LOADED, Moto, REGION, TestApp, report_arns};
 
 /// A session id whose key starts with a letter: RDS names must, and the
 /// lab names its database `<key>-db…`.
@@ -30,7 +30,13 @@ fn session_starting_with_a_letter(prefix: &str) -> (String, String) {
 fn vpc_lab(app: &TestApp, credentials: &Value, key: &str) -> BTreeSet<String> {
     let c = |k: &str| credentials[k].as_str().unwrap().to_owned();
     let creds = (c("access_key_id"), c("secret_access_key"), c("session_token"));
-    let out = script_as(&app.aws_endpoint, (&creds.0, &creds.1, &creds.2), "tests/support/vpc_lab.py", &["--key", key]);
+    let out = script_as(
+        &app.aws_endpoint,
+        REGION,
+        (&creds.0, &creds.1, &creds.2),
+        "tests/support/vpc_lab.py",
+        &["--key", key],
+    );
     out["arns"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned()).collect()
 }
 

@@ -24,7 +24,7 @@ pub const SESSION_TAG: &str = "sandbox-key";
 pub const MANAGED_BY: (&str, &str) = ("managed-by", "sandbox-broker");
 
 /// The ARN partition of a region.
-fn partition(region: &str) -> &'static str {
+pub(super) fn partition(region: &str) -> &'static str {
     if region.starts_with("cn-") {
         "aws-cn"
     } else if region.starts_with("us-gov-") {

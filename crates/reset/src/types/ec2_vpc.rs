@@ -27,11 +27,11 @@ pub(super) fn name(tags: &[Tag]) -> String {
 }
 
 /// `arn:…:ec2:<region>:<account>:<kind>/<id>`.
-pub(super) fn arn(at: &Where, kind: &str, id: &str) -> String {
+pub(crate) fn arn(at: &Where, kind: &str, id: &str) -> String {
     at.regional(EC2, &format!("{kind}/{id}"))
 }
 
-async fn default_vpcs(c: &Client) -> Result<Vec<String>, UpstreamError> {
+pub(crate) async fn default_vpcs(c: &Client) -> Result<Vec<String>, UpstreamError> {
     let filter = Filter::builder().name("is-default").values("true").build();
     let out = sdk_call(EC2, "DescribeVpcs", c.describe_vpcs().filters(filter).send()).await?;
     Ok(out.vpcs().iter().filter_map(|v| v.vpc_id().map(str::to_owned)).collect())
