@@ -9,6 +9,8 @@
 # the other copy one call at a time in a correct order, waiting where AWS
 # needs it. The removal's critical path is the longest chain of dependent
 # deletes and waits in the engine's own record.
+# Then a near-empty pool account's whole reset (engine::reset_account,
+# two regions, two verify passes) through the same proxy.
 # Results: stdout and target/bench/reset.md. Run by scripts/bench.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,3 +56,16 @@ mkdir -p target/bench
   awk -v r="$REF_S" -v c="$CHAIN_S" -v e="$ENGINE_S" -v d="$DELETED" -v s="$DISCOVERY_S" 'BEGIN {printf "| engine, max_parallel '"$PARALLEL"' (%d deleted): discovery %.2f s + removal %.2f s | %.2f | %.1fx faster | %.2fx of %.2f s |\n", d, s, e - s, e, r / e, (e - s) / c, c}'
   awk -v r="$REF_S" -v l="$LAB_S" -v b="$BUCKETS_S" 'BEGIN {printf "| reference: boto3, one call at a time, given the ARNs (lab %.2f s, buckets %.2f s) | %.2f | 1x | |\n", l, b, r}'
 } | tee target/bench/reset.md
+
+echo "==> a near-empty pool account's whole reset: two regions, two verify passes"
+BENCH_ENDPOINT=$PROXY BENCH_ACCOUNT=400000000001 \
+  cargo test --locked --quiet --test api -- --ignored --exact registry::bench::bench_near_empty_account_reset_through_the_proxy \
+  --nocapture > "$work/empty.out" 2>&1 || { cat "$work/empty.out"; exit 1; }
+EMPTY=$(grep -o 'BENCH {.*}' "$work/empty.out" | cut -c7-)
+EMPTY_S=$($PY -c "import json,sys; print(json.loads(sys.argv[1])['seconds'])" "$EMPTY")
+{
+  echo
+  echo "| a near-empty pool account's whole reset (baseline only), ${LATENCY} ms per call | seconds |"
+  echo "|---|---|"
+  echo "| two regions, deletion round + baseline check + 2 verify passes (engine::reset_account) | $EMPTY_S |"
+} | tee -a target/bench/reset.md
