@@ -1,7 +1,8 @@
 //! The account pool's table against moto's DynamoDB: leasing under
 //! concurrency from two replicas never hands one account to two sessions,
 //! finds free accounts through the state index (cooldowns respected), and
-//! every transition is conditional on the state it leaves.
+//! every transition is conditional on the state it leaves; bootstrap,
+//! status and teardown handle the table.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -147,4 +148,30 @@ async fn registration_and_transitions_are_conditional_and_say_what_they_found() 
     }
     assert_eq!(seen.len(), 3);
     assert!(pool.list(None, 1, Some("not-a-cursor")).await.is_err());
+}
+
+/// Bootstrap creates the pool table (status shows it, by state); teardown
+/// refuses to forget accounts still registered, changing nothing, unless
+/// forced.
+#[tokio::test]
+async fn teardown_keeps_the_pool_table_while_it_holds_accounts() {
+    let app =
+        crate::helpers::TestApp::spawn_with(crate::helpers::TestOptions { create_roles: false, ..Default::default() })
+            .await;
+    let (status, report) = app.admin(reqwest::Method::POST, "/admin/bootstrap").await;
+    assert_eq!(status, 200, "{report}");
+    let settings = sandbox_broker::config::load(Some(&app.config_path())).unwrap();
+    let pool =
+        DynamoPool::new(aws_sdk_dynamodb::Client::new(&broker_sdk_config(&app.aws_endpoint)), &settings.pool.table);
+    assert!(pool.register(&account(7), NOW).await.unwrap());
+    let (_, status_report) = app.admin(reqwest::Method::GET, "/admin/status").await;
+    assert_eq!(status_report["pool"]["state"], "provisioned", "{status_report}");
+    assert_eq!(status_report["pool"]["accounts"]["provisioning"], 1, "{status_report}");
+
+    let (status, refused) = app.admin(reqwest::Method::DELETE, "/admin/bootstrap").await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("accounts_registered")), "{refused}");
+    assert!(pool.get(&account(7)).await.unwrap().is_some(), "nothing was removed");
+    let (status, forced) = app.admin(reqwest::Method::DELETE, "/admin/bootstrap?force=true").await;
+    assert_eq!(status, 200, "{forced}");
+    assert!(pool.describe().await.unwrap().is_none(), "the table is gone: {forced}");
 }
