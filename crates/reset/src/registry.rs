@@ -159,6 +159,10 @@ pub struct Resource {
     /// (a subnet lists its VPC; an instance its subnet, groups and
     /// volumes). Edges are between found resources, never between types.
     pub before: Vec<String>,
+    /// ARNs of resources that must be gone before this one: the same edge
+    /// from the other side, for a link only this resource's listing shows
+    /// (a network ACL knows the subnets associated with it).
+    pub after: Vec<String>,
     /// Why it must stay in a pool account (the default VPC, a
     /// service-linked role), if it must.
     pub protected: Option<&'static str>,
@@ -185,6 +189,12 @@ impl Resource {
     /// Must be deleted before each of `arns`.
     pub fn before<I: IntoIterator<Item = String>>(mut self, arns: I) -> Self {
         self.before.extend(arns);
+        self
+    }
+
+    /// Deleted only once each of `arns` is gone.
+    pub fn after<I: IntoIterator<Item = String>>(mut self, arns: I) -> Self {
+        self.after.extend(arns);
         self
     }
 

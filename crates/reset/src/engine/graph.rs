@@ -1,4 +1,5 @@
-//! Removal: the found resources form a graph by their own `before` edges
+//! Removal: the found resources form a graph by their own `before` (and
+//! `after`) edges
 //! (a subnet before its VPC, never before every VPC). Each resource is
 //! deleted as soon as everything that must go first is gone, with at most
 //! `max_parallel` calls in flight; an asynchronous delete is polled until
@@ -46,12 +47,18 @@ pub async fn remove(backend: &dyn Backend, found: Found, options: &Options, dry_
     // first[i]: what must go before i; then[j]: what waits for j.
     let mut first: Vec<Vec<usize>> = vec![Vec::new(); resources.len()];
     let mut then: Vec<Vec<usize>> = vec![Vec::new(); resources.len()];
+    let mut edge = |earlier: usize, later: usize| {
+        if earlier != later && !first[later].contains(&earlier) {
+            first[later].push(earlier);
+            then[earlier].push(later);
+        }
+    };
     for (j, r) in resources.iter().enumerate() {
-        for i in r.before.iter().filter_map(|arn| index.get(arn.as_str())).copied().filter(|i| *i != j) {
-            if !first[i].contains(&j) {
-                first[i].push(j);
-                then[j].push(i);
-            }
+        for i in r.before.iter().filter_map(|arn| index.get(arn.as_str())).copied() {
+            edge(j, i);
+        }
+        for i in r.after.iter().filter_map(|arn| index.get(arn.as_str())).copied() {
+            edge(i, j);
         }
     }
     let mut pending: Vec<usize> = first.iter().map(Vec::len).collect();

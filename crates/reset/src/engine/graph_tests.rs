@@ -105,6 +105,18 @@ async fn a_vpc_waits_for_its_own_subnets_and_nothing_else() {
 }
 
 #[tokio::test]
+async fn an_after_edge_orders_like_a_before_edge_from_the_other_side() {
+    let memory = Memory::default();
+    let mut acl = resource("ec2:network-acl", "acl-a", &["vpc-a"]);
+    acl.after = vec!["subnet-a-slow".to_owned(), "subnet-not-found".to_owned()];
+    let resources = vec![acl, resource("ec2:subnet", "subnet-a-slow", &["vpc-a"]), resource("ec2:vpc", "vpc-a", &[])];
+    let report = remove(&memory, found(resources), &options(4), false).await;
+    assert!(report.clean(), "{report:?}");
+    assert!(memory.position("end subnet-a-slow") < memory.position("start acl-a"));
+    assert!(memory.position("end acl-a") < memory.position("start vpc-a"));
+}
+
+#[tokio::test]
 async fn a_failure_fails_only_what_waits_for_it() {
     let memory = Memory::default();
     memory.answer("subnet-a", &[UpstreamErrorKind::AccessDenied]);

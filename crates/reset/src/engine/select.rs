@@ -48,9 +48,14 @@ pub(super) fn select(found: &mut Found, listed: BTreeMap<String, Resource>, mode
     // What must wait for a resource left behind cannot go either (an EFS
     // file system whose mount target stays, then its subnet and VPC).
     let mut blocked: HashSet<String> = left.iter().flat_map(|(r, _)| r.before.iter().cloned()).collect();
-    while let Some(i) = chosen.iter().position(|r| blocked.contains(&r.arn)) {
+    let mut staying: HashSet<String> = left.iter().map(|(r, _)| r.arn.clone()).collect();
+    let waits = |r: &Resource, blocked: &HashSet<String>, staying: &HashSet<String>| {
+        blocked.contains(&r.arn) || r.after.iter().any(|a| staying.contains(a))
+    };
+    while let Some(i) = chosen.iter().position(|r| waits(r, &blocked, &staying)) {
         let r = chosen.remove(i);
         blocked.extend(r.before.iter().cloned());
+        staying.insert(r.arn.clone());
         let reason = "must wait for a resource cleanup leaves (see the others left)".to_owned();
         found.left.push(outcome(&r, reason));
     }

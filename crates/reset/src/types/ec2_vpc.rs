@@ -217,7 +217,11 @@ async fn list_network_acls(c: &Client, at: &Where) -> Result<Vec<Resource>, Upst
             let mut found = Resource::new(NETWORK_ACL.name, at, arn(at, "network-acl", id), id)
                 .named(name(a.tags()))
                 .tagged(tags(a.tags()))
-                .before(a.vpc_id().map(|v| arn(at, "vpc", v)));
+                .before(a.vpc_id().map(|v| arn(at, "vpc", v)))
+                // A subnet deleted first takes its association along, so
+                // the ACL needs no ReplaceNetworkAclAssociation on the
+                // VPC's (untagged) default ACL.
+                .after(a.associations().iter().filter_map(|x| x.subnet_id()).map(|s| arn(at, "subnet", s)));
             found.parent = a.vpc_id().map(|v| arn(at, "vpc", v));
             Some(found)
         })
@@ -225,7 +229,8 @@ async fn list_network_acls(c: &Client, at: &Where) -> Result<Vec<Resource>, Upst
 }
 
 /// A subnet is always associated with some ACL: an ACL still associated
-/// is replaced by its VPC's default one first.
+/// (with a subnet that stays, such as a default one) is replaced by its
+/// VPC's default one first.
 async fn delete_network_acl(c: &Client, r: &Resource) -> Result<Deleted, UpstreamError> {
     let mine = sdk_call(EC2, "DescribeNetworkAcls", c.describe_network_acls().network_acl_ids(&r.id).send()).await?;
     let associations: Vec<String> = mine
