@@ -136,10 +136,11 @@ async fn provisioner_and_broker_principals_hold_only_what_bootstrap_reports() {
 
     // From here on moto enforces. The one-shot bootstrap runs as the
     // provisioner; the roles trust the broker.
-    // Both principals run the same configuration: the probe's roles and
-    // ledger, the roles trusting the broker.
+    // Both principals run the same configuration: the probe's roles,
+    // ledger and pool table, the roles trusting the broker.
     let spawn_as = |sdk: &aws_config::SdkConfig| {
-        let (trusted, ledger) = (broker_arn.to_owned(), settings.ledger.table.clone());
+        let (trusted, ledger, pool) =
+            (broker_arn.to_owned(), settings.ledger.table.clone(), settings.pool.table.clone());
         TestApp::spawn_with(TestOptions {
             aws_endpoint: Some(endpoint.clone()),
             sdk: Some(sdk.clone()),
@@ -148,6 +149,7 @@ async fn provisioner_and_broker_principals_hold_only_what_bootstrap_reports() {
             ..TestOptions::configured(move |s| {
                 s.trust.principal_arn = Some(trusted);
                 s.ledger.table = ledger;
+                s.pool.table = pool;
             })
         })
     };
