@@ -6,14 +6,15 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType,
+    ProjectionType, ReturnValue, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::aws::{UpstreamError, UpstreamErrorKind, absent_as_none, sdk_call};
+use crate::aws::{UpstreamError, UpstreamErrorKind, absent_as_none, observed, sdk_call};
 
 /// A table as DescribeTable reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +89,21 @@ impl Layout {
             .map_err(|e| self.build_error(e))
     }
 
+    /// Every key attribute once, with its type: the partition key (a
+    /// string), each index's partition key (a string) and sort key.
+    fn attributes(&self) -> Vec<(&'static str, ScalarAttributeType)> {
+        let mut attributes = vec![(self.key, ScalarAttributeType::S)];
+        for index in self.indexes {
+            let range_kind = if index.numeric { ScalarAttributeType::N } else { ScalarAttributeType::S };
+            for (name, kind) in [(index.hash, ScalarAttributeType::S), (index.range, range_kind)] {
+                if !attributes.iter().any(|(defined, _)| *defined == name) {
+                    attributes.push((name, kind));
+                }
+            }
+        }
+        attributes
+    }
+
     /// Creates the table, billed on demand: its traffic follows learners,
     /// not a plan.
     pub async fn create(&self, client: &Client, table: &str) -> Result<(), UpstreamError> {
@@ -95,17 +111,11 @@ impl Layout {
             .create_table()
             .table_name(table)
             .billing_mode(BillingMode::PayPerRequest)
-            .key_schema(self.key_element(self.key, KeyType::Hash)?)
-            .attribute_definitions(self.attribute(self.key, ScalarAttributeType::S)?);
-        let mut defined = vec![self.key];
+            .key_schema(self.key_element(self.key, KeyType::Hash)?);
+        for (name, kind) in self.attributes() {
+            request = request.attribute_definitions(self.attribute(name, kind)?);
+        }
         for index in self.indexes {
-            let range_kind = if index.numeric { ScalarAttributeType::N } else { ScalarAttributeType::S };
-            for (name, kind) in [(index.hash, ScalarAttributeType::S), (index.range, range_kind)] {
-                if !defined.contains(&name) {
-                    defined.push(name);
-                    request = request.attribute_definitions(self.attribute(name, kind)?);
-                }
-            }
             let gsi = GlobalSecondaryIndex::builder()
                 .index_name(index.name)
                 .key_schema(self.key_element(index.hash, KeyType::Hash)?)
@@ -149,21 +159,20 @@ impl Layout {
     /// makes it; retained on stack deletion (it holds records the broker
     /// works from).
     pub fn cloudformation(&self, table: &str) -> serde_json::Value {
-        let mut attributes = vec![serde_json::json!({"AttributeName": self.key, "AttributeType": "S"})];
-        let mut defined = vec![self.key];
-        let mut indexes = Vec::new();
-        for index in self.indexes {
-            let range_kind = if index.numeric { "N" } else { "S" };
-            for (name, kind) in [(index.hash, "S"), (index.range, range_kind)] {
-                if !defined.contains(&name) {
-                    defined.push(name);
-                    attributes.push(serde_json::json!({"AttributeName": name, "AttributeType": kind}));
-                }
-            }
-            indexes.push(serde_json::json!({"IndexName": index.name, "Projection": {"ProjectionType": "ALL"},
-                "KeySchema": [{"AttributeName": index.hash, "KeyType": "HASH"},
-                              {"AttributeName": index.range, "KeyType": "RANGE"}]}));
-        }
+        let attributes: Vec<serde_json::Value> = self
+            .attributes()
+            .into_iter()
+            .map(|(name, kind)| serde_json::json!({"AttributeName": name, "AttributeType": kind.as_str()}))
+            .collect();
+        let indexes: Vec<serde_json::Value> = self
+            .indexes
+            .iter()
+            .map(|index| {
+                serde_json::json!({"IndexName": index.name, "Projection": {"ProjectionType": "ALL"},
+                    "KeySchema": [{"AttributeName": index.hash, "KeyType": "HASH"},
+                                  {"AttributeName": index.range, "KeyType": "RANGE"}]})
+            })
+            .collect();
         serde_json::json!({"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
         "Properties": {
             "TableName": table,
@@ -179,6 +188,34 @@ impl Layout {
         let request = client.delete_table().table_name(table);
         absent_as_none(sdk_call(self.service, "DeleteTable", request.send()).await).map(drop)
     }
+}
+
+/// An UpdateItem with a condition on `table`: the new item (unless the
+/// request asked for other return values), or the old one when the
+/// condition failed (`Err(Some(old))`; `Err(None)` when there was no item),
+/// so callers decide in one round trip.
+pub async fn conditional_update(
+    service: &'static str,
+    table: &str,
+    request: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+) -> Result<Result<Attrs, Option<Attrs>>, UpstreamError> {
+    let values = request.get_return_values().clone().unwrap_or(ReturnValue::AllNew);
+    let request = request
+        .table_name(table)
+        .return_values(values)
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+    observed(service, "UpdateItem", async {
+        match request.send().await {
+            Ok(out) => Ok(Ok(out.attributes.unwrap_or_default())),
+            Err(err) => match err.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(e)) => Ok(Err(e.item.clone())),
+                // Timeouts, throttling and missing tables are classified as
+                // for every other AWS call.
+                _ => Err(UpstreamError::from_sdk(service, "UpdateItem", err)),
+            },
+        }
+    })
+    .await
 }
 
 /// A Query of `index` (partitioned by `state`) for the items in `state`.

@@ -14,14 +14,13 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use self::item::{Attrs, from_item, n, s};
 use super::{
     CleanupReport, EndRecord, IssueRecord, Ledger, ListQuery, RecordError, SessionRecord, SessionState, TableInfo,
 };
-use crate::aws::{UpstreamError, observed, sdk_call};
+use crate::aws::{UpstreamError, dynamo_table, sdk_call};
 
 /// The label of the ledger's calls in errors and metrics (DynamoDB calls
 /// the cleanup engine makes on learners' tables are labelled `dynamodb`).
@@ -44,31 +43,13 @@ impl DynamoLedger {
         Self { client, table: table.into() }
     }
 
-    /// An UpdateItem with a condition: the new item, or the old one when the
-    /// condition failed (`Err(Some(old))`), so callers decide in one round trip.
+    /// An UpdateItem with a condition on the ledger (see
+    /// [`dynamo_table::conditional_update`]).
     async fn conditional_update(
         &self,
-        operation: &'static str,
         request: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
     ) -> Result<Result<Attrs, Option<Attrs>>, UpstreamError> {
-        // The new item, unless the request asked for the old one.
-        let values = request.get_return_values().clone().unwrap_or(ReturnValue::AllNew);
-        let request = request
-            .table_name(&self.table)
-            .return_values(values)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        observed(SERVICE, operation, async {
-            match request.send().await {
-                Ok(out) => Ok(Ok(out.attributes.unwrap_or_default())),
-                Err(err) => match err.as_service_error() {
-                    Some(UpdateItemError::ConditionalCheckFailedException(e)) => Ok(Err(e.item.clone())),
-                    // Timeouts, throttling and missing tables are classified
-                    // as for every other AWS call.
-                    _ => Err(UpstreamError::from_sdk(SERVICE, operation, err)),
-                },
-            }
-        })
-        .await
+        dynamo_table::conditional_update(SERVICE, &self.table, request).await
     }
 }
 
@@ -121,7 +102,7 @@ impl Ledger for DynamoLedger {
         };
         // Most issues extend the lease; one whose credentials expire before
         // the lease already recorded adds its profile only.
-        let old = match self.conditional_update("UpdateItem", base(true)).await? {
+        let old = match self.conditional_update(base(true)).await? {
             Ok(_) => return Ok(()),
             Err(old) => old,
         };
@@ -129,7 +110,7 @@ impl Ledger for DynamoLedger {
         if let Some(state) = ended {
             return Err(RecordError::Ended(issue.session_id.clone(), state));
         }
-        match self.conditional_update("UpdateItem", base(false)).await? {
+        match self.conditional_update(base(false)).await? {
             Ok(_) => Ok(()),
             Err(old) => {
                 let state = old.as_ref().and_then(state_of).unwrap_or(SessionState::Ended);
@@ -165,7 +146,7 @@ impl Ledger for DynamoLedger {
         } else {
             request.expression_attribute_values(":active", s(SessionState::Active.as_str()))
         };
-        let old = match self.conditional_update("UpdateItem", request).await? {
+        let old = match self.conditional_update(request).await? {
             Ok(new) => return from_item(&new).map(Some),
             Err(None) => return Ok(None),
             Err(Some(old)) => old,
@@ -185,7 +166,7 @@ impl Ledger for DynamoLedger {
             .set_expression_attribute_names(Some(names))
             .expression_attribute_values(":now", n(end.now))
             .condition_expression("attribute_exists(session_id)");
-        match self.conditional_update("UpdateItem", request).await? {
+        match self.conditional_update(request).await? {
             Ok(new) => from_item(&new).map(Some),
             Err(_) => Ok(None),
         }

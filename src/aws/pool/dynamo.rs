@@ -8,12 +8,10 @@ use std::hash::{Hash, Hasher};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::{AccountPool, AccountRecord, AccountState, Transition, Written};
 use crate::aws::dynamo_table::{
-    Attrs, Index, Layout, by_state, count, decode_cursor, encode_cursor, n, number, s, text,
+    Attrs, Index, Layout, by_state, conditional_update, count, decode_cursor, encode_cursor, n, number, s, text,
 };
 use crate::aws::ledger::TableInfo;
 use crate::aws::{UpstreamError, UpstreamErrorKind, observed, sdk_call};
@@ -45,26 +43,11 @@ impl DynamoPool {
         Self { client, table: table.into() }
     }
 
-    /// An UpdateItem with a condition: the new item, or the old one (absent
-    /// when there was none) if the condition failed.
     async fn conditional_update(
         &self,
         request: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
     ) -> Result<Result<Attrs, Option<Attrs>>, UpstreamError> {
-        let request = request
-            .table_name(&self.table)
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        observed(SERVICE, "UpdateItem", async {
-            match request.send().await {
-                Ok(out) => Ok(Ok(out.attributes.unwrap_or_default())),
-                Err(err) => match err.as_service_error() {
-                    Some(UpdateItemError::ConditionalCheckFailedException(e)) => Ok(Err(e.item.clone())),
-                    _ => Err(UpstreamError::from_sdk(SERVICE, "UpdateItem", err)),
-                },
-            }
-        })
-        .await
+        conditional_update(SERVICE, &self.table, request).await
     }
 
     async fn available(&self, now: u64) -> Result<Vec<String>, UpstreamError> {

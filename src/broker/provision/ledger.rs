@@ -2,7 +2,7 @@
 //! (removed, refused while sessions are not cleaned) and status; how any of
 //! the broker's tables is planned.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::Provisioner;
 use super::plan::{Action, Item, Step, item};
@@ -68,14 +68,18 @@ impl Provisioner {
         let now = unix_seconds(self.ctx.clock.now());
         let (due, oldest) = ledger.backlog(now).await?;
         let (pending, _) = ledger.backlog(u64::MAX).await?;
-        Ok(json!({
-            "table": table,
-            "state": if info.drift.is_empty() { "provisioned" } else { "drifted" },
-            "status": info.status,
-            "drift": info.drift,
-            "sessions_not_cleaned": pending,
-            "cleanup_backlog": due,
-            "oldest_due_seconds": oldest.map(|at| now.saturating_sub(at)),
-        }))
+        let mut status = table_status(table, info);
+        status.insert("sessions_not_cleaned".into(), json!(pending));
+        status.insert("cleanup_backlog".into(), json!(due));
+        status.insert("oldest_due_seconds".into(), json!(oldest.map(|at| now.saturating_sub(at))));
+        Ok(Value::Object(status))
     }
+}
+
+/// A table in `GET /admin/status`: provisioned or drifted (with what
+/// differs), and DynamoDB's own status.
+pub(super) fn table_status(table: &str, info: TableInfo) -> Map<String, Value> {
+    let state = if info.drift.is_empty() { "provisioned" } else { "drifted" };
+    let status = json!({"table": table, "state": state, "status": info.status, "drift": info.drift});
+    status.as_object().cloned().unwrap_or_default()
 }

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::Provisioner;
-use super::ledger::{plan_table, plan_table_teardown};
+use super::ledger::{plan_table, plan_table_teardown, table_status};
 use super::plan::{Item, Step};
 use super::principals::Tables;
 use crate::aws::UpstreamError;
@@ -61,12 +61,8 @@ impl Provisioner {
         for state in AccountState::ALL {
             accounts.insert(state.as_str().to_owned(), json!(pool.count(state).await?));
         }
-        Ok(json!({
-            "table": table,
-            "state": if info.drift.is_empty() { "provisioned" } else { "drifted" },
-            "status": info.status,
-            "drift": info.drift,
-            "accounts": accounts,
-        }))
+        let mut status = table_status(table, info);
+        status.insert("accounts".into(), Value::Object(accounts));
+        Ok(Value::Object(status))
     }
 }

@@ -44,6 +44,11 @@ fn example(pattern: &str) -> String {
     pattern.replace("{p}", "aws").replace("{a}", "123456789012").replace("{name}", "0123456789ab-lab").replace('*', "x")
 }
 
+/// Whether a list of condition keys has `aws:ResourceTag`.
+fn takes_tags(keys: &Value) -> bool {
+    keys.as_array().into_iter().flatten().any(|k| k == "aws:ResourceTag/${TagKey}")
+}
+
 struct Action<'a> {
     name: String,
     /// (resource type name, ARN template, its tag condition keys) for each
@@ -60,8 +65,7 @@ fn action<'a>(reference: &'a Value, full: &str) -> Result<Action<'a>, String> {
     for (kind, on_action) in types.iter().filter(|(k, _)| !k.is_empty()) {
         let kind = kind.trim_end_matches('*');
         let resource = &service["resources"][kind];
-        let keys = |v: &Value| v.as_array().into_iter().flatten().any(|k| k == "aws:ResourceTag/${TagKey}");
-        let tags = keys(&resource["condition_keys"]) || keys(&on_action["condition_keys"]);
+        let tags = takes_tags(&resource["condition_keys"]) || takes_tags(&on_action["condition_keys"]);
         resources.push((kind, resource["arn"].as_str().unwrap_or_default(), tags));
     }
     Ok(Action { name: full.to_owned(), resources })
@@ -74,10 +78,7 @@ fn action<'a>(reference: &'a Value, full: &str) -> Result<Action<'a>, String> {
 fn service_types<'a>(reference: &'a Value, service: &str) -> Vec<(&'a str, &'a str, bool)> {
     let types = reference[service]["resources"].as_object().into_iter().flatten();
     types
-        .map(|(kind, r)| {
-            let tags = r["condition_keys"].as_array().into_iter().flatten().any(|k| k == "aws:ResourceTag/${TagKey}");
-            (kind.as_str(), r["arn"].as_str().unwrap_or_default(), tags)
-        })
+        .map(|(kind, r)| (kind.as_str(), r["arn"].as_str().unwrap_or_default(), takes_tags(&r["condition_keys"])))
         .collect()
 }
 

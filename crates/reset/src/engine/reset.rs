@@ -45,10 +45,15 @@ fn arns(outcomes: &[Outcome]) -> String {
     outcomes.iter().map(|o| o.arn.as_str()).collect::<Vec<_>>().join(", ")
 }
 
+/// Why a type the registry does not know stops the reset.
+fn unknown(left: &[Outcome]) -> String {
+    format!("left (the registry does not know it): {}", arns(left))
+}
+
 /// Why a search is not clean, if it is not.
 fn unclean(found: &Found) -> Option<String> {
     if !found.left.is_empty() {
-        Some(format!("left (the registry does not know it): {}", arns(&found.left)))
+        Some(unknown(&found.left))
     } else if !found.failed.is_empty() {
         Some(format!("listing failed: {}", arns(&found.failed)))
     } else if !found.resources.is_empty() {
@@ -73,7 +78,7 @@ pub async fn reset_account(backend: &dyn Backend, plan: &ResetPlan, options: &Op
         (outcome.report.failed, outcome.report.left, outcome.report.kept) = (round.failed, round.left, round.kept);
         if !outcome.report.left.is_empty() {
             // No retry deletes a type the broker does not know.
-            outcome.problem = Some(format!("left (the registry does not know it): {}", arns(&outcome.report.left)));
+            outcome.problem = Some(unknown(&outcome.report.left));
             return outcome;
         }
         let mut problem = None;

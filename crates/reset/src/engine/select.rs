@@ -67,9 +67,19 @@ fn outcome(r: &Resource, reason: String) -> Outcome {
     Outcome { arn: r.arn.clone(), kind: r.kind.to_owned(), error: None, reason: Some(reason), scheduled_for: None }
 }
 
+/// Carries the session's `sandbox-key` tag.
+fn by_tag(r: &Resource, key: &str) -> bool {
+    r.tags.get(SESSION_TAG).is_some_and(|v| v == key)
+}
+
+/// Is named `<key>-…`.
+fn by_name(r: &Resource, key: &str) -> bool {
+    r.name.strip_prefix(key).is_some_and(|rest| rest.starts_with('-'))
+}
+
 /// Carries the session's tag or name prefix, whatever its type's rule.
 fn marked(r: &Resource, key: &str) -> bool {
-    r.tags.get(SESSION_TAG).is_some_and(|v| v == key) || r.name.strip_prefix(key).is_some_and(|n| n.starts_with('-'))
+    by_tag(r, key) || by_name(r, key)
 }
 
 /// Why a resource marked as the session's is not taken.
@@ -87,12 +97,10 @@ fn not_taken(r: &Resource, attribution: Option<Attribution>) -> String {
 /// Whether `r` carries the session's tag or name prefix, by its type's rule.
 fn attributed(r: &Resource, key: &str) -> bool {
     let Some(kind) = registry::find(r.kind) else { return false };
-    let by_tag = || r.tags.get(SESSION_TAG).is_some_and(|v| v == key);
-    let by_name = || r.name.strip_prefix(key).is_some_and(|rest| rest.starts_with('-'));
     match kind.attribution {
-        Attribution::Tag => by_tag(),
-        Attribution::Name => by_name(),
-        Attribution::TagOrName => by_tag() || by_name(),
+        Attribution::Tag => by_tag(r, key),
+        Attribution::Name => by_name(r, key),
+        Attribution::TagOrName => marked(r, key),
         Attribution::Parent | Attribution::None => false,
     }
 }

@@ -40,7 +40,7 @@ impl DynamoLedger {
             .return_values(ReturnValue::AllOld);
         // The old item tells the worker whether this claim ended an active
         // session (its lease ran out); the claimed record follows from it.
-        match self.conditional_update("UpdateItem", request).await? {
+        match self.conditional_update(request).await? {
             Ok(old) => {
                 let mut record = from_item(&old)?;
                 let report = record.cleanup.get_or_insert_with(CleanupReport::default);
@@ -62,7 +62,7 @@ impl DynamoLedger {
             .condition_expression("claim_owner = :owner")
             .expression_attribute_values(":until", n(until))
             .expression_attribute_values(":owner", s(owner));
-        Ok(self.conditional_update("UpdateItem", request).await?.is_ok())
+        Ok(self.conditional_update(request).await?.is_ok())
     }
 
     /// Stores a cleanup outcome while `owner` still holds the claim: the
@@ -95,6 +95,6 @@ impl DynamoLedger {
                 "SET #st = :state, cleanup = :report REMOVE queue, due_at, claim_owner, claim_expires_at",
             ),
         };
-        Ok(self.conditional_update("UpdateItem", request).await?.is_ok())
+        Ok(self.conditional_update(request).await?.is_ok())
     }
 }
