@@ -7,6 +7,7 @@ pub mod dynamo_table;
 pub mod federation;
 pub mod iam;
 pub mod ledger;
+pub mod members;
 pub mod pool;
 pub mod rate_limit;
 pub mod retry;

@@ -12,6 +12,8 @@
 //! [`revocation`] (the Deny documents and their IAM reads and writes) sits
 //! below both; [`provision`]'s desired state and plan are pure.
 
+pub mod accounts;
+mod claims;
 pub mod cleanup;
 mod context;
 pub mod ledger_reports;

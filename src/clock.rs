@@ -51,6 +51,11 @@ pub fn unix_seconds(at: SystemTime) -> u64 {
     at.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
+/// [`rfc3339`] of Unix seconds.
+pub fn rfc3339_unix(seconds: u64) -> String {
+    rfc3339(std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds))
+}
+
 /// RFC 3339 UTC timestamp with whole seconds, e.g. `2026-11-23T20:14:59Z`.
 pub fn rfc3339(at: SystemTime) -> String {
     use aws_smithy_types::date_time::{DateTime, Format};

@@ -25,7 +25,7 @@ use serde::Deserialize;
 pub use check::{ConfigError, Problem, Serving, check_serving};
 pub use cleanup::{CleanupSettings, LedgerSettings};
 pub use keys::PemKey;
-pub use pool::PoolSettings;
+pub use pool::{Isolation, PoolSettings};
 pub use server::{PublicUrl, ServerSettings};
 
 use crate::domain::Region;
@@ -215,6 +215,9 @@ pub struct ProfileSettings {
     /// Whether ended sessions of this profile are cleaned up.
     #[serde(default = "enabled")]
     pub cleanup: bool,
+    /// `shared` (the broker's account) or `account` (a pool account each).
+    #[serde(default)]
+    pub isolation: Isolation,
     /// The policy template's text, read by [`load`].
     #[serde(skip)]
     pub policy_template: String,
@@ -285,6 +288,7 @@ pub fn test_settings() -> Settings {
         default: true,
         guardrails: GuardrailSettings::default(),
         cleanup: true,
+        isolation: Isolation::Shared,
         policy_template: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#
             .into(),
     };

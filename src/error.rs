@@ -12,6 +12,10 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+mod pool;
+
+pub use pool::PoolError;
+
 use crate::aws::{UpstreamError, UpstreamErrorKind};
 
 /// Everything the API can answer with instead of success.
@@ -80,6 +84,9 @@ pub enum ApiError {
     /// 409: the session has ended; it takes no new credentials.
     #[error("session `{0}` has ended ({1}); use a new session id for a new attempt")]
     SessionEnded(String, String),
+    /// 409: the session holds another pool account (a concurrent issue bound it).
+    #[error("session `{0}` holds account {1}; retry")]
+    SessionBound(String, String),
     /// 409: cleaning a session that is still active.
     #[error("session `{0}` is active; end it first (DELETE /sessions/{0})")]
     SessionActive(String),
@@ -100,6 +107,9 @@ pub enum ApiError {
     /// 503: not ready (identity does not resolve, or shutting down).
     #[error("{0}")]
     NotReady(String),
+    /// The account pool refused or failed (see [`PoolError`]).
+    #[error(transparent)]
+    Pool(#[from] PoolError),
     /// An upstream call failed; the kind decides the status.
     #[error(transparent)]
     Upstream(UpstreamError),
@@ -146,11 +156,13 @@ impl ApiError {
             Self::SessionNotFound(_) => (StatusCode::NOT_FOUND, "session_not_found"),
             Self::SessionEnded(..) => (StatusCode::CONFLICT, "session_ended"),
             Self::SessionActive(_) => (StatusCode::CONFLICT, "session_active"),
+            Self::SessionBound(..) => (StatusCode::CONFLICT, "concurrent_change"),
             Self::SessionsNotCleaned(_) => (StatusCode::CONFLICT, "sessions_not_cleaned"),
             Self::AccountsRegistered(_) => (StatusCode::CONFLICT, "accounts_registered"),
             Self::LedgerNotProvisioned => (StatusCode::CONFLICT, "ledger_not_provisioned"),
             Self::LedgerUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "ledger_unavailable"),
             Self::LaunchRateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "launch_rate_limited"),
+            Self::Pool(err) => err.status_and_code(),
             Self::Upstream(err) => match err.kind {
                 UpstreamErrorKind::Throttled => (StatusCode::SERVICE_UNAVAILABLE, "upstream_throttled"),
                 UpstreamErrorKind::AccessDenied => (StatusCode::BAD_GATEWAY, "upstream_access_denied"),
@@ -219,6 +231,12 @@ impl ApiError {
         }
         if let Self::LaunchRateLimited { retry_after_seconds } = self {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
+        }
+        if let Some(seconds) = match &self {
+            Self::Pool(e) => e.retry_after(),
+            _ => None,
+        } {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         if matches!(&self, Self::LedgerUnavailable(_))
             || matches!(&self, Self::Upstream(e) if matches!(e.kind, UpstreamErrorKind::Throttled | UpstreamErrorKind::Conflict | UpstreamErrorKind::RateLimited))

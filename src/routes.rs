@@ -3,6 +3,7 @@
 //! operational ones (`/healthz`, `/readyz`, `/openapi.yaml`) are kept outside
 //! load shedding so an orchestrator can still probe a busy broker.
 
+pub mod accounts;
 pub mod admin;
 pub mod console;
 pub mod health;
@@ -14,7 +15,7 @@ use crate::state::AppState;
 
 /// Routes that do the broker's work.
 pub fn api() -> Router<AppState> {
-    Router::new().merge(sessions::router()).merge(admin::router()).merge(console::router())
+    Router::new().merge(sessions::router()).merge(admin::router()).merge(accounts::router()).merge(console::router())
 }
 
 /// Probes and documentation.

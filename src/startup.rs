@@ -61,6 +61,7 @@ impl Application {
             context,
             sessions,
             provisioner,
+            accounts: cleanup.accounts().clone(),
             cleanup,
             lifecycle: lifecycle.clone(),
         };

@@ -8,6 +8,7 @@ use tokio::sync::Notify;
 use axum::extract::FromRef;
 
 use crate::auth::Verifier;
+use crate::broker::accounts::Accounts;
 use crate::broker::{Cleanup, Context, Provisioner, Sessions};
 
 /// Everything a handler may need, cloned per request (all `Arc`s).
@@ -23,6 +24,8 @@ pub struct AppState {
     pub provisioner: Arc<Provisioner>,
     /// Cleaning up what sessions created.
     pub cleanup: Arc<Cleanup>,
+    /// The account pool.
+    pub accounts: Arc<Accounts>,
     /// Draining and in-flight bookkeeping for shutdown.
     pub lifecycle: Arc<Lifecycle>,
 }

@@ -69,6 +69,13 @@ pub mod metrics {
     /// Histogram: one session's cleanup, by resulting state.
     pub const CLEANUP_DURATION: &str = "sandbox_broker_cleanup_duration_seconds";
 
+    /// Gauge: pool accounts by state.
+    pub const POOL_ACCOUNTS: &str = "sandbox_broker_pool_accounts";
+    /// Counter: account-profile sessions refused for want of a free account.
+    pub const POOL_EXHAUSTED: &str = "sandbox_broker_pool_exhausted_total";
+    /// Histogram: one account reset, by outcome (`available`, `quarantined`).
+    pub const RESET_DURATION: &str = "sandbox_broker_reset_duration_seconds";
+
     /// Latency buckets in seconds: loopback emulators to slow AWS regions.
     const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
@@ -195,6 +202,21 @@ pub mod metrics {
     /// One session's cleanup attempt and the state it left the session in.
     pub fn cleanup_finished(state: &'static str, elapsed: Duration) {
         ::metrics::histogram!(CLEANUP_DURATION, "state" => state).record(elapsed.as_secs_f64());
+    }
+
+    /// How many pool accounts are in `state`.
+    pub fn pool_accounts(state: &'static str, count: usize) {
+        ::metrics::gauge!(POOL_ACCOUNTS, "state" => state).set(count as f64);
+    }
+
+    /// A session refused with `pool_exhausted`.
+    pub fn pool_exhausted() {
+        ::metrics::counter!(POOL_EXHAUSTED).increment(1);
+    }
+
+    /// One account reset and how it ended.
+    pub fn reset_finished(outcome: &'static str, elapsed: Duration) {
+        ::metrics::histogram!(RESET_DURATION, "outcome" => outcome).record(elapsed.as_secs_f64());
     }
 
     /// One HTTP request by route template and status. Labels are static

@@ -15,6 +15,7 @@ use super::federation::HttpFederation;
 use super::iam::SdkIam;
 use super::ledger::Ledger;
 use super::ledger::dynamo::DynamoLedger;
+use super::members::{Members, SdkMembers};
 use super::pool::AccountPool;
 use super::pool::dynamo::DynamoPool;
 use super::rate_limit::RateLimitedSts;
@@ -38,6 +39,8 @@ pub struct Upstreams {
     pub resources: Arc<dyn Backend>,
     /// The account pool's table (DynamoDB, in `aws.region`).
     pub pool: Arc<dyn AccountPool>,
+    /// Organizations, and access to the pool's member accounts.
+    pub members: Arc<dyn Members>,
 }
 
 /// Loads the AWS SDK configuration from the environment's default chain
@@ -84,14 +87,16 @@ impl Upstreams {
         let dynamodb = aws_sdk_dynamodb::Client::from_conf(dynamodb.build());
         let ledger = DynamoLedger::new(dynamodb.clone(), &settings.ledger.table);
         let pool = DynamoPool::new(dynamodb, &settings.pool.table);
-        let resources =
-            SdkBackend::new(sdk.to_builder().timeout_config(timeouts).retry_config(retry).build(), endpoint);
+        let base = sdk.to_builder().timeout_config(timeouts).retry_config(retry).build();
+        let resources = SdkBackend::new(base.clone(), endpoint.clone());
         let (sts, iam) = (sts.build(), iam.build());
         let mut sts_client: Arc<dyn Sts> = Arc::new(SdkSts::new(aws_sdk_sts::Client::from_conf(sts)));
         if let Some(rps) = NonZeroU32::new(settings.aws.sts_max_rps) {
             sts_client = Arc::new(RateLimitedSts::new(sts_client, rps));
         }
+        let members = SdkMembers::new(base, endpoint, sts_client.clone());
         Ok(Self {
+            members: Arc::new(members),
             sts: sts_client,
             iam: Arc::new(SdkIam::new(aws_sdk_iam::Client::from_conf(iam))),
             federation: Arc::new(HttpFederation::new(http_client(settings)?)),

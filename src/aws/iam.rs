@@ -15,6 +15,9 @@ use super::retry::retry_on;
 use super::{Iam, ManagedPolicy, RoleDetails, RoleInfo, UpstreamError, UpstreamErrorKind, absent_as_none, sdk_call};
 
 const SERVICE: &str = "iam";
+/// Tag marking what this broker owns; teardown and a pool account's reset
+/// delete nothing that carries it.
+pub const MANAGED_BY: (&str, &str) = ("managed-by", "sandbox-broker");
 
 /// Waits before retrying a write refused with ConcurrentModification.
 const CONFLICT_BACKOFF: [Duration; 4] =
@@ -224,7 +227,14 @@ impl Iam for SdkIam {
     }
 
     async fn create_managed_policy(&self, path: &str, name: &str, document: &str) -> Result<(), UpstreamError> {
-        let request = self.client.create_policy().path(path).policy_name(name).policy_document(document);
+        // Tagged as the roles are: a pool account's reset keeps what carries
+        // the tag, and a boundary is deleted there only with its role.
+        let tag = Tag::builder()
+            .key(MANAGED_BY.0)
+            .value(MANAGED_BY.1)
+            .build()
+            .map_err(|e| UpstreamError::new(SERVICE, "CreatePolicy", UpstreamErrorKind::Other, e.to_string()))?;
+        let request = self.client.create_policy().path(path).policy_name(name).policy_document(document).tags(tag);
         write("CreatePolicy", || request.clone().send()).await.map(drop)
     }
 

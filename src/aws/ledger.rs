@@ -33,6 +33,9 @@ pub struct IssueRecord {
     pub lease_expires_at: u64,
     /// Unix seconds: when cleanup becomes due if nothing else happens.
     pub due_at: u64,
+    /// The pool account the session is bound to (account profiles): set
+    /// once; an issue naming another is refused with [`RecordError::Bound`].
+    pub account_id: Option<String>,
 }
 
 /// Why an issue could not be recorded.
@@ -42,6 +45,9 @@ pub enum RecordError {
     /// new credentials; a new attempt needs a new session id.
     #[error("session `{0}` has ended ({1})")]
     Ended(String, SessionState),
+    /// The session already holds another pool account.
+    #[error("session `{0}` holds account {1}")]
+    Bound(String, String),
     /// The table could not be written.
     #[error(transparent)]
     Upstream(#[from] UpstreamError),

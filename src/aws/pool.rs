@@ -85,6 +85,9 @@ pub struct AccountRecord {
     pub registered_at: u64,
     /// Unix seconds: from when it may be leased (after a cooldown).
     pub available_at: Option<u64>,
+    /// The replica resetting it and until when its claim holds.
+    #[serde(skip)]
+    pub claim: Option<(String, u64)>,
 }
 
 /// A move from one state to another, made only if the account is in one of
@@ -93,12 +96,33 @@ pub struct AccountRecord {
 pub struct Transition<'a> {
     /// The account.
     pub account_id: &'a str,
+    /// The session that must hold it, if any.
+    pub session_id: Option<&'a str>,
     /// The states it may be leaving.
     pub from: &'a [AccountState],
     /// The state it enters.
     pub to: AccountState,
     /// Unix seconds: now (and `available_at` when entering `available`).
     pub now: u64,
+    /// Why, when entering `quarantined`.
+    pub reason: Option<&'a str>,
+}
+
+/// How a reset ends: stored only while `owner` still holds the claim.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResetEnd<'a> {
+    /// The account.
+    pub account_id: &'a str,
+    /// The replica that claimed the reset.
+    pub owner: &'a str,
+    /// `available`, `cooling` or `quarantined`.
+    pub to: AccountState,
+    /// Unix seconds: now.
+    pub now: u64,
+    /// Unix seconds: from when it may be leased (entering `available` or `cooling`).
+    pub available_at: u64,
+    /// The reset's report.
+    pub report: &'a CleanupReport,
     /// Why, when entering `quarantined`.
     pub reason: Option<&'a str>,
 }
@@ -136,6 +160,22 @@ pub trait AccountPool: Send + Sync {
     async fn lease(&self, session_id: &str, now: u64) -> Result<Option<AccountRecord>, UpstreamError>;
     /// Moves an account between states (see [`Transition`]).
     async fn transition(&self, transition: &Transition<'_>) -> Result<Written, UpstreamError>;
+    /// Claims the reset of a `resetting` account for `owner` until `until`,
+    /// unless another replica's claim still runs; `None` if it could not.
+    async fn claim_reset(
+        &self,
+        account_id: &str,
+        owner: &str,
+        now: u64,
+        until: u64,
+    ) -> Result<Option<AccountRecord>, UpstreamError>;
+    /// Extends `owner`'s reset claim; `false` when it was lost.
+    async fn renew_reset(&self, account_id: &str, owner: &str, until: u64) -> Result<bool, UpstreamError>;
+    /// Stores a reset's end (see [`ResetEnd`]); `false` when the claim was lost.
+    async fn finish_reset(&self, end: &ResetEnd<'_>) -> Result<bool, UpstreamError>;
+    /// Cooling accounts whose cooldown is over, and resetting ones (claimed
+    /// or not), oldest first: what the worker looks at.
+    async fn in_state_since(&self, state: AccountState, by: u64, limit: u32) -> Result<Vec<String>, UpstreamError>;
     /// How many accounts are in `state` (a query on the state index).
     async fn count(&self, state: AccountState) -> Result<usize, UpstreamError>;
     /// The table, or `None` when it does not exist.

@@ -17,6 +17,7 @@ use std::time::{Duration, SystemTime};
 
 use sandbox_reset::engine::{self, Found, Mode, Options, Outcome, Scan};
 
+use super::accounts::Accounts;
 use super::context::Context;
 use crate::aws::ledger::{CleanupReport, ResourceOutcome};
 use crate::clock::{rfc3339, unix_seconds};
@@ -27,6 +28,8 @@ pub struct Cleanup {
     ctx: Arc<Context>,
     /// Names this replica's claims in the ledger.
     owner: String,
+    /// The account pool: account sessions end in their account's reset.
+    accounts: Arc<Accounts>,
 }
 
 /// Whether an error is worth another try: throttling, a resource in a
@@ -36,7 +39,8 @@ fn transient(err: &crate::aws::UpstreamError) -> bool {
     matches!(err.kind, Kind::Throttled | Kind::Conflict | Kind::Timeout | Kind::Unavailable | Kind::RateLimited)
 }
 
-fn outcome(o: Outcome) -> ResourceOutcome {
+/// A resource's outcome as the ledger and pool reports hold it.
+pub(crate) fn outcome(o: Outcome) -> ResourceOutcome {
     let scheduled_for = o
         .scheduled_for
         .and_then(|at| u64::try_from(at).ok())
@@ -44,22 +48,32 @@ fn outcome(o: Outcome) -> ResourceOutcome {
     ResourceOutcome { arn: o.arn, kind: o.kind, error: o.error, reason: o.reason, scheduled_for }
 }
 
+/// The engine's options from `[cleanup]`. A resource may take as long as
+/// a claim lasts (it is renewed while the attempt runs); what is still
+/// going then is retried by the next attempt, which finds it in its new state.
+pub(crate) fn engine_options(settings: &crate::config::Settings) -> Options {
+    let cleanup = &settings.cleanup;
+    Options {
+        max_parallel: cleanup.max_parallel.max(1),
+        resource_deadline: Duration::from_secs(cleanup.claim_seconds),
+        ..Options::default()
+    }
+}
+
 impl Cleanup {
     /// The engine over the shared context; `owner` is this replica's id.
     pub fn new(ctx: Arc<Context>, owner: impl Into<String>) -> Self {
-        Self { ctx, owner: owner.into() }
+        let owner = owner.into();
+        Self { accounts: Arc::new(Accounts::new(ctx.clone(), owner.clone())), ctx, owner }
+    }
+
+    /// The account pool service this worker resets accounts through.
+    pub fn accounts(&self) -> &Arc<Accounts> {
+        &self.accounts
     }
 
     fn options(&self) -> Options {
-        let cleanup = &self.ctx.settings.cleanup;
-        // A resource may take as long as a claim lasts (it is renewed
-        // while the attempt runs); what is still going then is retried by
-        // the next attempt, which finds it in its new state.
-        Options {
-            max_parallel: cleanup.max_parallel.max(1),
-            resource_deadline: Duration::from_secs(cleanup.claim_seconds),
-            ..Options::default()
-        }
+        engine_options(&self.ctx.settings)
     }
 
     /// Everything `key`'s session created, in every configured region

@@ -12,7 +12,7 @@ use moka::future::Cache;
 
 use crate::aws::{CallerIdentity, RoleInfo, UpstreamErrorKind, Upstreams};
 use crate::clock::Clock;
-use crate::config::Settings;
+use crate::config::{Isolation, Settings};
 use crate::error::ApiError;
 
 /// A profile resolved from a request: looked up once, passed along.
@@ -26,6 +26,8 @@ pub struct Profile {
     pub max_session_seconds: u32,
     /// The length used when a request names none.
     pub default_session_seconds: u32,
+    /// Whether its sessions share the broker's account or lease one each.
+    pub isolation: Isolation,
 }
 
 /// The shared state of the broker's services.
@@ -84,6 +86,7 @@ impl Context {
             role_name: settings.role_name(name),
             max_session_seconds: settings.max_session_seconds,
             default_session_seconds: settings.default_session_seconds,
+            isolation: settings.isolation,
         })
     }
 

@@ -7,12 +7,14 @@ pub mod desired;
 mod ledger;
 mod plan;
 pub mod policy_parts;
+mod pool_accounts;
 mod pool_table;
 pub mod principals;
 mod status;
 pub mod template;
 
 pub use plan::{Action, Change};
+pub use pool_accounts::drift;
 pub use status::ProfileStatus;
 
 use std::sync::Arc;
@@ -101,8 +103,9 @@ async fn read_role(iam: &dyn Iam, role: &str) -> Result<Option<(ActualRole, Vec<
     Ok(Some((ActualRole { details, inline, attached }, revocations)))
 }
 
-async fn apply(upstreams: &Upstreams, step: &Step) -> Result<(), UpstreamError> {
-    let iam = upstreams.iam.as_ref();
+/// Applies one step: tables through `upstreams`, IAM through `iam` (the
+/// home account's, or a pool account's).
+async fn apply(upstreams: &Upstreams, iam: &dyn Iam, step: &Step) -> Result<(), UpstreamError> {
     match step {
         Step::CreateLedger => upstreams.ledger.create().await,
         Step::DeleteLedger => upstreams.ledger.delete().await,
@@ -149,9 +152,20 @@ impl Provisioner {
     /// Runs `items`' writes in order (unless `dry_run`); on failure reports
     /// the changes completed so far.
     async fn execute(&self, items: Vec<Item>, dry_run: bool, done: &mut Vec<Change>) -> Result<(), ProvisionError> {
+        self.execute_in(self.ctx.upstreams.iam.as_ref(), items, dry_run, done).await
+    }
+
+    /// [`Provisioner::execute`] with IAM calls through `iam`.
+    async fn execute_in(
+        &self,
+        iam: &dyn Iam,
+        items: Vec<Item>,
+        dry_run: bool,
+        done: &mut Vec<Change>,
+    ) -> Result<(), ProvisionError> {
         for Item { change, step } in items {
             if let (Some(step), false) = (&step, dry_run)
-                && let Err(err) = apply(&self.ctx.upstreams, step).await
+                && let Err(err) = apply(&self.ctx.upstreams, iam, step).await
             {
                 // NoSuchEntity on a write: the role went away after it was
                 // read, so someone else is changing it at the same time.
@@ -177,20 +191,7 @@ impl Provisioner {
         let desired = self.desired(&identity, only)?;
         let mut changes = Vec::new();
         for want in &desired {
-            let have = actual_role(self.ctx.upstreams.iam.as_ref(), &want.role_name).await?;
-            if let Some((have, _)) = &have
-                && !is_managed(&have.details)
-            {
-                return Err(ProvisionError {
-                    source: ApiError::RoleNotManaged(want.role_name.clone()),
-                    completed: changes,
-                });
-            }
-            let (actual, revocations) = have.map_or((None, Vec::new()), |(h, r)| (Some(h), r));
-            let boundary = self.boundary_policy(want).await?;
-            let mut items = plan_boundary(want, boundary.as_ref());
-            items.extend(plan_role(want, actual.as_ref(), &revocations));
-            self.execute(items, dry_run, &mut changes).await?;
+            changes = self.converge_role(self.ctx.upstreams.iam.as_ref(), want, dry_run, changes).await?;
             self.ctx.forget_role(&want.role_name).await;
         }
         if only.is_none() {
@@ -200,6 +201,35 @@ impl Provisioner {
         }
         let all = self.desired(&identity, None)?;
         Ok(report(dry_run, changes, &all, &identity, self.tables()))
+    }
+
+    /// Converges one role (and its generated boundary) through `iam`,
+    /// adding what it did to `changes`.
+    async fn converge_role(
+        &self,
+        iam: &dyn Iam,
+        want: &DesiredRole,
+        dry_run: bool,
+        mut changes: Vec<Change>,
+    ) -> Result<Vec<Change>, ProvisionError> {
+        let have = actual_role(iam, &want.role_name).await?;
+        if let Some((have, _)) = &have
+            && !is_managed(&have.details)
+        {
+            return Err(ProvisionError {
+                source: ApiError::RoleNotManaged(want.role_name.clone()),
+                completed: changes,
+            });
+        }
+        let (actual, revocations) = have.map_or((None, Vec::new()), |(h, r)| (Some(h), r));
+        let boundary = match &want.boundary {
+            Some(b) => iam.managed_policy(&b.arn).await?,
+            None => None,
+        };
+        let mut items = plan_boundary(want, boundary.as_ref());
+        items.extend(plan_role(want, actual.as_ref(), &revocations));
+        self.execute_in(iam, items, dry_run, &mut changes).await?;
+        Ok(changes)
     }
 
     /// The desired state as a CloudFormation template; reads the broker's

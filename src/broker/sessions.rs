@@ -2,6 +2,7 @@
 //! (`launch`) and revocation (`revoke`). Built for `serve` only: it needs
 //! `console.ticket_secret`, which provisioning never does.
 
+mod account;
 mod issue;
 mod launch;
 mod revoke;

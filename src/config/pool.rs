@@ -50,6 +50,27 @@ impl Default for PoolSettings {
     }
 }
 
+/// `profiles.<name>.isolation`: where a profile's sessions work.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Isolation {
+    /// In the broker's account, fenced by tags and name prefixes.
+    #[default]
+    Shared,
+    /// In a whole pool account of their own, reset between learners.
+    Account,
+}
+
+impl Isolation {
+    /// The configured name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Shared => "shared",
+            Self::Account => "account",
+        }
+    }
+}
+
 fn valid_table(table: &str) -> bool {
     (3..=255).contains(&table.len())
         && table.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))

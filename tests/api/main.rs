@@ -27,6 +27,7 @@ mod helpers;
 mod jwks;
 mod operations;
 mod parser_errors;
+mod pool;
 mod pool_table;
 mod process;
 mod production;

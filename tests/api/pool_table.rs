@@ -34,6 +34,7 @@ async fn pool_of(moto: &Moto, table: &str, n: usize) -> Arc<dyn AccountPool> {
         assert!(pool.register(&account(i), NOW).await.unwrap());
         let up = Transition {
             account_id: &account(i),
+            session_id: None,
             from: &[AccountState::Provisioning],
             to: AccountState::Available,
             now: NOW,
@@ -80,7 +81,7 @@ async fn an_account_cooling_down_is_not_leased_before_its_time() {
         (AccountState::Leased, AccountState::Resetting, NOW + 10),
         (AccountState::Resetting, AccountState::Available, NOW + 70),
     ] {
-        let t = Transition { account_id: &id, from: &[from], to, now: at, reason: None };
+        let t = Transition { account_id: &id, session_id: None, from: &[from], to, now: at, reason: None };
         assert!(matches!(pool.transition(&t).await.unwrap(), Written::Done(_)));
     }
     assert_eq!(pool.lease("learner-b", NOW + 20).await.unwrap(), None, "still cooling down");
@@ -106,6 +107,7 @@ async fn registration_and_transitions_are_conditional_and_say_what_they_found() 
     // Quarantine from available, with the reason; release only from there.
     let quarantine = Transition {
         account_id: &id,
+        session_id: None,
         from: &[AccountState::Available, AccountState::Resetting],
         to: AccountState::Quarantined,
         now: NOW + 1,
@@ -115,6 +117,7 @@ async fn registration_and_transitions_are_conditional_and_say_what_they_found() 
     assert_eq!(q.quarantine_reason.as_deref(), quarantine.reason);
     let lease_it = Transition {
         account_id: &id,
+        session_id: None,
         from: &[AccountState::Available],
         to: AccountState::Leased,
         now: NOW + 2,
@@ -124,6 +127,7 @@ async fn registration_and_transitions_are_conditional_and_say_what_they_found() 
     assert_eq!(current.state, AccountState::Quarantined, "the record as it is");
     let release = Transition {
         account_id: &id,
+        session_id: None,
         from: &[AccountState::Quarantined],
         to: AccountState::Resetting,
         now: NOW + 3,

@@ -70,6 +70,9 @@ impl Ledger for DynamoLedger {
             if issue.caller.is_some() {
                 set.push("caller = if_not_exists(caller, :caller)");
             }
+            if issue.account_id.is_some() {
+                set.push("account_id = :account");
+            }
             if with_lease {
                 set.extend(["lease_expires_at = :lease", "due_at = :due", "queue = :pending"]);
             }
@@ -87,16 +90,24 @@ impl Ledger for DynamoLedger {
             if let Some(caller) = &issue.caller {
                 request = request.expression_attribute_values(":caller", s(caller));
             }
+            // A session holds one pool account until it ends.
+            let bound = match &issue.account_id {
+                Some(account) => {
+                    request = request.expression_attribute_values(":account", s(account));
+                    " AND (attribute_not_exists(account_id) OR account_id = :account)"
+                }
+                None => "",
+            };
             if with_lease {
                 request = request
                     .expression_attribute_values(":lease", n(issue.lease_expires_at))
                     .expression_attribute_values(":due", n(issue.due_at))
                     .expression_attribute_values(":pending", s(PENDING))
-                    .condition_expression(
-                        "attribute_not_exists(session_id) OR (#st = :active AND lease_expires_at <= :lease)",
-                    );
+                    .condition_expression(format!(
+                        "attribute_not_exists(session_id) OR (#st = :active AND lease_expires_at <= :lease{bound})"
+                    ));
             } else {
-                request = request.condition_expression("#st = :active");
+                request = request.condition_expression(format!("#st = :active{bound}"));
             }
             request
         };
@@ -109,6 +120,12 @@ impl Ledger for DynamoLedger {
         let ended = old.as_ref().and_then(state_of).filter(|s| *s != SessionState::Active);
         if let Some(state) = ended {
             return Err(RecordError::Ended(issue.session_id.clone(), state));
+        }
+        let held = old.as_ref().and_then(|o| crate::aws::dynamo_table::text(o, "account_id"));
+        if let (Some(held), Some(wanted)) = (held, &issue.account_id)
+            && held != *wanted
+        {
+            return Err(RecordError::Bound(issue.session_id.clone(), held));
         }
         match self.conditional_update(base(false)).await? {
             Ok(_) => Ok(()),

@@ -2,7 +2,6 @@
 //! Times are Unix seconds inside, RFC 3339 in the view.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -11,7 +10,7 @@ use serde_json::{Value, json};
 pub type Timestamp = u64;
 
 fn rfc3339(at: Timestamp) -> String {
-    crate::clock::rfc3339(UNIX_EPOCH + Duration::from_secs(at))
+    crate::clock::rfc3339_unix(at)
 }
 
 /// Where a session is in its life (DESIGN §7).
@@ -160,6 +159,8 @@ pub struct SessionRecord {
     pub due_at: Option<Timestamp>,
     /// The replica cleaning it, and until when its claim holds.
     pub claim: Option<(String, Timestamp)>,
+    /// The pool account it holds (account-isolated profiles).
+    pub account_id: Option<String>,
 }
 
 impl SessionRecord {
@@ -179,6 +180,7 @@ impl SessionRecord {
             "state": self.state,
             "revoked": revoked,
             "cleanup": cleanup,
+            "account_id": self.account_id,
         })
     }
 }
@@ -212,6 +214,7 @@ mod tests {
             cleanup: None,
             due_at: Some(3_900),
             claim: Some(("replica-a".into(), 4_000)),
+            account_id: None,
         };
         let view = record.view();
         assert_eq!(view["created_at"], "1970-01-01T00:00:00Z");

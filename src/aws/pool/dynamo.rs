@@ -3,13 +3,15 @@
 //! entered its state or, for an available one, from when it may be leased:
 //! leasing queries `state = available AND since <= now` and never scans.
 
+mod claims;
+
 use std::hash::{Hash, Hasher};
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 
-use super::{AccountPool, AccountRecord, AccountState, Transition, Written};
+use super::{AccountPool, AccountRecord, AccountState, ResetEnd, Transition, Written};
 use crate::aws::dynamo_table::{
     Attrs, Index, Layout, by_state, conditional_update, count, decode_cursor, encode_cursor, n, number, s, text,
 };
@@ -50,11 +52,11 @@ impl DynamoPool {
         conditional_update(SERVICE, &self.table, request).await
     }
 
-    async fn available(&self, now: u64) -> Result<Vec<String>, UpstreamError> {
-        let request = by_state(&self.client, &self.table, STATE_INDEX, AccountState::Available.as_str())
+    async fn since(&self, state: AccountState, by: u64, limit: i32) -> Result<Vec<String>, UpstreamError> {
+        let request = by_state(&self.client, &self.table, STATE_INDEX, state.as_str())
             .key_condition_expression("#st = :state AND since <= :now")
-            .expression_attribute_values(":now", n(now))
-            .limit(CANDIDATES);
+            .expression_attribute_values(":now", n(by))
+            .limit(limit);
         let out = sdk_call(SERVICE, "Query", request.send()).await?;
         Ok(out.items().iter().filter_map(|i| text(i, "account_id")).collect())
     }
@@ -64,7 +66,7 @@ fn malformed(what: &str) -> UpstreamError {
     UpstreamError::new(SERVICE, "GetItem", UpstreamErrorKind::Other, format!("pool item lacks a valid {what}"))
 }
 
-fn from_item(item: &Attrs) -> Result<AccountRecord, UpstreamError> {
+pub(super) fn from_item(item: &Attrs) -> Result<AccountRecord, UpstreamError> {
     let state = text(item, "state").and_then(|s| AccountState::parse(&s)).ok_or_else(|| malformed("state"))?;
     Ok(AccountRecord {
         account_id: text(item, "account_id").ok_or_else(|| malformed("account_id"))?,
@@ -75,7 +77,9 @@ fn from_item(item: &Attrs) -> Result<AccountRecord, UpstreamError> {
         resets: number(item, "resets").and_then(|r| u32::try_from(r).ok()).unwrap_or_default(),
         quarantine_reason: text(item, "quarantine_reason"),
         registered_at: number(item, "registered_at").ok_or_else(|| malformed("registered_at"))?,
-        available_at: number(item, "since").filter(|_| state == AccountState::Available),
+        available_at: number(item, "since")
+            .filter(|_| matches!(state, AccountState::Available | AccountState::Cooling)),
+        claim: text(item, "claim_owner").zip(number(item, "claim_expires_at")),
     })
 }
 
@@ -99,7 +103,10 @@ impl AccountPool for DynamoPool {
             .item("since", n(now))
             .item("registered_at", n(now))
             .item("resets", n(0))
-            .condition_expression("attribute_not_exists(account_id)");
+            // A deregistered account may be registered again.
+            .condition_expression("attribute_not_exists(account_id) OR #st = :removed")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":removed", s(AccountState::Removed.as_str()));
         observed(SERVICE, "PutItem", async {
             match request.send().await {
                 Ok(_) => Ok(true),
@@ -152,7 +159,7 @@ impl AccountPool for DynamoPool {
 
     async fn lease(&self, session_id: &str, now: u64) -> Result<Option<AccountRecord>, UpstreamError> {
         for _ in 0..ROUNDS {
-            let candidates = self.available(now).await?;
+            let candidates = self.since(AccountState::Available, now, CANDIDATES).await?;
             if candidates.is_empty() {
                 return Ok(None);
             }
@@ -202,12 +209,19 @@ impl AccountPool for DynamoPool {
             .update_item()
             .key("account_id", s(t.account_id))
             .update_expression(expression)
-            .condition_expression(format!("attribute_exists(account_id) AND #st IN ({})", from.join(", ")))
+            .condition_expression(format!(
+                "attribute_exists(account_id) AND #st IN ({}){}",
+                from.join(", "),
+                if t.session_id.is_some() { " AND session_id = :session" } else { "" }
+            ))
             .expression_attribute_names("#st", "state")
             .expression_attribute_values(":to", s(t.to.as_str()))
             .expression_attribute_values(":now", n(t.now));
         for (name, state) in from.iter().zip(t.from) {
             request = request.expression_attribute_values(name, s(state.as_str()));
+        }
+        if let Some(session) = t.session_id {
+            request = request.expression_attribute_values(":session", s(session));
         }
         if t.to == AccountState::Quarantined {
             request =
@@ -218,6 +232,28 @@ impl AccountPool for DynamoPool {
             Err(Some(old)) if !old.is_empty() => Written::Refused(from_item(&old)?),
             Err(_) => Written::Missing,
         })
+    }
+
+    async fn claim_reset(
+        &self,
+        account_id: &str,
+        owner: &str,
+        now: u64,
+        until: u64,
+    ) -> Result<Option<AccountRecord>, UpstreamError> {
+        self.claim_item(account_id, owner, now, until).await
+    }
+
+    async fn renew_reset(&self, account_id: &str, owner: &str, until: u64) -> Result<bool, UpstreamError> {
+        self.renew_item(account_id, owner, until).await
+    }
+
+    async fn finish_reset(&self, end: &ResetEnd<'_>) -> Result<bool, UpstreamError> {
+        self.finish_item(end).await
+    }
+
+    async fn in_state_since(&self, state: AccountState, by: u64, limit: u32) -> Result<Vec<String>, UpstreamError> {
+        self.since(state, by, i32::try_from(limit).unwrap_or(100)).await
     }
 
     async fn count(&self, state: AccountState) -> Result<usize, UpstreamError> {

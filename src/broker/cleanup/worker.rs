@@ -31,6 +31,10 @@ impl Cleanup {
     /// One pass: updates the backlog metrics, then claims and cleans the
     /// sessions due now. Returns how many this replica cleaned.
     pub async fn run_due(&self) -> Result<usize, UpstreamError> {
+        // Resets first: an account freed now serves the next learner.
+        if let Err(err) = self.accounts.run_due().await {
+            tracing::warn!(error = %err, "reset pass failed; retrying next interval");
+        }
         let ledger = &self.ctx.upstreams.ledger;
         let now = self.now();
         let (backlog, oldest) = ledger.backlog(now).await?;
@@ -86,18 +90,34 @@ impl Cleanup {
         let settings = &self.ctx.settings;
         // A profile removed from the configuration is cleaned, to be safe.
         let wanted = record.profiles.iter().any(|p| settings.profiles.get(p).is_none_or(|p| p.cleanup));
-        let work = async {
-            if !wanted {
-                return CleanupReport::default();
+        // An account session's cleanup is its account's reset.
+        let reset = match &record.account_id {
+            Some(account) => {
+                let reset = self.accounts.reset_for_session(account, &record.session_id);
+                Some(self.while_holding(&record.session_id, reset).await)
             }
-            match self.discover(&record.sandbox_key).await {
-                Ok(found) => self.remove(found, false).await,
-                Err(err) => discovery_failed(err, self.now()),
+            None => None,
+        };
+        let (mut report, reset_state) = match reset {
+            Some(Ok(Some((state, report)))) => (report, Some(state)),
+            // Another replica resets the account now: looked at again later.
+            Some(Ok(None)) => (CleanupReport::default(), Some(SessionState::Ended)),
+            Some(Err(err)) => (discovery_failed(err, self.now()), None),
+            None if !wanted => (CleanupReport::default(), None),
+            None => {
+                let work = async {
+                    match self.discover(&record.sandbox_key).await {
+                        Ok(found) => self.remove(found, false).await,
+                        Err(err) => discovery_failed(err, self.now()),
+                    }
+                };
+                (self.while_holding(&record.session_id, work).await, None)
             }
         };
-        let mut report = self.while_holding(&record.session_id, work).await;
         report.attempts = attempts;
-        let state = if !wanted {
+        let state = if let Some(state) = reset_state {
+            state
+        } else if !wanted {
             SessionState::CleanupSkipped
         } else if !report.failed.is_empty() && attempts < settings.cleanup.max_attempts {
             SessionState::Ended
@@ -123,27 +143,12 @@ impl Cleanup {
         Ok(record)
     }
 
-    /// Runs `work` while renewing this replica's claim every third of
-    /// `cleanup.claim_seconds`: a slow attempt (EC2 termination takes
-    /// minutes) keeps its claim; only a replica that stopped loses it.
+    /// Runs `work` while renewing this replica's claim on the session.
     async fn while_holding<T>(&self, session_id: &str, work: impl std::future::Future<Output = T>) -> T {
         let claim = self.ctx.settings.cleanup.claim_seconds;
-        let every = Duration::from_secs((claim / 3).max(1));
-        tokio::pin!(work);
-        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-        loop {
-            tokio::select! {
-                result = &mut work => return result,
-                _ = ticker.tick() => {
-                    let until = self.now() + claim;
-                    match self.ctx.upstreams.ledger.renew(session_id, &self.owner, until).await {
-                        Ok(true) => {}
-                        Ok(false) => tracing::warn!(session_id, "cleanup claim taken over by another replica"),
-                        Err(err) => tracing::warn!(error = %err, session_id, "cleanup claim not renewed"),
-                    }
-                }
-            }
-        }
+        let ledger = &self.ctx.upstreams.ledger;
+        let renew = || ledger.renew(session_id, &self.owner, self.now() + claim);
+        crate::broker::claims::while_renewing(claim, session_id, work, renew).await
     }
 
     /// Stores the outcome while holding the claim. The deletions are done;

@@ -7,12 +7,11 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::aws::CallerIdentity;
-use crate::config::Settings;
+use crate::config::{Isolation, Settings};
 use crate::domain::guardrails::boundary_document;
 use crate::domain::policy::{TemplateVars, minify, render};
 
-/// Tag marking roles this broker owns; teardown deletes nothing without it.
-pub const MANAGED_BY: (&str, &str) = ("managed-by", "sandbox-broker");
+pub use crate::aws::iam::MANAGED_BY;
 /// Name of the inline access policy on each profile role.
 pub const ACCESS_POLICY_NAME: &str = "sandbox-broker-access";
 /// IAM path of the permissions boundaries bootstrap creates; the broker's
@@ -69,10 +68,10 @@ pub fn is_generated_boundary(arn: &str) -> bool {
     arn.split_once(":policy").is_some_and(|(_, rest)| rest.starts_with(&format!("{BOUNDARY_PATH}boundary-")))
 }
 
-fn boundary(role_name: &str, document: String, identity: &CallerIdentity) -> DesiredBoundary {
+fn boundary(role_name: &str, document: String, partition: &str, account: &str) -> DesiredBoundary {
     let digest = hex::encode(Sha256::digest(document.as_bytes()));
     let name = format!("boundary-{role_name}-{}", &digest[..10]);
-    let arn = format!("arn:{}:iam::{}:policy{BOUNDARY_PATH}{name}", identity.partition.id(), identity.account);
+    let arn = format!("arn:{partition}:iam::{account}:policy{BOUNDARY_PATH}{name}");
     DesiredBoundary { name, arn, document }
 }
 
@@ -124,17 +123,36 @@ pub fn trust_policy(principal: &str) -> String {
     .to_string()
 }
 
-/// Every profile's desired role, policies rendered and checked.
+/// The shared profiles' desired roles in the broker's own account,
+/// policies rendered and checked.
 pub fn desired_roles(settings: &Settings, identity: &CallerIdentity) -> Result<Vec<DesiredRole>, String> {
+    desired_in(settings, identity, &identity.account, Isolation::Shared)
+}
+
+/// The account profiles' desired roles in pool account `account`: the same
+/// documents rendered for that account, trusting the broker's principal
+/// (which assumes them directly, one hop, from its home account).
+pub fn desired_pool_roles(
+    settings: &Settings,
+    identity: &CallerIdentity,
+    account: &str,
+) -> Result<Vec<DesiredRole>, String> {
+    desired_in(settings, identity, account, Isolation::Account)
+}
+
+fn desired_in(
+    settings: &Settings,
+    identity: &CallerIdentity,
+    account: &str,
+    isolation: Isolation,
+) -> Result<Vec<DesiredRole>, String> {
     let principal = refuse_root_trust(settings, identity)?;
-    let vars = TemplateVars {
-        account_id: &identity.account,
-        partition: identity.partition.id(),
-        region: settings.aws.region.as_str(),
-    };
+    let partition = identity.partition.id();
+    let vars = TemplateVars { account_id: account, partition, region: settings.aws.region.as_str() };
     settings
         .profiles
         .iter()
+        .filter(|(_, profile)| profile.isolation == isolation)
         .map(|(name, profile)| {
             let role_name = profile.role_name(name);
             let problem = |e: String| format!("profiles.{name}.access_policy: {e}");
@@ -145,7 +163,7 @@ pub fn desired_roles(settings: &Settings, identity: &CallerIdentity) -> Result<V
                 None => {
                     let document = boundary_document(&access_policy, &settings.guardrails(profile), &vars)
                         .map_err(|e| format!("profiles.{name}.guardrails: {e}"))?;
-                    Some(boundary(&role_name, document, identity))
+                    Some(boundary(&role_name, document, partition, account))
                 }
             };
             Ok(DesiredRole {

@@ -167,7 +167,7 @@ pub fn provisioner_policy(desired: &[DesiredRole], identity: &CallerIdentity, ta
             "iam:UpdateRole", "iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:DeleteRolePolicy",
             "iam:DetachRolePolicy", "iam:DeleteRole"], "Resource": roles}),
         json!({"Sid": "ManageBoundaries", "Effect": "Allow", "Action": [
-            "iam:CreatePolicy", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:DeletePolicy"],
+            "iam:CreatePolicy", "iam:TagPolicy", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:DeletePolicy"],
             "Resource": boundary_arn_pattern(identity)}),
         json!({"Sid": "ManageLedgerAndPoolTables", "Effect": "Allow", "Action": [
             "dynamodb:CreateTable", "dynamodb:DescribeTable", "dynamodb:DeleteTable", "dynamodb:Query"],

@@ -14,6 +14,7 @@ use crate::aws::{
 };
 use crate::broker::Profile;
 use crate::broker::context::Context;
+use crate::config::Isolation;
 use crate::domain::ticket::Ticket;
 use crate::domain::{
     Destination, Region, RoleSessionName, SessionDuration, SessionId, SessionKey, SessionNarrowing, session_tags,
@@ -114,6 +115,8 @@ pub struct IssuedSession {
     pub console: Option<(SecretString, SystemTime)>,
     /// The broker's durable console link (see [`Broker::launch_console`]).
     pub launch_url: String,
+    /// The pool account the session works in (account profiles).
+    pub account_id: Option<String>,
 }
 
 /// What a mint is for: the session's policies, the console page to sign in
@@ -129,6 +132,8 @@ pub(super) struct MintFor<'a> {
 pub(super) struct Lease<'a> {
     /// The platform token's `sub`.
     pub(super) caller: Option<&'a str>,
+    /// The pool account bound to the session (account profiles).
+    pub(super) account_id: Option<&'a str>,
 }
 
 /// Fresh credentials for a session plus a console sign-in URL for them.
@@ -151,19 +156,14 @@ impl Sessions {
         sign_in: bool,
     ) -> Result<IssuedSession, ApiError> {
         let profile = &req.profile;
-        let requested = req.requested_seconds.unwrap_or(profile.default_session_seconds);
-        let destination = sign_in.then_some(&req.destination);
-        let role = self.unrevoked_role(profile, &req.session_id).await?;
-        let lease = Lease { caller };
-        let minted = self
-            .mint(
-                profile,
-                &role,
-                &req.session_id,
-                requested,
-                MintFor { narrowing: &req.narrowing, destination, lease: Some(lease) },
-            )
-            .await?;
+        let (role, minted, account_id) = match profile.isolation {
+            Isolation::Shared => {
+                let role = self.unrevoked_role(profile, &req.session_id).await?;
+                let minted = self.mint_issue(req, &role, caller, None, sign_in).await?;
+                (role, minted, None)
+            }
+            Isolation::Account => self.issue_in_account(req, caller, sign_in).await?,
+        };
         let expiration = minted.issued.credentials.expiration;
         let ticket = Ticket {
             session_id: req.session_id.to_string(),
@@ -199,7 +199,57 @@ impl Sessions {
             credentials: minted.issued.credentials,
             console: minted.console,
             launch_url,
+            account_id,
         })
+    }
+
+    /// AssumeRole for a new issue, recorded in the ledger alongside.
+    async fn mint_issue(
+        &self,
+        req: &SessionRequest,
+        role: &RoleInfo,
+        caller: Option<&str>,
+        account_id: Option<&str>,
+        sign_in: bool,
+    ) -> Result<Minted, ApiError> {
+        let profile = &req.profile;
+        let requested = req.requested_seconds.unwrap_or(profile.default_session_seconds);
+        let destination = sign_in.then_some(&req.destination);
+        let lease = Lease { caller, account_id };
+        let what = MintFor { narrowing: &req.narrowing, destination, lease: Some(lease) };
+        self.mint(profile, role, &req.session_id, requested, what).await
+    }
+
+    /// An account profile's issue: the session's pool account (leased now
+    /// or held already), bound to it in the ledger as AssumeRole runs. A
+    /// lease the ledger refuses to bind (the session ended, or a concurrent
+    /// request of the same session bound another account first) is given
+    /// back, and the second case is served from the account bound.
+    async fn issue_in_account(
+        &self,
+        req: &SessionRequest,
+        caller: Option<&str>,
+        sign_in: bool,
+    ) -> Result<(RoleInfo, Minted, Option<String>), ApiError> {
+        let id = &req.session_id;
+        let mut tries = 2;
+        loop {
+            tries -= 1;
+            let held = self.hold_account(id).await?;
+            let role = self.role_in(&req.profile, &held.account_id).await?;
+            match self.mint_issue(req, &role, caller, Some(&held.account_id), sign_in).await {
+                Ok(minted) => return Ok((role, minted, Some(held.account_id))),
+                Err(err @ (ApiError::SessionEnded(..) | ApiError::SessionBound(..))) => {
+                    if held.fresh {
+                        self.give_back(id, &held.account_id).await;
+                    }
+                    if tries == 0 || !matches!(err, ApiError::SessionBound(..)) {
+                        return Err(err);
+                    }
+                }
+                Err(err) => return Err(err),
+            }
+        }
     }
 
     /// AssumeRole for the session on `role` (already checked by
@@ -241,6 +291,7 @@ impl Sessions {
                 let (issued, recorded) = tokio::join!(assume, self.ctx.upstreams.ledger.record_issue(&record));
                 recorded.map_err(|e| match e {
                     RecordError::Ended(id, state) => ApiError::SessionEnded(id, state.to_string()),
+                    RecordError::Bound(id, account) => ApiError::SessionBound(id, account),
                     RecordError::Upstream(e) if e.kind == UpstreamErrorKind::NotFound => ApiError::LedgerNotProvisioned,
                     RecordError::Upstream(e) => ApiError::LedgerUnavailable(e),
                 })?;
@@ -277,6 +328,7 @@ impl Sessions {
             now,
             lease_expires_at,
             due_at: lease_expires_at + self.ctx.settings.cleanup.grace_seconds,
+            account_id: lease.account_id.map(str::to_owned),
         }
     }
 

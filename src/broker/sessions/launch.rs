@@ -26,6 +26,7 @@ use super::issue::MintFor;
 use crate::aws::RoleInfo;
 use crate::broker::Profile;
 use crate::clock::unix_seconds;
+use crate::config::Isolation;
 use crate::config::Settings;
 use crate::domain::ticket::{Ticket, TicketError};
 use crate::domain::{Destination, Region, SessionId, SessionNarrowing};
@@ -157,7 +158,10 @@ impl Sessions {
         let profile =
             self.ctx.profile(&ticket.profile).map_err(|_| ApiError::Unauthorized("this console link is not valid"))?;
         // Refused while revoked, also when a sign-in URL could be re-served.
-        let role = self.unrevoked_role(&profile, &id).await?;
+        let role = match profile.isolation {
+            Isolation::Shared => self.unrevoked_role(&profile, &id).await?,
+            Isolation::Account => self.held_role(&profile, &id).await?,
+        };
         Ok(Launch { ticket, profile, role, id, destination })
     }
 

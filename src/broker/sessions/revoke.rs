@@ -1,15 +1,15 @@
 //! Revoking a session, and refusing revoked ones (see [`crate::broker::revocation`]).
 
-use std::time::{Duration, SystemTime};
-
 use serde::Serialize;
 
 use super::Sessions;
 use crate::aws::RoleInfo;
 use crate::aws::ledger::{EndRecord, SessionRecord, SessionState};
 use crate::broker::Profile;
+use crate::broker::accounts::end_account_lease;
 use crate::broker::revocation::Recorded;
 use crate::clock::unix_seconds;
+use crate::config::Isolation;
 use crate::domain::{RoleSessionName, SessionId};
 use crate::error::ApiError;
 
@@ -49,6 +49,10 @@ impl Sessions {
         profile: &Profile,
         caller: Option<&str>,
     ) -> Result<RevocationReceipt, ApiError> {
+        // An account session is ended whole: its account is revoked and reset.
+        if profile.isolation == Isolation::Account {
+            return Ok(self.end_session(id, caller).await?.first);
+        }
         let receipt = self.revoke_session(id, profile, caller).await?;
         // A session issued before the ledger existed has no record: the
         // revocation above is all there is to do.
@@ -69,15 +73,22 @@ impl Sessions {
         };
         let mut revoked = Vec::new();
         for profile in &profiles {
-            revoked.push(self.revoke_session(id, profile, caller).await?);
+            revoked.push(match profile.isolation {
+                Isolation::Shared => self.revoke_session(id, profile, caller).await?,
+                // Revoked account-wide below, once the lease has ended.
+                Isolation::Account => self.receipt(id, profile, unix_seconds(self.ctx.clock.now())),
+            });
         }
-        let state = match record {
+        let state = match &record {
             Some(_) => {
                 let names = profiles.iter().map(|p| p.name.clone()).collect();
                 Some(self.end_lease(id, names, caller).await?.map_or(SessionState::Ended, |r| r.state).as_str())
             }
             None => None,
         };
+        if let Some(account) = record.as_ref().and_then(|r| r.account_id.as_deref()) {
+            end_account_lease(&self.ctx, account, id.as_str(), "deleted").await?;
+        }
         let first = revoked.first().cloned().ok_or_else(|| ApiError::SessionNotFound(id.to_string()))?;
         Ok(EndReceipt { first, state, revoked })
     }
@@ -138,11 +149,15 @@ impl Sessions {
             crate::telemetry::metrics::session_event("revoked", &profile.name);
         }
         let (Recorded::Added(seconds) | Recorded::Already(seconds)) = recorded;
-        Ok(RevocationReceipt {
+        Ok(self.receipt(id, profile, seconds))
+    }
+
+    fn receipt(&self, id: &SessionId, profile: &Profile, at: u64) -> RevocationReceipt {
+        RevocationReceipt {
             session_id: id.to_string(),
             profile: profile.name.clone(),
-            revoked_at: crate::clock::rfc3339(SystemTime::UNIX_EPOCH + Duration::from_secs(seconds)),
+            revoked_at: crate::clock::rfc3339_unix(at),
             effective: "within minutes",
-        })
+        }
     }
 }

@@ -93,6 +93,8 @@ struct SessionBody<'a> {
     region: &'a str,
     credentials: CredentialsBody<'a>,
     console: ConsoleBody<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account_id: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -139,6 +141,7 @@ fn json_body(s: &IssuedSession) -> Vec<u8> {
             launch_url: &s.launch_url,
             launch_expires_at: &expiration,
         },
+        account_id: s.account_id.as_deref(),
     };
     // Serialising borrowed strings into a Vec cannot fail.
     serde_json::to_vec(&body).unwrap_or_default()

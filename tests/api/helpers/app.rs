@@ -165,6 +165,7 @@ impl TestApp {
         // The ledger table, like the roles, is bootstrap's job in production.
         if opts.create_roles {
             upstreams.ledger.create().await.expect("create the ledger table");
+            upstreams.pool.create().await.expect("create the pool table");
         }
         let app = Application::build_with(settings, upstreams, opts.clock).await.expect("build app");
         let base = format!("http://127.0.0.1:{}", app.port());

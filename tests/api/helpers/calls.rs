@@ -139,5 +139,6 @@ pub fn counted(upstreams: Upstreams, counter: &Arc<CallCounter>) -> Upstreams {
         ledger: upstreams.ledger,
         resources: Arc::new(Counted { inner: upstreams.resources, counter: counter.clone() }),
         pool: upstreams.pool,
+        members: upstreams.members,
     }
 }

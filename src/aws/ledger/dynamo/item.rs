@@ -52,6 +52,7 @@ pub(super) fn from_item(item: &Attrs) -> Result<SessionRecord, UpstreamError> {
         cleanup,
         due_at: number(item, "due_at").filter(|_| text(item, "queue").as_deref() == Some(PENDING)),
         claim,
+        account_id: text(item, "account_id"),
     })
 }
 

@@ -1,0 +1,78 @@
+//! Ending an account session's lease: the account moves to `resetting` and
+//! every credential issued in it until now stops working at once, the way
+//! IAM's "revoke active sessions" does it (an `aws:TokenIssueTime` Deny on
+//! each role learners assume there): nobody keeps working in an account
+//! being wiped, and the next learner's credentials, issued later, pass.
+
+use serde_json::json;
+
+use crate::aws::members::MemberClients;
+use crate::aws::pool::{AccountState, Transition};
+use crate::aws::{UpstreamError, UpstreamErrorKind};
+use crate::broker::context::Context;
+use crate::clock::{rfc3339_unix as rfc3339, unix_seconds};
+use crate::config::Isolation;
+use crate::error::ApiError;
+
+/// The inline policy holding the account-wide Deny (under the revocation
+/// prefix, so bootstrap's convergence leaves it alone).
+pub const REVOKE_ALL_POLICY: &str = "sandbox-broker-revocations-all";
+
+/// The Deny of every credential issued before `at` (Unix seconds).
+fn revoke_all_document(at: u64) -> String {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "RevokeOlderSessions",
+            "Effect": "Deny",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": { "DateLessThan": { "aws:TokenIssueTime": rfc3339(at) } },
+        }],
+    })
+    .to_string()
+}
+
+/// Writes the account-wide Deny on every account profile's role in the
+/// account. A role that is not there (never provisioned) has nothing to revoke.
+pub(super) async fn revoke_all(ctx: &Context, member: &MemberClients, at: u64) -> Result<(), UpstreamError> {
+    let document = revoke_all_document(at);
+    for (name, profile) in ctx.settings.profiles.iter().filter(|(_, p)| p.isolation == Isolation::Account) {
+        let role = profile.role_name(name);
+        match member.iam.put_inline_policy(&role, REVOKE_ALL_POLICY, &document).await {
+            Err(err) if err.kind != UpstreamErrorKind::NotFound => return Err(err),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Ends `session_id`'s lease of `account_id`: leased → resetting, then the
+/// account-wide revocation. Idempotent: an account already past `leased`
+/// is left as it is. A revocation that fails here is written again by the
+/// reset, which refuses to wipe an account it could not revoke.
+pub async fn end_account_lease(ctx: &Context, account_id: &str, session_id: &str, why: &str) -> Result<(), ApiError> {
+    let now = unix_seconds(ctx.clock.now());
+    let t = Transition {
+        account_id,
+        session_id: Some(session_id),
+        from: &[AccountState::Leased],
+        to: AccountState::Resetting,
+        now,
+        reason: None,
+    };
+    ctx.upstreams.pool.transition(&t).await?;
+    let partition = ctx.identity().await?.partition.id();
+    let role = &ctx.settings.pool.access_role_name;
+    let revoked = match ctx.upstreams.members.open(account_id, role, partition).await {
+        Ok(member) => revoke_all(ctx, &member, now).await,
+        Err(err) => Err(err),
+    };
+    match revoked {
+        Ok(()) => tracing::info!(target: "sandbox_broker::audit", event = "account_lease_ended", account_id,
+            session_id, reason = why, revoked_before = %rfc3339(now)),
+        Err(err) => tracing::warn!(error = %err, account_id, session_id,
+            "account-wide revocation failed; the reset writes it before wiping"),
+    }
+    Ok(())
+}

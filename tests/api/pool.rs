@@ -1,0 +1,216 @@
+//! The account pool over HTTP against moto's Organizations: registering
+//! member accounts (every bad input refused, nothing registered), account
+//! sessions leasing whole accounts (same session → same account, none free
+//! → 503 `pool_exhausted`), ending one revoking it account-wide and
+//! resetting it back to `available` with nothing the learner made left,
+//! and the operator's quarantine, release, dry-run reset and removal.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_sns::Client as Sns;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{ACCOUNT, LOADED, Moto, TestApp, TestOptions, broker_sdk_config, sdk_config, unique};
+
+const PROFILE: &str = "own";
+
+/// A broker on a moto of its own (Organizations state is per server), with
+/// an account profile next to the shared ones and a fast worker.
+async fn pool_app(moto: &Moto) -> TestApp {
+    let role = unique("sandbox-own");
+    let options = TestOptions {
+        aws_endpoint: Some(moto.endpoint.clone()),
+        ..TestOptions::configured(move |s| {
+            let template = s.profiles["s3"].policy_template.clone();
+            let mut own: sandbox_broker::config::ProfileSettings =
+                serde_json::from_value(json!({ "role_name": role, "isolation": "account" })).unwrap();
+            own.policy_template = template;
+            s.profiles.insert(PROFILE.into(), own);
+            s.cleanup.interval_seconds = 1;
+            // A dry-run reset searches the whole account: every type of the
+            // registry, which takes moto tens of seconds on a loaded machine.
+            s.server.request_timeout_ms = 180_000;
+        })
+    };
+    TestApp::spawn_with(options).await
+}
+
+/// An organization managed by the broker's account, with `n` members.
+async fn members(moto: &Moto, n: usize) -> Vec<String> {
+    let org = aws_sdk_organizations::Client::new(&broker_sdk_config(&moto.endpoint));
+    org.create_organization().send().await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let out = org
+            .create_account()
+            .email(format!("pool{i}@example.com"))
+            .account_name(format!("pool{i}"))
+            .send()
+            .await
+            .unwrap();
+        ids.push(out.create_account_status().unwrap().account_id().unwrap().to_owned());
+    }
+    ids
+}
+
+fn credentials_of(app: &TestApp, session: &Value) -> aws_config::SdkConfig {
+    let c = &session["credentials"];
+    let get = |k: &str| c[k].as_str().unwrap().to_owned();
+    sdk_config(&app.aws_endpoint, &get("access_key_id"), &get("secret_access_key"), Some(&get("session_token")))
+}
+
+async fn account(app: &TestApp, id: &str) -> Value {
+    let (status, record) = app.admin(Method::GET, &format!("/admin/accounts/{id}")).await;
+    assert_eq!(status, 200, "{record}");
+    record
+}
+
+async fn wait_for_account(app: &TestApp, id: &str, state: &str) -> Value {
+    let deadline = Instant::now() + LOADED * 2;
+    loop {
+        let record = account(app, id).await;
+        if record["state"] == state {
+            return record;
+        }
+        assert!(Instant::now() < deadline, "{id} never became {state}: {record}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn register(app: &TestApp, body: Value) -> (u16, Value) {
+    post_json(app, "/admin/accounts", body).await
+}
+
+async fn post_json(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
+    let response =
+        app.http.post(format!("{}{path}", app.base)).bearer_auth(app.token("admin")).json(&body).send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+}
+
+async fn listed(app: &TestApp) -> Vec<String> {
+    let (status, page) = app.admin(Method::GET, "/admin/accounts").await;
+    assert_eq!(status, 200, "{page}");
+    let mut ids: Vec<String> =
+        page["accounts"].as_array().unwrap().iter().map(|a| a["account_id"].as_str().unwrap().to_owned()).collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_refuses_every_bad_input_and_registers_nothing() {
+    let moto = Moto::start(&[]);
+    let app = pool_app(&moto).await;
+    let ids = members(&moto, 1).await;
+    let refusals = [
+        (json!({ "account_ids": ["12345"] }), 422, "invalid_account_id"),
+        (json!({ "account_ids": [ACCOUNT] }), 422, "account_refused"),
+        (json!({ "account_ids": ["999999999999"] }), 422, "account_not_member"),
+        (json!({ "account_ids": [&ids[0], &ids[0]] }), 422, "invalid_account_id"),
+        (json!({ "account_ids": [&ids[0]], "create": 1 }), 422, "invalid_registration"),
+        (json!({ "account_ids": [] }), 422, "invalid_registration"),
+        (json!({ "create": 0 }), 422, "invalid_create"),
+        (json!({ "create": 1 }), 422, "invalid_create"),
+        (json!({ "account_ids": [&ids[0]], "extra": true }), 422, "unknown_field"),
+    ];
+    for (body, status, code) in refusals {
+        let (got, answer) = register(&app, body.clone()).await;
+        assert_eq!((got, answer["error"]["code"].as_str()), (status, Some(code)), "{body}: {answer}");
+        assert!(listed(&app).await.is_empty(), "{body} registered something");
+    }
+    let (status, answer) = register(&app, json!({ "account_ids": [&ids[0]] })).await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(answer["accounts"][0]["state"], "available", "{answer}");
+    let (status, again) = register(&app, json!({ "account_ids": [&ids[0]] })).await;
+    assert_eq!((status, again["error"]["code"].as_str()), (409, Some("account_registered")), "{again}");
+    let (status, bad) = app.admin(Method::GET, "/admin/accounts/12").await;
+    assert_eq!((status, bad["error"]["code"].as_str()), (422, Some("invalid_account_id")), "{bad}");
+    let (status, missing) = app.admin(Method::GET, "/admin/accounts/999999999999").await;
+    assert_eq!((status, missing["error"]["code"].as_str()), (404, Some("account_not_found")), "{missing}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_learner_gets_a_whole_account_which_comes_back_clean_after_the_session() {
+    let moto = Moto::start(&[]);
+    let app = pool_app(&moto).await;
+    let ids = members(&moto, 2).await;
+    let (status, answer) = register(&app, json!({ "account_ids": ids })).await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(account(&app, &ids[0]).await["drift"], json!([]), "provisioned as configured");
+
+    // Two learners, one account each; the same session keeps its account.
+    let first = app.issue(&json!({ "session_id": "learner-1", "profile": PROFILE })).await;
+    let held = first["account_id"].as_str().expect("account_id").to_owned();
+    assert!(ids.contains(&held), "{first}");
+    assert!(first["role_arn"].as_str().unwrap().contains(&format!("::{held}:role/")), "{first}");
+    let again = app.issue(&json!({ "session_id": "learner-1", "profile": PROFILE })).await;
+    assert_eq!(again["account_id"], first["account_id"]);
+    let second = app.issue(&json!({ "session_id": "learner-2", "profile": PROFILE })).await;
+    let other = second["account_id"].as_str().unwrap().to_owned();
+    assert_ne!(other, held);
+    let response = app.post_sessions("", &json!({ "session_id": "learner-3", "profile": PROFILE })).await;
+    assert_eq!(response.status().as_u16(), 503);
+    assert!(response.headers().get("retry-after").is_some());
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "pool_exhausted", "{body}");
+    assert_eq!(app.session_record("learner-3").await.0, 404, "nothing recorded");
+    assert_eq!(app.session_record("learner-1").await.1["account_id"], held.as_str());
+
+    // Each learner works in their own account.
+    let mine = Sns::new(&credentials_of(&app, &first));
+    let topic = mine.create_topic().name(unique("lab-topic")).send().await.unwrap().topic_arn.unwrap();
+    assert!(topic.contains(&held), "{topic}");
+    let theirs = Sns::new(&credentials_of(&app, &second));
+    let kept = theirs.create_topic().name(unique("other-topic")).send().await.unwrap().topic_arn.unwrap();
+    assert_eq!(account(&app, &held).await["state"], "leased");
+
+    // Dry run: what a reset would delete now, deleting nothing.
+    let (status, preview) = app.admin(Method::POST, &format!("/admin/accounts/{held}/reset?dry_run=true")).await;
+    assert_eq!(status, 200, "{preview}");
+    assert!(preview["reset"]["deleted"].to_string().contains(&topic), "{preview}");
+    mine.get_topic_attributes().topic_arn(&topic).send().await.expect("still there");
+
+    // Ending the session revokes the account and resets it.
+    let (status, ended) = app.revoke("learner-1", "").await;
+    assert_eq!(status, 202, "{ended}");
+    let record = wait_for_account(&app, &held, "available").await;
+    assert!(record["reset"]["deleted"].to_string().contains(&topic), "{record}");
+    assert_eq!(record["resets"], 1, "{record}");
+    let session = app.wait_for_state("learner-1", &["cleaned"], LOADED).await;
+    assert!(session["cleanup"]["deleted"].to_string().contains(&topic), "{session}");
+    let access = sdk_for_access(&app, &held).await;
+    let iam = aws_sdk_iam::Client::new(&access);
+    let role = first["role_arn"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+    let deny = iam.get_role_policy().role_name(&role).policy_name("sandbox-broker-revocations-all").send().await;
+    assert!(deny.unwrap().policy_document().contains("aws%3ATokenIssueTime"), "revoked account-wide");
+    let topics = Sns::new(&access).list_topics().send().await.unwrap();
+    assert!(topics.topics().is_empty(), "nothing left: {topics:?}");
+    theirs.get_topic_attributes().topic_arn(&kept).send().await.expect("the other learner's account is untouched");
+
+    // Quarantine ends the other session first; release resets it back.
+    let path = format!("/admin/accounts/{other}/quarantine");
+    let (status, quarantined) = post_json(&app, &path, json!({ "reason": "inspect" })).await;
+    assert_eq!(status, 200, "{quarantined}");
+    assert_eq!(quarantined["quarantine_reason"], "inspect");
+    assert_ne!(app.session_record("learner-2").await.1["state"], "active");
+    let (status, removed) = app.admin(Method::DELETE, &format!("/admin/accounts/{held}")).await;
+    assert_eq!(status, 200, "{removed}");
+    let (status, released) = app.admin(Method::POST, &format!("/admin/accounts/{other}/release")).await;
+    assert_eq!((status, released["state"].as_str()), (202, Some("resetting")), "{released}");
+    wait_for_account(&app, &other, "available").await;
+    assert_eq!(listed(&app).await, std::slice::from_ref(&other), "the removed account is no longer listed");
+    let (status, refused) = app.admin(Method::POST, &format!("/admin/accounts/{other}/release")).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("account_state")), "{refused}");
+    let metrics = app.metrics().await;
+    assert!(metrics.contains("sandbox_broker_pool_exhausted_total"), "{metrics}");
+    assert!(metrics.contains("sandbox_broker_reset_duration_seconds"), "{metrics}");
+}
+
+/// Credentials in a member account through its access role.
+async fn sdk_for_access(app: &TestApp, account: &str) -> aws_config::SdkConfig {
+    let sts = aws_sdk_sts::Client::new(&broker_sdk_config(&app.aws_endpoint));
+    let role = format!("arn:aws:iam::{account}:role/OrganizationAccountAccessRole");
+    let out = sts.assume_role().role_arn(role).role_session_name("test").send().await.unwrap();
+    let c = out.credentials().unwrap();
+    sdk_config(&app.aws_endpoint, c.access_key_id(), c.secret_access_key(), Some(c.session_token()))
+}
