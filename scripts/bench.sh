@@ -238,3 +238,6 @@ BENCH_BIN="$BIN" bash scripts/bench_revocations.sh
 
 echo "==> a whole lab reset through the registry (scripts/bench_reset.sh)"
 bash scripts/bench_reset.sh
+
+echo "==> the account pool: end of session to available, lease latency (scripts/bench_pool.sh)"
+bash scripts/bench_pool.sh

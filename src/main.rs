@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use std::sync::Arc;
 
 use sandbox_broker::aws::{Upstreams, load_sdk_config};
+use sandbox_broker::broker::accounts::PoolCommand;
 use sandbox_broker::broker::{CleanNow, Cleanup, Context, Provisioner, ledger_reports as sessions};
 use sandbox_broker::clock::SystemClock;
 use sandbox_broker::startup::Application;
@@ -66,6 +67,12 @@ enum Command {
         /// List what would be deleted without deleting anything.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// The account pool: register, inspect, quarantine, release, reset and
+    /// remove accounts (the `/admin/accounts` routes, for a terminal).
+    Pool {
+        #[command(subcommand)]
+        command: PoolCommand,
     },
     /// Mint an HS256 platform token from auth.hs256_secret (local use).
     Token {
@@ -149,6 +156,7 @@ fn main() -> ExitCode {
         Command::Teardown { dry_run, force } => provision(settings, Run::Teardown { dry_run, force }),
         Command::Sessions { command: SessionsCommand::List { state } } => provision(settings, Run::List { state }),
         Command::Sessions { command: SessionsCommand::Show { id } } => provision(settings, Run::Show { id }),
+        Command::Pool { command } => provision(settings, Run::Pool(command)),
         Command::Cleanup { command: Some(CleanupCommand::Types), .. } => {
             print!("{}", sandbox_reset::registry::table());
             ExitCode::SUCCESS
@@ -181,6 +189,7 @@ enum Run {
     List { state: Option<String> },
     Show { id: String },
     Cleanup { session: String, dry_run: bool },
+    Pool(PoolCommand),
 }
 
 /// Runs bootstrap (or teardown, or the template) without a server and
@@ -213,6 +222,7 @@ fn provision(settings: config::Settings, run: Run) -> ExitCode {
                 let outcome = cleanup.clean_now(&session, dry_run, None).await;
                 outcome.map(|(CleanNow::Finished(r) | CleanNow::Running(r))| pretty(&r)).map_err(Into::into)
             }
+            Run::Pool(command) => cleanup.accounts().run_command(command).await.map_err(Into::into),
         };
         match result {
             Ok(report) => {

@@ -4,10 +4,12 @@
 //! the only coordination between replicas: every move is a conditional
 //! write on the state the account leaves.
 
+mod cli;
 mod lease_end;
 mod register;
 mod reset;
 
+pub use cli::PoolCommand;
 pub use lease_end::{REVOKE_ALL_POLICY, end_account_lease};
 pub use register::RegisterBody;
 
@@ -141,10 +143,12 @@ impl Accounts {
     /// account-wide), so nobody keeps working in an account set aside.
     pub async fn quarantine(&self, raw_id: &str, reason: &str) -> Result<Value, ApiError> {
         let record = self.get(raw_id).await?;
+        // The session ends, but its account goes straight to quarantine
+        // (never through `resetting`, where a worker could start wiping
+        // what the operator wants to inspect).
         if let (AccountState::Leased, Some(session)) = (record.state, &record.session_id) {
             let end = EndRecord { session_id: session.clone(), now: self.now(), revoked: Vec::new(), again: false };
             self.ctx.upstreams.ledger.end(&end).await?;
-            end_account_lease(&self.ctx, &record.account_id, session, "quarantined").await?;
         }
         let from = [
             AccountState::Available,
@@ -163,6 +167,9 @@ impl Accounts {
             reason: Some(reason),
         };
         let record = self.transition(&t, "registered").await?;
+        if let Some(session) = &record.session_id {
+            lease_end::revoke_account(&self.ctx, &record.account_id, session, "quarantined").await?;
+        }
         tracing::info!(target: "sandbox_broker::audit", event = "account_quarantined", account_id = %record.account_id, reason);
         Ok(view(&record))
     }

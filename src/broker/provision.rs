@@ -8,6 +8,7 @@ mod ledger;
 mod plan;
 pub mod policy_parts;
 mod pool_accounts;
+mod pool_grants;
 mod pool_table;
 pub mod principals;
 mod status;
@@ -36,6 +37,8 @@ pub struct Provisioner {
     /// Bootstrap, teardown and status of one replica run one at a time:
     /// interleaved, one could delete a role the other has just read.
     one_at_a_time: tokio::sync::Mutex<()>,
+    /// The account profiles' role names (in pool accounts, not here).
+    pool_roles: Vec<String>,
 }
 
 /// What bootstrap or teardown did (or would do).
@@ -138,7 +141,14 @@ async fn apply(upstreams: &Upstreams, iam: &dyn Iam, step: &Step) -> Result<(), 
 impl Provisioner {
     /// The provisioning service over the shared context.
     pub fn new(ctx: Arc<Context>) -> Self {
-        Self { ctx, one_at_a_time: tokio::sync::Mutex::new(()) }
+        let pool_roles = ctx
+            .settings
+            .profiles
+            .iter()
+            .filter(|(_, p)| p.isolation == crate::config::Isolation::Account)
+            .map(|(name, p)| p.role_name(name))
+            .collect();
+        Self { ctx, one_at_a_time: tokio::sync::Mutex::new(()), pool_roles }
     }
 
     fn desired(&self, identity: &CallerIdentity, only: Option<&str>) -> Result<Vec<DesiredRole>, ApiError> {

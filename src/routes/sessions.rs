@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use crate::auth::{Authorized, IssueSessions, RevokeSessions};
 use crate::broker::{IssueSessionBody, SessionRequest};
+use crate::config::Isolation;
 use crate::domain::SessionId;
 use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::state::AppState;
@@ -61,16 +62,22 @@ async fn revoke_session(
     let id = SessionId::parse(&session_id).map_err(|m| ApiError::invalid("invalid_session_id", m))?;
     let caller = auth.claims.sub;
     let sessions = state.sessions.clone();
-    match query.profile.as_deref() {
-        Some(name) => {
-            let profile = state.context.resolve_profile(Some(name))?;
+    let profile = query.profile.as_deref().map(|name| state.context.resolve_profile(Some(name))).transpose()?;
+    match profile.filter(|p| p.isolation == Isolation::Shared) {
+        Some(profile) => {
             let work = async move { sessions.revoke_in_profile(&id, &profile, caller.as_deref()).await };
             let receipt = crate::broker::to_completion(work).await?;
             Ok((StatusCode::ACCEPTED, Json(receipt)).into_response())
         }
+        // An account session ends whole, whichever profile is named.
         None => {
             let work = async move { sessions.end_session(&id, caller.as_deref()).await };
             let receipt = crate::broker::to_completion(work).await?;
+            // Its account's reset starts now rather than at the worker's
+            // next pass: the next learner waits for it.
+            if receipt.account_id.is_some() {
+                state.cleanup.clean_soon(receipt.first.session_id.clone());
+            }
             Ok((StatusCode::ACCEPTED, Json(receipt)).into_response())
         }
     }

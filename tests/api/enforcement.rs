@@ -109,6 +109,7 @@ async fn provisioner_and_broker_principals_hold_only_what_bootstrap_reports() {
     let tables = sandbox_broker::broker::provision::principals::Tables {
         ledger: &settings.ledger.table,
         pool: &settings.pool.table,
+        accounts: sandbox_broker::broker::provision::principals::PoolAccess::NONE,
     };
     let provisioner_policy = principals(&desired, &identity, tables);
     let broker_policy = sandbox_broker::broker::provision::principals::broker_policy(&desired, &identity, tables);

@@ -28,6 +28,8 @@ mod jwks;
 mod operations;
 mod parser_errors;
 mod pool;
+mod pool_bench;
+mod pool_reset;
 mod pool_table;
 mod process;
 mod production;

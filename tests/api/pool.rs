@@ -9,18 +9,20 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_sns::Client as Sns;
 use reqwest::Method;
+use sandbox_broker::config::Settings;
 use serde_json::{Value, json};
 
 use crate::helpers::{ACCOUNT, LOADED, Moto, TestApp, TestOptions, broker_sdk_config, sdk_config, unique};
 
-const PROFILE: &str = "own";
+pub(crate) const PROFILE: &str = "own";
 
 /// A broker on a moto of its own (Organizations state is per server), with
-/// an account profile next to the shared ones and a fast worker.
-async fn pool_app(moto: &Moto) -> TestApp {
+/// an account profile next to the shared ones and a fast worker; `more`
+/// changes the settings further.
+pub(crate) fn pool_options(endpoint: &str, more: impl FnOnce(&mut Settings) + Send + 'static) -> TestOptions {
     let role = unique("sandbox-own");
-    let options = TestOptions {
-        aws_endpoint: Some(moto.endpoint.clone()),
+    TestOptions {
+        aws_endpoint: Some(endpoint.to_owned()),
         ..TestOptions::configured(move |s| {
             let template = s.profiles["s3"].policy_template.clone();
             let mut own: sandbox_broker::config::ProfileSettings =
@@ -31,20 +33,27 @@ async fn pool_app(moto: &Moto) -> TestApp {
             // A dry-run reset searches the whole account: every type of the
             // registry, which takes moto tens of seconds on a loaded machine.
             s.server.request_timeout_ms = 180_000;
+            // A reset hammers moto: other calls meanwhile may wait seconds.
+            s.aws.call_timeout_ms = 15_000;
+            more(s);
         })
-    };
-    TestApp::spawn_with(options).await
+    }
+}
+
+async fn pool_app(moto: &Moto) -> TestApp {
+    TestApp::spawn_with(pool_options(&moto.endpoint, |_| {})).await
 }
 
 /// An organization managed by the broker's account, with `n` members.
-async fn members(moto: &Moto, n: usize) -> Vec<String> {
-    let org = aws_sdk_organizations::Client::new(&broker_sdk_config(&moto.endpoint));
-    org.create_organization().send().await.unwrap();
+pub(crate) async fn members(endpoint: &str, n: usize) -> Vec<String> {
+    let org = aws_sdk_organizations::Client::new(&broker_sdk_config(endpoint));
+    // A benchmark may run twice against one emulator: one organization.
+    let _ = org.create_organization().send().await;
     let mut ids = Vec::new();
     for i in 0..n {
         let out = org
             .create_account()
-            .email(format!("pool{i}@example.com"))
+            .email(format!("pool{i}-{}@example.com", unique("m")))
             .account_name(format!("pool{i}"))
             .send()
             .await
@@ -54,19 +63,19 @@ async fn members(moto: &Moto, n: usize) -> Vec<String> {
     ids
 }
 
-fn credentials_of(app: &TestApp, session: &Value) -> aws_config::SdkConfig {
+pub(crate) fn credentials_of(app: &TestApp, session: &Value) -> aws_config::SdkConfig {
     let c = &session["credentials"];
     let get = |k: &str| c[k].as_str().unwrap().to_owned();
     sdk_config(&app.aws_endpoint, &get("access_key_id"), &get("secret_access_key"), Some(&get("session_token")))
 }
 
-async fn account(app: &TestApp, id: &str) -> Value {
+pub(crate) async fn account(app: &TestApp, id: &str) -> Value {
     let (status, record) = app.admin(Method::GET, &format!("/admin/accounts/{id}")).await;
     assert_eq!(status, 200, "{record}");
     record
 }
 
-async fn wait_for_account(app: &TestApp, id: &str, state: &str) -> Value {
+pub(crate) async fn wait_for_account(app: &TestApp, id: &str, state: &str) -> Value {
     let deadline = Instant::now() + LOADED * 2;
     loop {
         let record = account(app, id).await;
@@ -74,15 +83,15 @@ async fn wait_for_account(app: &TestApp, id: &str, state: &str) -> Value {
             return record;
         }
         assert!(Instant::now() < deadline, "{id} never became {state}: {record}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 
-async fn register(app: &TestApp, body: Value) -> (u16, Value) {
+pub(crate) async fn register(app: &TestApp, body: Value) -> (u16, Value) {
     post_json(app, "/admin/accounts", body).await
 }
 
-async fn post_json(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn post_json(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
     let response =
         app.http.post(format!("{}{path}", app.base)).bearer_auth(app.token("admin")).json(&body).send().await.unwrap();
     (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
@@ -101,7 +110,7 @@ async fn listed(app: &TestApp) -> Vec<String> {
 async fn registration_refuses_every_bad_input_and_registers_nothing() {
     let moto = Moto::start(&[]);
     let app = pool_app(&moto).await;
-    let ids = members(&moto, 1).await;
+    let ids = members(&moto.endpoint, 1).await;
     let refusals = [
         (json!({ "account_ids": ["12345"] }), 422, "invalid_account_id"),
         (json!({ "account_ids": [ACCOUNT] }), 422, "account_refused"),
@@ -133,7 +142,7 @@ async fn registration_refuses_every_bad_input_and_registers_nothing() {
 async fn a_learner_gets_a_whole_account_which_comes_back_clean_after_the_session() {
     let moto = Moto::start(&[]);
     let app = pool_app(&moto).await;
-    let ids = members(&moto, 2).await;
+    let ids = members(&moto.endpoint, 2).await;
     let (status, answer) = register(&app, json!({ "account_ids": ids })).await;
     assert_eq!(status, 201, "{answer}");
     assert_eq!(account(&app, &ids[0]).await["drift"], json!([]), "provisioned as configured");
@@ -213,4 +222,32 @@ async fn sdk_for_access(app: &TestApp, account: &str) -> aws_config::SdkConfig {
     let out = sts.assume_role().role_arn(role).role_session_name("test").send().await.unwrap();
     let c = out.credentials().unwrap();
     sdk_config(&app.aws_endpoint, c.access_key_id(), c.secret_access_key(), Some(c.session_token()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_are_created_through_organizations_up_to_the_cap_and_min_available_is_kept() {
+    let moto = Moto::start(&[]);
+    let app = TestApp::spawn_with(pool_options(&moto.endpoint, |s| {
+        s.pool.create_email = Some("aws+pool{n}@example.com".into());
+        s.pool.min_available = 1;
+        s.pool.max_accounts = 3;
+    }))
+    .await;
+    members(&moto.endpoint, 0).await;
+    // The worker creates one account on its own to keep one available.
+    let deadline = Instant::now() + LOADED;
+    while listed(&app).await.is_empty() {
+        assert!(Instant::now() < deadline, "min_available never created an account");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let first = listed(&app).await[0].clone();
+    wait_for_account(&app, &first, "available").await;
+    let (status, refused) = register(&app, json!({ "create": 3 })).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("invalid_create")), "{refused}");
+    let (status, created) = register(&app, json!({ "create": 2 })).await;
+    assert_eq!(status, 201, "{created}");
+    assert!(created["accounts"].as_array().unwrap().iter().all(|a| a["state"] == "available"), "{created}");
+    assert_eq!(listed(&app).await.len(), 3);
+    let (status, full) = register(&app, json!({ "create": 1 })).await;
+    assert_eq!((status, full["error"]["code"].as_str()), (422, Some("invalid_create")), "{full}");
 }

@@ -8,7 +8,7 @@
 mod account_reset;
 mod bench;
 mod iam_grants;
-mod lab;
+pub(crate) mod lab;
 mod over_http;
 mod round_trip;
 mod whole_lab;

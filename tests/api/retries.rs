@@ -164,8 +164,10 @@ async fn a_cleanup_that_outlives_its_request_answers_202_and_runs_once() {
     let mut options = TestOptions::configured(|s| {
         s.cleanup.enabled = false;
         // The attempt lists every registered type first; the request's
-        // own calls queue behind that burst at moto.
-        s.server.request_timeout_ms = 10_000;
+        // own calls queue behind that burst at moto, which on a loaded
+        // machine has taken the answer past a 10 s timeout. The wait is
+        // half of this (15 s): still less than the 20 s a delete is held.
+        s.server.request_timeout_ms = 30_000;
     });
     options.aws_endpoint = Some(moto.endpoint.clone());
     let app = TestApp::spawn_with(options).await;

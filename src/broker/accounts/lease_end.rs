@@ -49,19 +49,30 @@ pub(super) async fn revoke_all(ctx: &Context, member: &MemberClients, at: u64) -
 
 /// Ends `session_id`'s lease of `account_id`: leased → resetting, then the
 /// account-wide revocation. Idempotent: an account already past `leased`
-/// is left as it is. A revocation that fails here is written again by the
-/// reset, which refuses to wipe an account it could not revoke.
+/// is left as it is.
 pub async fn end_account_lease(ctx: &Context, account_id: &str, session_id: &str, why: &str) -> Result<(), ApiError> {
-    let now = unix_seconds(ctx.clock.now());
     let t = Transition {
         account_id,
         session_id: Some(session_id),
         from: &[AccountState::Leased],
         to: AccountState::Resetting,
-        now,
+        now: unix_seconds(ctx.clock.now()),
         reason: None,
     };
     ctx.upstreams.pool.transition(&t).await?;
+    revoke_account(ctx, account_id, session_id, why).await
+}
+
+/// The account-wide revocation of every credential issued until now. One
+/// that fails here is written again by the reset, which refuses to wipe an
+/// account it could not revoke.
+pub(super) async fn revoke_account(
+    ctx: &Context,
+    account_id: &str,
+    session_id: &str,
+    why: &str,
+) -> Result<(), ApiError> {
+    let now = unix_seconds(ctx.clock.now());
     let partition = ctx.identity().await?.partition.id();
     let role = &ctx.settings.pool.access_role_name;
     let revoked = match ctx.upstreams.members.open(account_id, role, partition).await {

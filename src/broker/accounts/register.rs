@@ -138,3 +138,28 @@ impl Accounts {
         Ok(view(&record))
     }
 }
+
+impl Accounts {
+    /// `pool.min_available`: when fewer accounts are available or on their
+    /// way (provisioning) than that, creates one (a pass at a time, up to
+    /// `pool.max_accounts`). Two replicas may each create one in the same
+    /// pass; the cap still holds, checked against the table before each.
+    pub(super) async fn keep_available(&self) -> Result<(), ApiError> {
+        let wanted = usize::try_from(self.ctx.settings.pool.min_available).unwrap_or(usize::MAX);
+        if wanted == 0 {
+            return Ok(());
+        }
+        let pool = &self.ctx.upstreams.pool;
+        let coming = pool.count(AccountState::Available).await? + pool.count(AccountState::Provisioning).await?;
+        if coming >= wanted {
+            return Ok(());
+        }
+        match self.create(1).await {
+            Err(ApiError::Pool(PoolError::InvalidCreate(why))) => {
+                tracing::warn!(why, "pool.min_available not met and no account may be created");
+                Ok(())
+            }
+            other => other.map(drop),
+        }
+    }
+}

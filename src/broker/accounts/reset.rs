@@ -52,6 +52,9 @@ impl Accounts {
                 Err(err) => tracing::warn!(error = %err, account_id = %id, "reset pass: an account could not be reset"),
             }
         }
+        if let Err(err) = self.keep_available().await {
+            tracing::warn!(error = %err, "pool.min_available: creating an account failed");
+        }
         if let Err(err) = self.counts().await {
             tracing::debug!(error = %err, "pool counts not refreshed");
         }

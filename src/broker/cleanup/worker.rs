@@ -67,6 +67,17 @@ impl Cleanup {
         }
     }
 
+    /// Cleans the (ended) session in a task of its own, now, unless a
+    /// replica holds it already; the worker's passes remain the backstop.
+    pub fn clean_soon(self: &Arc<Self>, session_id: String) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            if let Err(err) = this.claim_and_clean(&session_id).await {
+                tracing::warn!(error = %err, session_id, "cleanup not started; the worker retries it");
+            }
+        });
+    }
+
     /// Claims the session and cleans it; `None` when another replica holds
     /// it (or it is no longer due).
     async fn claim_and_clean(&self, session_id: &str) -> Result<Option<SessionRecord>, UpstreamError> {

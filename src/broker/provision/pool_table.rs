@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::Provisioner;
 use super::ledger::{plan_table, plan_table_teardown, table_status};
 use super::plan::{Item, Step};
-use super::principals::Tables;
+use super::principals::{PoolAccess, Tables};
 use crate::aws::UpstreamError;
 use crate::aws::pool::AccountState;
 use crate::error::ApiError;
@@ -15,7 +15,12 @@ impl Provisioner {
     /// The broker's tables' names, for its policies.
     pub(super) fn tables(&self) -> Tables<'_> {
         let settings = &self.ctx.settings;
-        Tables { ledger: &settings.ledger.table, pool: &settings.pool.table }
+        let accounts = PoolAccess {
+            roles: &self.pool_roles,
+            access_role: &settings.pool.access_role_name,
+            creates: settings.pool.create_email.is_some(),
+        };
+        Tables { ledger: &settings.ledger.table, pool: &settings.pool.table, accounts }
     }
 
     fn pool_resource(&self) -> String {

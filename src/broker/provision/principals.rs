@@ -25,6 +25,8 @@ use serde_json::{Value, json};
 use sandbox_reset::registry::Attribution;
 
 use super::desired::{DesiredRole, boundary_arn_pattern};
+pub use super::pool_grants::PoolAccess;
+use super::pool_grants::pool_statements;
 use crate::aws::CallerIdentity;
 
 const READ_ROLES: [&str; 5] =
@@ -43,13 +45,16 @@ fn allowed_boundaries(desired: &[DesiredRole], identity: &CallerIdentity) -> Vec
     set.into_iter().collect()
 }
 
-/// The broker's two DynamoDB tables, by name.
+/// What the policies name beyond the shared profiles' roles: the broker's
+/// two DynamoDB tables and the account pool's roles.
 #[derive(Debug, Clone, Copy)]
 pub struct Tables<'a> {
     /// `ledger.table`.
     pub ledger: &'a str,
     /// `pool.table`.
     pub pool: &'a str,
+    /// The pool's roles (none without account profiles).
+    pub accounts: PoolAccess<'a>,
 }
 
 /// A table and its indexes.
@@ -146,6 +151,7 @@ pub fn broker_policy(desired: &[DesiredRole], identity: &CallerIdentity, tables:
             "dynamodb:DescribeTable"],
             "Resource": table_arns(identity, tables.pool)}),
     ];
+    statements.extend(pool_statements(&tables.accounts, identity));
     statements.extend(cleanup_statements(identity));
     policy(statements)
 }
@@ -197,7 +203,8 @@ mod tests {
         statements.iter().filter(|s| s["Effect"] == effect).flat_map(of).collect()
     }
 
-    const TABLES: Tables<'static> = Tables { ledger: "sandbox-broker-sessions", pool: "sandbox-broker-accounts" };
+    const TABLES: Tables<'static> =
+        Tables { ledger: "sandbox-broker-sessions", pool: "sandbox-broker-accounts", accounts: PoolAccess::NONE };
 
     #[test]
     fn the_broker_can_reshape_nothing_and_the_provisioner_assumes_nothing() {

@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::plan::{Action, Change, is_managed, plan_role};
 use super::{Provisioner, actual_role, desired};
 use crate::broker::revocation::{self, Capacity};
+use crate::config::Isolation;
 use crate::error::ApiError;
 
 /// One profile in `GET /admin/status`.
@@ -17,7 +18,8 @@ pub struct ProfileStatus {
     pub role_name: String,
     /// Its role's ARN, when the role exists.
     pub role_arn: Option<String>,
-    /// `provisioned`, `missing`, `drifted` or `unmanaged`.
+    /// `provisioned`, `missing`, `drifted` or `unmanaged`; `pool_accounts`
+    /// for an account profile (its role is in every pool account).
     pub state: &'static str,
     /// What differs from the configuration.
     pub drift: Vec<Change>,
@@ -99,6 +101,18 @@ impl Provisioner {
                 role_name: want.role_name,
                 state,
                 drift,
+            });
+        }
+        // Account profiles' roles live in each pool account: their drift is
+        // GET /admin/accounts/{id}'s.
+        for (name, profile) in self.ctx.settings.profiles.iter().filter(|(_, p)| p.isolation == Isolation::Account) {
+            statuses.push(ProfileStatus {
+                profile: name.clone(),
+                role_name: profile.role_name(name),
+                role_arn: None,
+                state: "pool_accounts",
+                drift: Vec::new(),
+                revocations: None,
             });
         }
         Ok(statuses)

@@ -134,7 +134,11 @@ mod tests {
         let desired = super::super::desired::desired_roles(&crate::config::test_settings(), &identity).unwrap();
         let template = cloudformation(
             &desired,
-            Tables { ledger: "sandbox-broker-sessions", pool: "sandbox-broker-accounts" },
+            Tables {
+                ledger: "sandbox-broker-sessions",
+                pool: "sandbox-broker-accounts",
+                accounts: super::super::principals::PoolAccess::NONE,
+            },
             json!({}),
             json!({}),
         )

@@ -26,6 +26,10 @@ pub struct EndReceipt {
     pub state: Option<&'static str>,
     /// The revocation in each profile the session used.
     pub revoked: Vec<RevocationReceipt>,
+    /// The pool account an account session held (revoked account-wide;
+    /// its reset follows).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
 }
 
 /// The answer to a revocation.
@@ -86,11 +90,12 @@ impl Sessions {
             }
             None => None,
         };
-        if let Some(account) = record.as_ref().and_then(|r| r.account_id.as_deref()) {
+        let account_id = record.and_then(|r| r.account_id);
+        if let Some(account) = &account_id {
             end_account_lease(&self.ctx, account, id.as_str(), "deleted").await?;
         }
         let first = revoked.first().cloned().ok_or_else(|| ApiError::SessionNotFound(id.to_string()))?;
-        Ok(EndReceipt { first, state, revoked })
+        Ok(EndReceipt { first, state, revoked, account_id })
     }
 
     async fn end_lease(

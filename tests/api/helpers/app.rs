@@ -36,6 +36,8 @@ pub struct TestOptions {
     /// Applied to the settings after they were loaded from the generated
     /// file (typed: `|s| s.server.max_concurrency = 2`).
     pub configure: Configure,
+    /// Replaces upstream services (a fault a test injects).
+    pub upstreams: Box<dyn FnOnce(Upstreams) -> Upstreams + Send>,
 }
 
 impl TestOptions {
@@ -56,6 +58,7 @@ impl Default for TestOptions {
             federation_delay: Duration::ZERO,
             roles: None,
             configure: Box::new(|_| {}),
+            upstreams: Box::new(|u| u),
         }
     }
 }
@@ -70,6 +73,8 @@ pub struct TestApp {
     pub roles: Vec<(String, String)>,
     /// The ledger table this app uses (unique per app unless configured).
     pub ledger_table: String,
+    /// The pool table this app uses (likewise).
+    pool_table: String,
     /// Keeps the config directory alive as long as the app.
     _config_dir: tempfile::TempDir,
 }
@@ -161,7 +166,9 @@ impl TestApp {
         let sdk = opts.sdk.unwrap_or_else(|| broker_sdk_config(&aws_endpoint));
         let calls = Arc::new(CallCounter::default());
         let ledger_table = settings.ledger.table.clone();
+        let pool_table = settings.pool.table.clone();
         let upstreams = counted(Upstreams::from_sdk_config(&settings, &sdk).expect("upstreams"), &calls);
+        let upstreams = (opts.upstreams)(upstreams);
         // The ledger table, like the roles, is bootstrap's job in production.
         if opts.create_roles {
             upstreams.ledger.create().await.expect("create the ledger table");
@@ -171,11 +178,25 @@ impl TestApp {
         let base = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until(std::future::pending()));
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-        TestApp { base, http, aws_endpoint, federation, calls, roles, ledger_table, _config_dir: config_dir }
+        TestApp {
+            base,
+            http,
+            aws_endpoint,
+            federation,
+            calls,
+            roles,
+            ledger_table,
+            pool_table,
+            _config_dir: config_dir,
+        }
     }
 
     pub fn config_path(&self) -> PathBuf {
         self._config_dir.path().join("config.toml")
+    }
+
+    pub fn pool_table(&self) -> String {
+        self.pool_table.clone()
     }
 
     pub fn role(&self, profile: &str) -> &str {

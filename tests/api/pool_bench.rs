@@ -1,0 +1,151 @@
+//! The account pool's benchmarks (`scripts/bench_pool.sh`), through the
+//! latency proxy: end of session to `available` (a near-empty account, and
+//! one holding the VPC lab in two regions), and `POST /sessions` latency
+//! for an account profile with 5 and 5,000 registered accounts against a
+//! shared profile. Ignored in the suite; the script runs them with
+//! BENCH_ENDPOINT (the proxy) and BENCH_MOTO (moto itself, for set-up).
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use sandbox_broker::aws::pool::dynamo::DynamoPool;
+use sandbox_broker::aws::pool::{AccountPool, AccountState, Transition};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, TestOptions, broker_sdk_config};
+use crate::pool::{PROFILE, account, members, pool_options, register};
+use crate::registry::lab::script_as;
+
+const SECOND_REGION: &str = "us-east-1";
+
+fn endpoint() -> String {
+    std::env::var("BENCH_ENDPOINT").expect("BENCH_ENDPOINT")
+}
+
+async fn bench_app(more: impl FnOnce(&mut sandbox_broker::config::Settings) + Send + 'static) -> TestApp {
+    TestApp::spawn_with(TestOptions {
+        ..pool_options(&endpoint(), move |s| {
+            s.pool.regions = ["eu-west-1", SECOND_REGION]
+                .iter()
+                .map(|r| sandbox_broker::domain::Region::parse(r).unwrap())
+                .collect();
+            s.aws.call_timeout_ms = 30_000;
+            s.cleanup.max_parallel = 32;
+            more(s);
+        })
+    })
+    .await
+}
+
+/// Ends `session` and times it to the account being `available` again.
+async fn end_to_available(app: &TestApp, session: &str, account_id: &str) -> (f64, Value) {
+    let started = Instant::now();
+    let (status, ended) = app.revoke(session, "").await;
+    assert_eq!(status, 202, "{ended}");
+    loop {
+        let record = account(app, account_id).await;
+        match record["state"].as_str() {
+            Some("available") => return (started.elapsed().as_secs_f64(), record),
+            Some("quarantined") => panic!("quarantined: {record}"),
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: run by scripts/bench_pool.sh"]
+async fn bench_end_of_session_to_available_through_the_proxy() {
+    let with_lab = std::env::var("BENCH_LAB").is_ok_and(|v| v == "1");
+    let app = bench_app(|_| {}).await;
+    let ids = members(&app.aws_endpoint, 1).await;
+    assert_eq!(register(&app, json!({ "account_ids": ids })).await.0, 201);
+    let session = app.issue(&json!({ "session_id": "bench-learner", "profile": PROFILE })).await;
+    let mut built = 0;
+    if with_lab {
+        let c = &session["credentials"];
+        let creds = (
+            c["access_key_id"].as_str().unwrap(),
+            c["secret_access_key"].as_str().unwrap(),
+            c["session_token"].as_str().unwrap(),
+        );
+        // IAM names are global: one key per region's copy.
+        for (region, key) in [("eu-west-1", "aa0000000001"), (SECOND_REGION, "bb0000000002")] {
+            let lab = script_as(&app.aws_endpoint, region, creds, "tests/support/vpc_lab.py", &["--key", key]);
+            built += lab["arns"].as_array().unwrap().len();
+        }
+    }
+    let (seconds, record) = end_to_available(&app, "bench-learner", &ids[0]).await;
+    let deleted = record["reset"]["deleted"].as_array().map_or(0, Vec::len);
+    println!("BENCH {{\"seconds\": {seconds:.3}, \"built\": {built}, \"deleted\": {deleted}}}");
+}
+
+/// p50 and p90 of `n` timed calls, in milliseconds.
+fn percentiles(mut samples: Vec<f64>) -> (f64, f64) {
+    samples.sort_by(f64::total_cmp);
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    (at(0.5), at(0.9))
+}
+
+async fn timed_issue(app: &TestApp, body: &Value) -> (f64, Value) {
+    let started = Instant::now();
+    let response = app.post_sessions("", body).await;
+    let ms = started.elapsed().as_secs_f64() * 1_000.0;
+    assert_eq!(response.status().as_u16(), 201);
+    (ms, response.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: run by scripts/bench_pool.sh"]
+async fn bench_issue_latency_account_against_shared_profile() {
+    let moto = std::env::var("BENCH_MOTO").expect("BENCH_MOTO");
+    let rounds: usize = std::env::var("BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(40);
+    let app = bench_app(|_| {}).await;
+    // Set-up straight into moto: records written as registration would.
+    let pool = DynamoPool::new(aws_sdk_dynamodb::Client::new(&broker_sdk_config(&moto)), app.pool_table());
+    let mut results = Vec::new();
+    let mut shared = Vec::new();
+    for i in 0..rounds {
+        shared.push(timed_issue(&app, &json!({ "session_id": format!("shared-{i}"), "profile": "s3" })).await.0);
+    }
+    results.push(("shared profile".to_owned(), percentiles(shared)));
+    let mut registered = 0;
+    for size in [5_usize, 5_000] {
+        for n in registered..size {
+            let id = format!("{:012}", 500_000_000_000_u64 + n as u64);
+            pool.register(&id, 0).await.unwrap();
+            let up = Transition {
+                account_id: &id,
+                session_id: None,
+                from: &[AccountState::Provisioning],
+                to: AccountState::Available,
+                now: 0,
+                reason: None,
+            };
+            pool.transition(&up).await.unwrap();
+        }
+        registered = size;
+        let mut samples = Vec::new();
+        for i in 0..rounds {
+            let body = json!({ "session_id": format!("acct-{size}-{i}"), "profile": PROFILE });
+            let (ms, session) = timed_issue(&app, &body).await;
+            samples.push(ms);
+            // Back to available, untimed: the pool keeps its size.
+            let id = session["account_id"].as_str().unwrap().to_owned();
+            let back = Transition {
+                account_id: &id,
+                session_id: None,
+                from: &[AccountState::Leased],
+                to: AccountState::Available,
+                now: 0,
+                reason: None,
+            };
+            pool.transition(&back).await.unwrap();
+        }
+        results.push((format!("account profile, {size} accounts registered"), percentiles(samples)));
+    }
+    let (status, _) = app.admin(Method::GET, "/admin/status").await;
+    assert_eq!(status, 200);
+    for (what, (p50, p90)) in results {
+        println!("BENCH {{\"what\": \"{what}\", \"p50_ms\": {p50:.1}, \"p90_ms\": {p90:.1}}}");
+    }
+}
