@@ -16,6 +16,7 @@ pub mod accounts;
 mod claims;
 pub mod cleanup;
 mod context;
+mod engine;
 pub mod ledger_reports;
 pub mod provision;
 pub mod revocation;

@@ -12,15 +12,14 @@ mod worker;
 
 pub use worker::CleanNow;
 
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
-
 use sandbox_reset::engine::{self, Found, Mode, Options, Outcome, Scan};
+use std::sync::Arc;
 
 use super::accounts::Accounts;
 use super::context::Context;
-use crate::aws::ledger::{CleanupReport, ResourceOutcome};
-use crate::clock::{rfc3339, unix_seconds};
+use super::engine::{engine_options, report_of};
+use crate::aws::ledger::CleanupReport;
+use crate::clock::unix_seconds;
 use crate::error::ApiError;
 
 /// The cleanup engine and worker of one replica.
@@ -37,27 +36,6 @@ pub struct Cleanup {
 fn transient(err: &crate::aws::UpstreamError) -> bool {
     use crate::aws::UpstreamErrorKind as Kind;
     matches!(err.kind, Kind::Throttled | Kind::Conflict | Kind::Timeout | Kind::Unavailable | Kind::RateLimited)
-}
-
-/// A resource's outcome as the ledger and pool reports hold it.
-pub(crate) fn outcome(o: Outcome) -> ResourceOutcome {
-    let scheduled_for = o
-        .scheduled_for
-        .and_then(|at| u64::try_from(at).ok())
-        .map(|at| rfc3339(SystemTime::UNIX_EPOCH + Duration::from_secs(at)));
-    ResourceOutcome { arn: o.arn, kind: o.kind, error: o.error, reason: o.reason, scheduled_for }
-}
-
-/// The engine's options from `[cleanup]`. A resource may take as long as
-/// a claim lasts (it is renewed while the attempt runs); what is still
-/// going then is retried by the next attempt, which finds it in its new state.
-pub(crate) fn engine_options(settings: &crate::config::Settings) -> Options {
-    let cleanup = &settings.cleanup;
-    Options {
-        max_parallel: cleanup.max_parallel.max(1),
-        resource_deadline: Duration::from_secs(cleanup.claim_seconds),
-        ..Options::default()
-    }
 }
 
 impl Cleanup {
@@ -104,11 +82,7 @@ impl Cleanup {
         CleanupReport {
             started_at: Some(started),
             finished_at: Some(unix_seconds(self.ctx.clock.now())),
-            dry_run,
-            deleted: report.deleted.into_iter().map(outcome).collect(),
-            failed: report.failed.into_iter().map(outcome).collect(),
-            left: report.left.into_iter().map(outcome).collect(),
-            ..CleanupReport::default()
+            ..report_of(report, dry_run)
         }
     }
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_sns::Client as Sns;
 use reqwest::Method;
+use sandbox_broker::aws::pool::{AccountPool, AccountState, Transition, Written};
 use sandbox_broker::config::Settings;
 use serde_json::{Value, json};
 
@@ -61,6 +62,19 @@ pub(crate) async fn members(endpoint: &str, n: usize) -> Vec<String> {
         ids.push(out.create_account_status().unwrap().account_id().unwrap().to_owned());
     }
     ids
+}
+
+/// Moves `account_id` between states straight in the table (set-up a test
+/// or benchmark does as registration or a reset would).
+pub(crate) async fn moved(pool: &dyn AccountPool, account_id: &str, from: AccountState, to: AccountState) {
+    let t = Transition { account_id, session_id: None, from: &[from], to, now: 0, reason: None };
+    assert!(matches!(pool.transition(&t).await.unwrap(), Written::Done(_)), "{account_id}: {from:?} → {to:?}");
+}
+
+/// Registers `account_id` as available straight in the table.
+pub(crate) async fn available(pool: &dyn AccountPool, account_id: &str) {
+    assert!(pool.register(account_id, 0).await.unwrap(), "{account_id} registered already");
+    moved(pool, account_id, AccountState::Provisioning, AccountState::Available).await;
 }
 
 pub(crate) fn credentials_of(app: &TestApp, session: &Value) -> aws_config::SdkConfig {
@@ -216,7 +230,7 @@ async fn a_learner_gets_a_whole_account_which_comes_back_clean_after_the_session
 }
 
 /// Credentials in a member account through its access role.
-async fn sdk_for_access(app: &TestApp, account: &str) -> aws_config::SdkConfig {
+pub(crate) async fn sdk_for_access(app: &TestApp, account: &str) -> aws_config::SdkConfig {
     let sts = aws_sdk_sts::Client::new(&broker_sdk_config(&app.aws_endpoint));
     let role = format!("arn:aws:iam::{account}:role/OrganizationAccountAccessRole");
     let out = sts.assume_role().role_arn(role).role_session_name("test").send().await.unwrap();

@@ -13,14 +13,14 @@ use futures_util::future::join_all;
 use sandbox_broker::aws::UpstreamError;
 use sandbox_broker::aws::members::{MemberClients, Members};
 use sandbox_broker::aws::pool::dynamo::DynamoPool;
-use sandbox_broker::aws::pool::{AccountPool, AccountState, Transition};
+use sandbox_broker::aws::pool::{AccountPool, AccountState};
 use sandbox_broker::clock::ManualClock;
 use sandbox_reset::clients::{Backend, Tagged};
 use sandbox_reset::registry::{Deleted, Registration, Resource, Where};
 use serde_json::{Value, json};
 
 use crate::helpers::{LOADED, Moto, TestApp, TestOptions, broker_sdk_config, footprint};
-use crate::pool::{PROFILE, members, pool_options, register, wait_for_account};
+use crate::pool::{PROFILE, available, members, pool_options, register, wait_for_account};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_lease_resets_and_an_unknown_type_quarantines_the_account_with_its_arn() {
@@ -70,17 +70,7 @@ async fn fifty_account_sessions_from_two_brokers_take_a_pool_of_twenty_once_each
     .await;
     let pool = DynamoPool::new(aws_sdk_dynamodb::Client::new(&broker_sdk_config(&moto.endpoint)), a.pool_table());
     for i in 0..20 {
-        let id = format!("{:012}", 410_000_000_000_u64 + i);
-        assert!(pool.register(&id, 0).await.unwrap());
-        let up = Transition {
-            account_id: &id,
-            session_id: None,
-            from: &[AccountState::Provisioning],
-            to: AccountState::Available,
-            now: 0,
-            reason: None,
-        };
-        pool.transition(&up).await.unwrap();
+        available(&pool, &format!("{:012}", 410_000_000_000_u64 + i)).await;
     }
     let requests = (0..50).map(|i| {
         let app = if i % 2 == 0 { &a } else { &b };

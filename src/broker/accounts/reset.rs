@@ -16,7 +16,7 @@ use super::{Accounts, parse_account_id};
 use crate::aws::UpstreamError;
 use crate::aws::ledger::{CleanupReport, ResourceOutcome, SessionState};
 use crate::aws::pool::{AccountRecord, AccountState, ResetEnd, Transition};
-use crate::broker::cleanup::{engine_options, outcome};
+use crate::broker::engine::{engine_options, report_of};
 use crate::error::{ApiError, PoolError};
 
 /// Accounts looked at per worker pass.
@@ -150,12 +150,7 @@ impl Accounts {
         if !result.restored.is_empty() {
             tracing::info!(account_id, restored = ?result.restored, "baseline restored");
         }
-        let report = CleanupReport {
-            deleted: result.report.deleted.into_iter().map(outcome).collect(),
-            failed: result.report.failed.into_iter().map(outcome).collect(),
-            left: result.report.left.into_iter().map(outcome).collect(),
-            ..CleanupReport::default()
-        };
+        let report = report_of(result.report, false);
         if problem.is_none()
             && let Err(err) = self.provisioner.provision_account(&member, false).await
         {
@@ -214,14 +209,7 @@ impl Accounts {
         let options = engine_options(settings);
         let backend = member.resources.as_ref();
         let found = discover(backend, &scan, &Mode::Account { keep }, &options).await;
-        let report = remove(backend, found, &options, true).await;
-        Ok(CleanupReport {
-            dry_run: true,
-            deleted: report.deleted.into_iter().map(outcome).collect(),
-            failed: report.failed.into_iter().map(outcome).collect(),
-            left: report.left.into_iter().map(outcome).collect(),
-            ..CleanupReport::default()
-        })
+        Ok(report_of(remove(backend, found, &options, true).await, true))
     }
 
     /// `POST /admin/accounts/{id}/reset`: an account not leased (available,
