@@ -176,6 +176,19 @@ pub trait AccountPool: Send + Sync {
     /// Cooling accounts whose cooldown is over, and resetting ones (claimed
     /// or not), oldest first: what the worker looks at.
     async fn in_state_since(&self, state: AccountState, by: u64, limit: u32) -> Result<Vec<String>, UpstreamError>;
+    /// Reserves an available account for replica `owner` until `until`
+    /// (hidden from leases meanwhile); `None` when none is available.
+    async fn reserve(&self, owner: &str, now: u64, until: u64) -> Result<Option<String>, UpstreamError>;
+    /// Leases an account `owner` reserved (until `until`) to `session_id`;
+    /// `false` when the reservation was lost (it expired and was taken).
+    async fn bind(
+        &self,
+        account_id: &str,
+        owner: &str,
+        until: u64,
+        session_id: &str,
+        now: u64,
+    ) -> Result<bool, UpstreamError>;
     /// How many accounts are in `state` (a query on the state index).
     async fn count(&self, state: AccountState) -> Result<usize, UpstreamError>;
     /// The table, or `None` when it does not exist.

@@ -5,6 +5,7 @@
 mod account;
 mod issue;
 mod launch;
+mod reserve;
 mod revoke;
 
 use std::sync::Arc;
@@ -33,6 +34,8 @@ pub struct Sessions {
     launches: LaunchLimits,
     /// Waits between AssumeRole attempts that IAM denied (see `issue`).
     denied_backoff: Vec<Duration>,
+    /// Pool accounts reserved ahead, and recent sessions' accounts.
+    reservations: Arc<reserve::Reservations>,
 }
 
 /// New roles can be denied for seconds after creation (IAM is eventually
@@ -54,6 +57,7 @@ impl Sessions {
             tickets,
             cursors,
             revocations: Revocations::new(replica_id),
+            reservations: Arc::new(reserve::Reservations::new(replica_id)),
             launches,
             denied_backoff: DENIED_BACKOFF_MS.iter().map(|ms| Duration::from_millis(*ms)).collect(),
         })

@@ -189,6 +189,17 @@ impl Ledger for DynamoLedger {
         }
     }
 
+    async fn unbind(&self, session_id: &str, account_id: &str) -> Result<bool, UpstreamError> {
+        let request = self
+            .client
+            .update_item()
+            .key("session_id", s(session_id))
+            .update_expression("REMOVE account_id")
+            .condition_expression("account_id = :account")
+            .expression_attribute_values(":account", s(account_id));
+        Ok(self.conditional_update(request).await?.is_ok())
+    }
+
     async fn get(&self, session_id: &str) -> Result<Option<SessionRecord>, UpstreamError> {
         let request =
             self.client.get_item().table_name(&self.table).key("session_id", s(session_id)).consistent_read(true);

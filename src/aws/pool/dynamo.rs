@@ -4,6 +4,7 @@
 //! leasing queries `state = available AND since <= now` and never scans.
 
 mod claims;
+mod reserve;
 
 use std::hash::{Hash, Hasher};
 
@@ -161,7 +162,9 @@ impl AccountPool for DynamoPool {
         for _ in 0..ROUNDS {
             let candidates = self.since(AccountState::Available, now, CANDIDATES).await?;
             if candidates.is_empty() {
-                return Ok(None);
+                // Only reservations left: the pool is exhausted only when
+                // no account is free, reserved by a replica or not.
+                return self.take_reserved(session_id, now).await;
             }
             let start = start_of(session_id, candidates.len());
             for account_id in candidates[start..].iter().chain(&candidates[..start]) {
@@ -169,7 +172,9 @@ impl AccountPool for DynamoPool {
                     .client
                     .update_item()
                     .key("account_id", s(account_id))
-                    .update_expression("SET #st = :leased, since = :now, session_id = :session, leased_at = :now")
+                    .update_expression(
+                        "SET #st = :leased, since = :now, session_id = :session, leased_at = :now REMOVE reserved_by",
+                    )
                     .condition_expression("#st = :available AND since <= :now")
                     .expression_attribute_names("#st", "state")
                     .expression_attribute_values(":leased", s(AccountState::Leased.as_str()))
@@ -254,6 +259,21 @@ impl AccountPool for DynamoPool {
 
     async fn in_state_since(&self, state: AccountState, by: u64, limit: u32) -> Result<Vec<String>, UpstreamError> {
         self.since(state, by, i32::try_from(limit).unwrap_or(100)).await
+    }
+
+    async fn reserve(&self, owner: &str, now: u64, until: u64) -> Result<Option<String>, UpstreamError> {
+        self.reserve_one(owner, now, until).await
+    }
+
+    async fn bind(
+        &self,
+        account_id: &str,
+        owner: &str,
+        until: u64,
+        session_id: &str,
+        now: u64,
+    ) -> Result<bool, UpstreamError> {
+        self.bind_reserved(account_id, owner, until, session_id, now).await
     }
 
     async fn count(&self, state: AccountState) -> Result<usize, UpstreamError> {

@@ -204,7 +204,7 @@ impl Sessions {
     }
 
     /// AssumeRole for a new issue, recorded in the ledger alongside.
-    async fn mint_issue(
+    pub(super) async fn mint_issue(
         &self,
         req: &SessionRequest,
         role: &RoleInfo,
@@ -218,38 +218,6 @@ impl Sessions {
         let lease = Lease { caller, account_id };
         let what = MintFor { narrowing: &req.narrowing, destination, lease: Some(lease) };
         self.mint(profile, role, &req.session_id, requested, what).await
-    }
-
-    /// An account profile's issue: the session's pool account (leased now
-    /// or held already), bound to it in the ledger as AssumeRole runs. A
-    /// lease the ledger refuses to bind (the session ended, or a concurrent
-    /// request of the same session bound another account first) is given
-    /// back, and the second case is served from the account bound.
-    async fn issue_in_account(
-        &self,
-        req: &SessionRequest,
-        caller: Option<&str>,
-        sign_in: bool,
-    ) -> Result<(RoleInfo, Minted, Option<String>), ApiError> {
-        let id = &req.session_id;
-        let mut tries = 2;
-        loop {
-            tries -= 1;
-            let held = self.hold_account(id).await?;
-            let role = self.role_in(&req.profile, &held.account_id).await?;
-            match self.mint_issue(req, &role, caller, Some(&held.account_id), sign_in).await {
-                Ok(minted) => return Ok((role, minted, Some(held.account_id))),
-                Err(err @ (ApiError::SessionEnded(..) | ApiError::SessionBound(..))) => {
-                    if held.fresh {
-                        self.give_back(id, &held.account_id).await;
-                    }
-                    if tries == 0 || !matches!(err, ApiError::SessionBound(..)) {
-                        return Err(err);
-                    }
-                }
-                Err(err) => return Err(err),
-            }
-        }
     }
 
     /// AssumeRole for the session on `role` (already checked by
