@@ -116,6 +116,9 @@ enum CleanupCommand {
 enum Emit {
     /// A CloudFormation template (JSON) of exactly the desired state.
     Cloudformation,
+    /// A StackSet-ready template of the account profiles' roles for every
+    /// pool account.
+    CloudformationPool,
 }
 
 fn main() -> ExitCode {
@@ -152,6 +155,7 @@ fn main() -> ExitCode {
         }
         Command::Serve => serve(settings),
         Command::Bootstrap { dry_run: _, emit: Some(Emit::Cloudformation) } => provision(settings, Run::Emit),
+        Command::Bootstrap { dry_run: _, emit: Some(Emit::CloudformationPool) } => provision(settings, Run::EmitPool),
         Command::Bootstrap { dry_run, emit: None } => provision(settings, Run::Bootstrap { dry_run }),
         Command::Teardown { dry_run, force } => provision(settings, Run::Teardown { dry_run, force }),
         Command::Sessions { command: SessionsCommand::List { state } } => provision(settings, Run::List { state }),
@@ -186,6 +190,7 @@ enum Run {
     Bootstrap { dry_run: bool },
     Teardown { dry_run: bool, force: bool },
     Emit,
+    EmitPool,
     List { state: Option<String> },
     Show { id: String },
     Cleanup { session: String, dry_run: bool },
@@ -216,6 +221,7 @@ fn provision(settings: config::Settings, run: Run) -> ExitCode {
             Run::Bootstrap { dry_run } => provisioner.bootstrap(dry_run, None).await.map(|r| pretty(&r)),
             Run::Teardown { dry_run, force } => provisioner.teardown(dry_run, force).await.map(|r| pretty(&r)),
             Run::Emit => provisioner.cloudformation().await.map(|t| pretty(&t)).map_err(Into::into),
+            Run::EmitPool => provisioner.pool_cloudformation().await.map(|t| pretty(&t)).map_err(Into::into),
             Run::List { state } => sessions::list(&context, state.as_deref()).await.map_err(Into::into),
             Run::Show { id } => sessions::show(&context, &id).await.map_err(Into::into),
             Run::Cleanup { session, dry_run } => {

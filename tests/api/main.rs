@@ -32,6 +32,7 @@ mod pool_bench;
 mod pool_crash;
 mod pool_reset;
 mod pool_table;
+mod pool_template;
 mod process;
 mod production;
 mod profiles;

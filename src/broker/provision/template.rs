@@ -45,17 +45,13 @@ fn managed_policy(name: &str, description: &str, policy: Value) -> Value {
         "ManagedPolicyName": name, "Path": BOUNDARY_PATH, "Description": description, "PolicyDocument": policy}})
 }
 
-/// The template for `desired` (every configured profile) and the ledger.
-pub fn cloudformation(
+/// Each profile's boundary (unless it names its own), role, trust,
+/// access policy and attachments, with the roles' ARNs as outputs.
+fn role_resources(
     desired: &[DesiredRole],
-    tables: Tables<'_>,
-    broker_policy: Value,
-    provisioner_policy: Value,
-) -> Result<Value, String> {
-    let mut resources = Map::new();
-    resources.insert("SessionLedger".into(), crate::aws::ledger::dynamo::LAYOUT.cloudformation(tables.ledger));
-    resources.insert("AccountPool".into(), crate::aws::pool::dynamo::LAYOUT.cloudformation(tables.pool));
-    let mut outputs = Map::new();
+    resources: &mut Map<String, Value>,
+    outputs: &mut Map<String, Value>,
+) -> Result<(), String> {
     for (index, want) in desired.iter().enumerate() {
         let role_id = logical_id(index, &want.profile, "Role");
         let boundary = match &want.boundary {
@@ -89,6 +85,38 @@ pub fn cloudformation(
             json!({"Description": format!("Role of profile {}", want.profile), "Value": {"Fn::GetAtt": [role_id, "Arn"]}}),
         );
     }
+    Ok(())
+}
+
+/// A StackSet-ready template of the account profiles' roles for every pool
+/// account: the same documents in each (the caller checks they do not name
+/// the account), so a StackSet deploys one template everywhere and the
+/// broker's own convergence after registration finds nothing to change.
+/// The boundaries keep their path (`/sandbox-broker/`), which a pool
+/// account's reset protects: CloudFormation cannot tag a managed policy.
+pub fn pool_cloudformation(desired: &[DesiredRole]) -> Result<Value, String> {
+    let (mut resources, mut outputs) = (Map::new(), Map::new());
+    role_resources(desired, &mut resources, &mut outputs)?;
+    Ok(json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": "sandbox-broker: the account profiles' roles and boundaries in a pool account (deploy with a StackSet)",
+        "Resources": resources,
+        "Outputs": outputs,
+    }))
+}
+
+/// The template for `desired` (every configured profile) and the ledger.
+pub fn cloudformation(
+    desired: &[DesiredRole],
+    tables: Tables<'_>,
+    broker_policy: Value,
+    provisioner_policy: Value,
+) -> Result<Value, String> {
+    let mut resources = Map::new();
+    resources.insert("SessionLedger".into(), crate::aws::ledger::dynamo::LAYOUT.cloudformation(tables.ledger));
+    resources.insert("AccountPool".into(), crate::aws::pool::dynamo::LAYOUT.cloudformation(tables.pool));
+    let mut outputs = Map::new();
+    role_resources(desired, &mut resources, &mut outputs)?;
     let principals = [
         ("BrokerPolicy", BROKER_POLICY_NAME, "Attach to the serving broker's principal", broker_policy),
         ("ProvisionerPolicy", PROVISIONER_POLICY_NAME, "Attach to the bootstrap job's principal", provisioner_policy),

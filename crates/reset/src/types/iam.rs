@@ -128,7 +128,14 @@ async fn policies(c: &Client, at: &Where) -> Result<Vec<Resource>, UpstreamError
     let policies = sdk_call("iam", "ListPolicies", pages.collect::<Result<Vec<_>, _>>()).await?;
     let found = policies
         .iter()
-        .filter_map(|p| Some(Resource::new(POLICY.name, at, p.arn()?.to_owned(), p.arn()?).named(p.policy_name()?)))
+        .filter_map(|p| {
+            let arn = p.arn()?;
+            // The broker's boundaries live under this path: created by the
+            // broker (and tagged) or by a StackSet (which cannot tag them).
+            let boundary = p.path() == Some("/sandbox-broker/");
+            let found = Resource::new(POLICY.name, at, arn.to_owned(), arn).named(p.policy_name()?);
+            Some(found.protect_if(boundary, "a broker boundary (path /sandbox-broker/)"))
+        })
         .collect();
     with_tags(at, found, |arn| async move {
         let out = sdk_call("iam", "ListPolicyTags", c.list_policy_tags().policy_arn(arn).send()).await?;
@@ -176,7 +183,7 @@ pub(crate) const POLICY: Registration = Registration {
     attribution: Attribution::Name,
     arn: ArnMatch::any("iam", "policy/"),
     depends_on: &[],
-    protected: "`managed-by=sandbox-broker` (boundaries)",
+    protected: "`managed-by=sandbox-broker`; the broker's boundaries (path `/sandbox-broker/`)",
     grants: Grants::on(
         &[
             "iam:ListEntitiesForPolicy",

@@ -113,7 +113,12 @@ async fn list_stacks(client: &aws_sdk_cloudformation::Client, at: &Where) -> Res
         .filter_map(|s| {
             let (id, name) = (s.stack_id()?, s.stack_name()?);
             let tags = s.tags().iter().filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())));
-            Some(Resource::new(STACK.name, at, id.to_owned(), id).named(name).tagged(tags))
+            // A StackSet's instance (named `StackSet-<set>-<id>` by AWS) is
+            // the organization's: deleting it would drift the StackSet and
+            // take whatever it deployed (the broker's own roles, in a pool).
+            let of_stack_set = name.starts_with("StackSet-");
+            let found = Resource::new(STACK.name, at, id.to_owned(), id).named(name).tagged(tags);
+            Some(found.protect_if(of_stack_set, "a StackSet instance"))
         })
         .collect())
 }
@@ -156,7 +161,7 @@ pub(crate) const STACK: Registration = Registration {
     attribution: Attribution::TagOrName,
     arn: ArnMatch::any("cloudformation", "stack/"),
     depends_on: &[],
-    protected: "",
+    protected: "StackSet instances (`StackSet-…`)",
     grants: Grants::on(
         &["cloudformation:UpdateTerminationProtection", "cloudformation:DeleteStack"],
         &["arn:{p}:cloudformation:*:{a}:stack/{name}/*"],
