@@ -33,18 +33,35 @@ EMPTY=$(grep -o 'BENCH {.*}' "$work/empty.out" | cut -c7-)
 echo "==> end of session to available: the VPC lab in two regions"
 run bench_end_of_session_to_available_through_the_proxy "$work/lab.out" BENCH_LAB=1
 LAB=$(grep -o 'BENCH {.*}' "$work/lab.out" | cut -c7-)
+echo "==> end of session to available: a near-empty account again (moto warm)"
+run bench_end_of_session_to_available_through_the_proxy "$work/empty2.out" BENCH_LAB=0
+EMPTY2=$(grep -o 'BENCH {.*}' "$work/empty2.out" | cut -c7-)
+echo "==> end of session to available: the VPC lab in two regions, one call at a time (max_parallel 1)"
+run bench_end_of_session_to_available_through_the_proxy "$work/serial.out" BENCH_LAB=1 BENCH_PARALLEL=1
+SERIAL=$(grep -o 'BENCH {.*}' "$work/serial.out" | cut -c7-)
+echo "==> reference: boto3 deleting the same lab in both regions, one call at a time"
+REF_S=0
+for region in eu-west-1 us-east-1; do
+  key=$(printf '%s' "ref-$region" | sha256sum | tr -d '0-9' | cut -c1-2)$(printf '%s' "$region" | sha256sum | cut -c1-10)
+  $PY tests/support/vpc_lab.py --endpoint "$MOTO" --region "$region" --key "$key" > "$work/ref-$region.json"
+  S=$($PY benches/support/reference_lab.py "$PROXY" "$region" "$work/ref-$region.json")
+  REF_S=$(awk -v a="$REF_S" -v b="$S" 'BEGIN {printf "%.3f", a + b}')
+done
 {
   echo "| end of session to \`available\`, ${LATENCY} ms per call, two regions, 2 verify passes | seconds | resources deleted |"
   echo "|---|---|---|"
-  echo "| near-empty account (baseline only) | $(field seconds "$EMPTY") | $(field deleted "$EMPTY") |"
+  echo "| near-empty account (baseline only), the first account moto serves | $(field seconds "$EMPTY") | $(field deleted "$EMPTY") |"
+  echo "| near-empty account (baseline only), moto warm | $(field seconds "$EMPTY2") | $(field deleted "$EMPTY2") |"
   echo "| the VPC lab in both regions ($(field built "$LAB") resources built) | $(field seconds "$LAB") | $(field deleted "$LAB") |"
+  echo "| the same, the engine one call at a time (cleanup.max_parallel = 1): a sequential wipe with the same searches | $(field seconds "$SERIAL") | $(field deleted "$SERIAL") |"
+  echo "| reference: boto3 deleting the same lab in both regions one call at a time, given the ARNs | $REF_S | |"
 } | tee target/bench/pool.md
 
 echo "==> POST /sessions: shared profile, account profile with 5 and 5,000 accounts"
 run bench_issue_latency_account_against_shared_profile "$work/issue.out"
 {
   echo
-  echo "| POST /sessions (JSON, console link), ${LATENCY} ms per call | p50 ms | p90 ms |"
+  echo "| POST /sessions?format=credential-process, sequential, ${LATENCY} ms per call | p50 ms | p90 ms |"
   echo "|---|---|---|"
   grep -o 'BENCH {.*}' "$work/issue.out" | cut -c7- | while read -r line; do
     echo "| $(field what "$line") | $(field p50_ms "$line") | $(field p90_ms "$line") |"
