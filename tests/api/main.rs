@@ -29,6 +29,7 @@ mod operations;
 mod parser_errors;
 mod pool;
 mod pool_bench;
+mod pool_cli;
 mod pool_crash;
 mod pool_reset;
 mod pool_table;

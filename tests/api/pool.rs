@@ -186,6 +186,8 @@ async fn a_learner_gets_a_whole_account_which_comes_back_clean_after_the_session
     let theirs = Sns::new(&credentials_of(&app, &second));
     let kept = theirs.create_topic().name(unique("other-topic")).send().await.unwrap().topic_arn.unwrap();
     assert_eq!(account(&app, &held).await["state"], "leased");
+    let (status, refused) = app.admin(Method::DELETE, &format!("/admin/accounts/{held}")).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("account_state")), "{refused}");
 
     // Dry run: what a reset would delete now, deleting nothing.
     let (status, preview) = app.admin(Method::POST, &format!("/admin/accounts/{held}/reset?dry_run=true")).await;
@@ -262,6 +264,27 @@ async fn accounts_are_created_through_organizations_up_to_the_cap_and_min_availa
     assert_eq!(status, 201, "{created}");
     assert!(created["accounts"].as_array().unwrap().iter().all(|a| a["state"] == "available"), "{created}");
     assert_eq!(listed(&app).await.len(), 3);
+    // Pages of one account each, through a cursor signed for its filter.
+    let (mut seen, mut cursor) = (Vec::new(), None::<String>);
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/admin/accounts?state=available&limit=1&cursor={c}"),
+            None => "/admin/accounts?state=available&limit=1".to_owned(),
+        };
+        let (status, page) = app.admin(Method::GET, &path).await;
+        assert_eq!(status, 200, "{page}");
+        seen.extend(page["accounts"].as_array().unwrap().iter().map(|a| a["account_id"].clone()));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    let forged = cursor.map_or("forged.cursor".to_owned(), |c| format!("{c}x"));
+    let (status, bad) = app.admin(Method::GET, &format!("/admin/accounts?limit=1&cursor={forged}")).await;
+    assert_eq!((status, bad["error"]["code"].as_str()), (400, Some("invalid_query")), "{bad}");
+    let (status, _) = app.admin(Method::GET, "/admin/accounts?state=gone").await;
+    assert_eq!(status, 400);
     let (status, full) = register(&app, json!({ "create": 1 })).await;
     assert_eq!((status, full["error"]["code"].as_str()), (422, Some("invalid_create")), "{full}");
 }

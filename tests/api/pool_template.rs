@@ -24,17 +24,9 @@ async fn the_pool_template_lints_deploys_and_registration_changes_nothing() {
     }))
     .await;
     let config = app.config_path();
-    let key = |k: &str| format!("SANDBOX_BROKER__PROFILES__{}__{k}", PROFILE.to_uppercase());
-    let (role_key, policy_key, isolation_key) = (key("ROLE_NAME"), key("ACCESS_POLICY"), key("ISOLATION"));
-    let envs = [
-        ("AWS_ACCESS_KEY_ID", "AKIACFN"),
-        ("AWS_SECRET_ACCESS_KEY", "cfn-secret"),
-        ("RUST_LOG", "warn"),
-        (role_key.as_str(), role.as_str()),
-        (policy_key.as_str(), "policies/s3.json"),
-        (isolation_key.as_str(), "account"),
-        ("SANDBOX_BROKER__TRUST__PRINCIPAL_ARN", principal),
-    ];
+    let mut env = crate::pool_cli::own_profile_env(&role);
+    env.push(("SANDBOX_BROKER__TRUST__PRINCIPAL_ARN".into(), principal.into()));
+    let envs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let args = ["--config", config.to_str().unwrap(), "bootstrap", "--emit", "cloudformation-pool"];
     let (code, template, stderr) = run_cli(&args, &envs);
     assert_eq!(code, 0, "{stderr}");
