@@ -125,6 +125,9 @@ impl From<UpstreamError> for ApiError {
         if err.service == crate::aws::ledger::dynamo::SERVICE && err.kind == UpstreamErrorKind::NotFound {
             return Self::LedgerNotProvisioned;
         }
+        if err.service == crate::aws::pool::dynamo::SERVICE && err.kind == UpstreamErrorKind::NotFound {
+            return Self::Pool(PoolError::NotProvisioned);
+        }
         Self::Upstream(err)
     }
 }

@@ -42,12 +42,28 @@ pub enum PoolError {
     /// 502: the access role could not be assumed in the account.
     #[error("the access role could not be assumed in account {0}: {1}")]
     AccessRole(String, UpstreamError),
+    /// 409: the broker's account belongs to no organization, so no account
+    /// can be pooled.
+    #[error("the broker's account is in no AWS organization: pool accounts must be members of its organization")]
+    NoOrganization,
+    /// 409: the pool table does not exist (no bootstrap yet, or torn down).
+    #[error("the account pool's table does not exist; run `sandbox-broker bootstrap`")]
+    NotProvisioned,
     /// 502: an Organizations call failed.
     #[error("AWS Organizations: {0}")]
     Organizations(UpstreamError),
 }
 
 impl PoolError {
+    /// An Organizations failure: the deployment's state when the broker's
+    /// account is in no organization, else an upstream failure.
+    pub fn organizations(err: UpstreamError) -> Self {
+        match err.code.as_deref() {
+            Some("AWSOrganizationsNotInUseException") => Self::NoOrganization,
+            _ => Self::Organizations(err),
+        }
+    }
+
     /// The HTTP status and the stable error code.
     pub fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
@@ -61,6 +77,8 @@ impl PoolError {
             Self::InvalidCreate(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_create"),
             Self::InvalidRegistration => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_registration"),
             Self::AccessRole(..) => (StatusCode::BAD_GATEWAY, "access_role_unassumable"),
+            Self::NoOrganization => (StatusCode::CONFLICT, "no_organization"),
+            Self::NotProvisioned => (StatusCode::CONFLICT, "pool_not_provisioned"),
             Self::Organizations(_) => (StatusCode::BAD_GATEWAY, "organizations_error"),
         }
     }

@@ -124,6 +124,8 @@ async fn listed(app: &TestApp) -> Vec<String> {
 async fn registration_refuses_every_bad_input_and_registers_nothing() {
     let moto = Moto::start(&[]);
     let app = pool_app(&moto).await;
+    let (status, alone) = register(&app, json!({ "account_ids": ["210987654321"] })).await;
+    assert_eq!((status, alone["error"]["code"].as_str()), (409, Some("no_organization")), "{alone}");
     let ids = members(&moto.endpoint, 1).await;
     let refusals = [
         (json!({ "account_ids": ["12345"] }), 422, "invalid_account_id"),

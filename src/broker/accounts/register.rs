@@ -40,11 +40,11 @@ impl Accounts {
     /// roles, ledger and users would be wiped) and the management account.
     pub(super) async fn refuse_special(&self, ids: &[String]) -> Result<(), ApiError> {
         let home = self.ctx.identity().await?.account;
-        let management = self.ctx.upstreams.members.management_account().await.map_err(PoolError::Organizations)?;
+        if let Some(id) = ids.iter().find(|id| **id == home) {
+            return Err(PoolError::Refused(id.clone(), "it is the broker's own account").into());
+        }
+        let management = self.ctx.upstreams.members.management_account().await.map_err(PoolError::organizations)?;
         for id in ids {
-            if *id == home {
-                return Err(PoolError::Refused(id.clone(), "it is the broker's own account").into());
-            }
             if *id == management {
                 return Err(PoolError::Refused(id.clone(), "it is the organization's management account").into());
             }
@@ -62,7 +62,7 @@ impl Accounts {
             if self.ctx.upstreams.pool.get(id).await?.is_some_and(|r| r.state != AccountState::Removed) {
                 return Err(PoolError::AlreadyRegistered(id.clone()).into());
             }
-            if !self.ctx.upstreams.members.is_member(id).await.map_err(PoolError::Organizations)? {
+            if !self.ctx.upstreams.members.is_member(id).await.map_err(PoolError::organizations)? {
                 return Err(PoolError::NotMember(id.clone()).into());
             }
         }
@@ -106,7 +106,7 @@ impl Accounts {
             let name = format!("sandbox-pool-{number}");
             let ou = pool.create_ou_id.as_deref();
             let members = &self.ctx.upstreams.members;
-            let id = members.create_account(&address, &name, ou).await.map_err(PoolError::Organizations)?;
+            let id = members.create_account(&address, &name, ou).await.map_err(PoolError::organizations)?;
             tracing::info!(target: "sandbox_broker::audit", event = "account_created", account_id = %id, name);
             let member = self.member(&id).await?;
             self.ctx.upstreams.pool.register(&id, self.now()).await?;
