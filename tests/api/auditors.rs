@@ -39,7 +39,7 @@ async fn written_documents(endpoint: &str, profile: &str, role: &str) -> Vec<(St
     docs
 }
 
-fn parliament(document: &Value) -> BTreeSet<String> {
+pub(crate) fn parliament(document: &Value) -> BTreeSet<String> {
     let out = std::process::Command::new(venv_tool("parliament", "PARLIAMENT"))
         .args(["--include-community-auditors", "--json", "--string", &document.to_string()])
         .stdin(std::process::Stdio::null())
@@ -54,7 +54,7 @@ fn parliament(document: &Value) -> BTreeSet<String> {
         .collect()
 }
 
-fn cloudsplaining(document: &Value, dir: &Path, name: &str) -> BTreeSet<String> {
+pub(crate) fn cloudsplaining(document: &Value, dir: &Path, name: &str) -> BTreeSet<String> {
     let file = dir.join(format!("{name}.json"));
     std::fs::write(&file, document.to_string()).unwrap();
     let out = std::process::Command::new(venv_tool("cloudsplaining", "CLOUDSPLAINING"))
@@ -185,4 +185,41 @@ async fn generated_policies_pass_parliament_and_cloudsplaining() {
     got_cloudsplaining.retain(|_, f| !f.is_empty());
     assert_eq!(got_parliament, want_parliament, "parliament");
     assert_eq!(got_cloudsplaining, want_cloudsplaining, "cloudsplaining");
+}
+
+/// What `broker_policy` gains for an account profile (org-bounded
+/// AssumeRole of the pool's roles, Organizations reads and, with
+/// `pool.create_email`, account creation) audits as clean as the rest: the
+/// only finding is parliament's CREDENTIALS_EXPOSURE that every AssumeRole
+/// grant carries, and nothing is granted without an account profile.
+#[test]
+fn the_pool_statements_audit_clean() {
+    use sandbox_broker::broker::provision::principals::{PoolAccess, Tables, broker_policy};
+    let identity = sandbox_broker::aws::CallerIdentity {
+        account: "123456789012".into(),
+        arn: "arn:aws:iam::123456789012:role/sandbox-broker".into(),
+        partition: sandbox_broker::domain::Partition::Aws,
+    };
+    let roles = ["sandbox-own".to_owned()];
+    let accounts = PoolAccess { roles: &roles, access_role: "OrganizationAccountAccessRole", creates: true };
+    let tables = |accounts| Tables { ledger: "sessions", pool: "accounts", accounts };
+    let pool_sids = [
+        "AssumePoolProfileRoles",
+        "AssumePoolAccessRole",
+        "KnowOrganization",
+        "ReadMemberAccounts",
+        "CreatePoolAccounts",
+        "MoveCreatedAccounts",
+    ];
+    let of_pool = |policy: &Value| -> Vec<Value> {
+        let statements = policy["Statement"].as_array().unwrap();
+        statements.iter().filter(|s| pool_sids.contains(&s["Sid"].as_str().unwrap_or(""))).cloned().collect()
+    };
+    assert!(of_pool(&broker_policy(&[], &identity, tables(PoolAccess::NONE))).is_empty());
+    let statements = of_pool(&broker_policy(&[], &identity, tables(accounts)));
+    assert_eq!(statements.len(), pool_sids.len());
+    let document = json!({ "Version": "2012-10-17", "Statement": statements });
+    assert_eq!(parliament(&document), set(&["CREDENTIALS_EXPOSURE"]));
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(cloudsplaining(&document, dir.path(), "pool"), BTreeSet::new());
 }

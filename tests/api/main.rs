@@ -31,6 +31,7 @@ mod pool;
 mod pool_bench;
 mod pool_cli;
 mod pool_crash;
+mod pool_lab;
 mod pool_reset;
 mod pool_table;
 mod pool_template;

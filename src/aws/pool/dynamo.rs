@@ -169,18 +169,8 @@ impl AccountPool for DynamoPool {
             let start = start_of(session_id, candidates.len());
             for account_id in candidates[start..].iter().chain(&candidates[..start]) {
                 let request = self
-                    .client
-                    .update_item()
-                    .key("account_id", s(account_id))
-                    .update_expression(
-                        "SET #st = :leased, since = :now, session_id = :session, leased_at = :now REMOVE reserved_by",
-                    )
-                    .condition_expression("#st = :available AND since <= :now")
-                    .expression_attribute_names("#st", "state")
-                    .expression_attribute_values(":leased", s(AccountState::Leased.as_str()))
-                    .expression_attribute_values(":available", s(AccountState::Available.as_str()))
-                    .expression_attribute_values(":session", s(session_id))
-                    .expression_attribute_values(":now", n(now));
+                    .leasing(account_id, session_id, now)
+                    .condition_expression("#st = :available AND since <= :now");
                 if let Ok(item) = self.conditional_update(request).await? {
                     return from_item(&item).map(Some);
                 }

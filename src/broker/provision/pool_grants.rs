@@ -41,13 +41,20 @@ pub(super) fn pool_statements(access: &PoolAccess<'_>, identity: &CallerIdentity
                "Condition": in_org}),
         json!({"Sid": "AssumePoolAccessRole", "Effect": "Allow", "Action": "sts:AssumeRole",
                "Resource": format!("arn:{p}:iam::*:role/{}", access.access_role), "Condition": in_org}),
-        json!({"Sid": "ReadOrganization", "Effect": "Allow",
-               "Action": ["organizations:DescribeOrganization", "organizations:DescribeAccount"], "Resource": "*"}),
+        json!({"Sid": "KnowOrganization", "Effect": "Allow", "Action": "organizations:DescribeOrganization",
+               "Resource": "*"}),
+        json!({"Sid": "ReadMemberAccounts", "Effect": "Allow", "Action": "organizations:DescribeAccount",
+               "Resource": format!("arn:{p}:organizations::*:account/o-*/*")}),
     ];
     if access.creates {
+        // CreateAccount and its status name no resource IAM can scope.
         statements.push(json!({"Sid": "CreatePoolAccounts", "Effect": "Allow", "Action": [
-            "organizations:CreateAccount", "organizations:DescribeCreateAccountStatus",
-            "organizations:ListParents", "organizations:MoveAccount"], "Resource": "*"}));
+            "organizations:CreateAccount", "organizations:DescribeCreateAccountStatus"], "Resource": "*"}));
+        statements.push(json!({"Sid": "MoveCreatedAccounts", "Effect": "Allow", "Action": [
+            "organizations:ListParents", "organizations:MoveAccount"], "Resource": [
+            format!("arn:{p}:organizations::*:account/o-*/*"),
+            format!("arn:{p}:organizations::*:ou/o-*/ou-*"),
+            format!("arn:{p}:organizations::*:root/o-*/r-*")]}));
     }
     statements
 }

@@ -1,4 +1,5 @@
-//! Reservations: a replica claims a few available accounts ahead of the
+//! The writes that lease an account to a session, and reservations: a
+//! replica claims a few available accounts ahead of the
 //! requests that will lease them, so that binding one to a session is one
 //! conditional write that runs alongside AssumeRole. A reservation moves
 //! the account's `since` to when it expires, so the lease query (`since <=
@@ -11,6 +12,27 @@ use crate::aws::dynamo_table::{by_state, n, number, s, text};
 use crate::aws::pool::{AccountRecord, AccountState};
 
 impl DynamoPool {
+    /// The write that leases `account_id` to `session_id`, for the caller
+    /// to make conditional (on a free account, or on a reservation).
+    pub(super) fn leasing(
+        &self,
+        account_id: &str,
+        session_id: &str,
+        now: u64,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .key("account_id", s(account_id))
+            .update_expression(
+                "SET #st = :leased, since = :now, session_id = :session, leased_at = :now REMOVE reserved_by",
+            )
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":leased", s(AccountState::Leased.as_str()))
+            .expression_attribute_values(":available", s(AccountState::Available.as_str()))
+            .expression_attribute_values(":session", s(session_id))
+            .expression_attribute_values(":now", n(now))
+    }
+
     pub(super) async fn reserve_one(&self, owner: &str, now: u64, until: u64) -> Result<Option<String>, UpstreamError> {
         for account_id in self.since(AccountState::Available, now, CANDIDATES).await? {
             let request = self
@@ -40,20 +62,10 @@ impl DynamoPool {
         now: u64,
     ) -> Result<bool, UpstreamError> {
         let request = self
-            .client
-            .update_item()
-            .key("account_id", s(account_id))
-            .update_expression(
-                "SET #st = :leased, since = :now, session_id = :session, leased_at = :now REMOVE reserved_by",
-            )
+            .leasing(account_id, session_id, now)
             .condition_expression("#st = :available AND reserved_by = :owner AND since = :until")
-            .expression_attribute_names("#st", "state")
-            .expression_attribute_values(":leased", s(AccountState::Leased.as_str()))
-            .expression_attribute_values(":available", s(AccountState::Available.as_str()))
             .expression_attribute_values(":owner", s(owner))
-            .expression_attribute_values(":until", n(until))
-            .expression_attribute_values(":session", s(session_id))
-            .expression_attribute_values(":now", n(now));
+            .expression_attribute_values(":until", n(until));
         Ok(self.conditional_update(request).await?.is_ok())
     }
 
@@ -76,20 +88,10 @@ impl DynamoPool {
                 continue;
             };
             let request = self
-                .client
-                .update_item()
-                .key("account_id", s(&account_id))
-                .update_expression(
-                    "SET #st = :leased, since = :now, session_id = :session, leased_at = :now REMOVE reserved_by",
-                )
+                .leasing(&account_id, session_id, now)
                 .condition_expression("#st = :available AND reserved_by = :owner AND since = :since")
-                .expression_attribute_names("#st", "state")
-                .expression_attribute_values(":leased", s(AccountState::Leased.as_str()))
-                .expression_attribute_values(":available", s(AccountState::Available.as_str()))
                 .expression_attribute_values(":owner", s(&owner))
-                .expression_attribute_values(":since", n(since))
-                .expression_attribute_values(":session", s(session_id))
-                .expression_attribute_values(":now", n(now));
+                .expression_attribute_values(":since", n(since));
             if let Ok(item) = self.conditional_update(request).await? {
                 return from_item(&item).map(Some);
             }
