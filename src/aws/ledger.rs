@@ -88,9 +88,11 @@ pub trait Ledger: Send + Sync {
     /// Ends the session now (state `ended`, cleanup due now) and records
     /// the revocations; `None` when there is no such session.
     async fn end(&self, end: &EndRecord) -> Result<Option<SessionRecord>, UpstreamError>;
-    /// Removes the session's binding to `account_id` (an issue whose lease
-    /// of that account failed); `false` when it is bound to none or another.
-    async fn unbind(&self, session_id: &str, account_id: &str) -> Result<bool, UpstreamError>;
+    /// Undoes an issue whose lease of `account_id` failed before any
+    /// credential left: the record goes if that issue created it (at or
+    /// after `since`), else only its binding; `false` when it is bound to
+    /// none or another account.
+    async fn unbind(&self, session_id: &str, account_id: &str, since: u64) -> Result<bool, UpstreamError>;
     /// One session.
     async fn get(&self, session_id: &str) -> Result<Option<SessionRecord>, UpstreamError>;
     /// A page of sessions and the cursor of the next one.

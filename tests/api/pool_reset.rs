@@ -2,7 +2,7 @@
 //! does not know quarantines it with the ARN named, a reset past
 //! `pool.reset_timeout_seconds` quarantines it, and a lease that runs out
 //! without a DELETE resets the account all the same; 50 concurrent
-//! account sessions from two brokers take a pool of 20 once each.
+//! account sessions through two broker processes take a pool of 20 once each.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -55,37 +55,52 @@ async fn an_expired_lease_resets_and_an_unknown_type_quarantines_the_account_wit
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fifty_account_sessions_from_two_brokers_take_a_pool_of_twenty_once_each() {
+async fn fifty_account_sessions_from_two_broker_processes_take_a_pool_of_twenty_once_each() {
     let moto = Moto::start(&[]);
-    let a = TestApp::spawn_with(pool_options(&moto.endpoint, |_| {})).await;
-    let (ledger, pool_table) = (a.ledger_table.clone(), a.pool_table());
-    let b = TestApp::spawn_with(TestOptions {
-        roles: Some(a.roles.clone()),
-        create_roles: false,
-        ..pool_options(&moto.endpoint, move |s| {
-            s.ledger.table = ledger;
-            s.pool.table = pool_table;
-        })
-    })
+    let role = crate::helpers::unique("two-own");
+    let named = role.clone();
+    // The app provides the config file and the tables; two broker
+    // processes serve from them, each with its own reservations.
+    let app = TestApp::spawn_with(pool_options(&moto.endpoint, move |s| {
+        if let Some(own) = s.profiles.get_mut(PROFILE) {
+            own.role_name = Some(named);
+        }
+    }))
     .await;
-    let pool = DynamoPool::new(aws_sdk_dynamodb::Client::new(&broker_sdk_config(&moto.endpoint)), a.pool_table());
+    let pool = DynamoPool::new(aws_sdk_dynamodb::Client::new(&broker_sdk_config(&moto.endpoint)), app.pool_table());
     for i in 0..20 {
         available(&pool, &format!("{:012}", 410_000_000_000_u64 + i)).await;
     }
+    let env = crate::pool_cli::own_profile_env(&role);
+    let start = |replica: &'static str| {
+        let mut envs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        envs.push(("SANDBOX_BROKER__SERVER__REPLICA_ID", replica));
+        crate::helpers::start_broker(&app.config_path(), &envs)
+    };
+    let (first, second) = (start("process-a"), start("process-b"));
+    let token = crate::helpers::mint(json!({ "scope": "sessions:issue" }));
     let requests = (0..50).map(|i| {
-        let app = if i % 2 == 0 { &a } else { &b };
+        let base = if i % 2 == 0 { &first.base } else { &second.base };
+        let (http, token) = (app.http.clone(), token.clone());
         async move {
             let body = json!({ "session_id": format!("learner-{i}"), "profile": PROFILE });
-            let response = app.post_sessions("", &body).await;
+            let url = format!("{base}/sessions?format=credential-process");
+            let response = http.post(url).bearer_auth(token).json(&body).send().await.unwrap();
             (response.status().as_u16(), response.json::<Value>().await.unwrap())
         }
     });
     let answers = join_all(requests).await;
-    let leased: Vec<&str> =
-        answers.iter().filter(|(s, _)| *s == 201).map(|(_, b)| b["account_id"].as_str().unwrap()).collect();
+    let issued = answers.iter().filter(|(s, _)| *s == 201).count();
     let exhausted = answers.iter().filter(|(s, b)| *s == 503 && b["error"]["code"] == "pool_exhausted").count();
-    assert_eq!((leased.len(), exhausted), (20, 30), "{answers:?}");
-    assert_eq!(leased.iter().collect::<BTreeSet<_>>().len(), 20, "20 distinct accounts");
+    assert_eq!((issued, exhausted), (20, 30), "{answers:?}");
+    let mut leased = BTreeSet::new();
+    for i in 0..50 {
+        let (status, record) = app.session_record(&format!("learner-{i}")).await;
+        if status == 200 {
+            assert!(leased.insert(record["account_id"].as_str().unwrap().to_owned()), "an account twice: {record}");
+        }
+    }
+    assert_eq!(leased.len(), 20, "20 sessions recorded on 20 distinct accounts");
     assert_eq!(pool.count(AccountState::Leased).await.unwrap(), 20);
 }
 

@@ -5,6 +5,7 @@
 //! Revocations are top-level `revoked:<profile>` attributes, so two
 //! replicas revoking different profiles never overwrite each other.
 
+mod binding;
 mod claims;
 mod item;
 
@@ -189,15 +190,8 @@ impl Ledger for DynamoLedger {
         }
     }
 
-    async fn unbind(&self, session_id: &str, account_id: &str) -> Result<bool, UpstreamError> {
-        let request = self
-            .client
-            .update_item()
-            .key("session_id", s(session_id))
-            .update_expression("REMOVE account_id")
-            .condition_expression("account_id = :account")
-            .expression_attribute_values(":account", s(account_id));
-        Ok(self.conditional_update(request).await?.is_ok())
+    async fn unbind(&self, session_id: &str, account_id: &str, since: u64) -> Result<bool, UpstreamError> {
+        self.unbind_account(session_id, account_id, since).await
     }
 
     async fn get(&self, session_id: &str) -> Result<Option<SessionRecord>, UpstreamError> {

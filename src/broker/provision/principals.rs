@@ -143,7 +143,8 @@ pub fn broker_policy(desired: &[DesiredRole], identity: &CallerIdentity, tables:
             "iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicyVersion", "iam:DeletePolicy"],
             "Resource": boundary_arn_pattern(identity)}),
         json!({"Sid": "WriteSessionLedger", "Effect": "Allow", "Action": [
-            "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:DescribeTable"],
+            "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:Scan",
+            "dynamodb:DescribeTable"],
             "Resource": table_arns(identity, tables.ledger)}),
         // Registration writes new accounts; leases and resets move them.
         json!({"Sid": "WriteAccountPool", "Effect": "Allow", "Action": [

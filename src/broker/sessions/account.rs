@@ -107,7 +107,7 @@ impl Sessions {
                 if let Err(err) = &bound {
                     tracing::warn!(error = %err, account, "binding a reserved account failed");
                 }
-                if minted.is_ok() && !self.ctx.upstreams.ledger.unbind(id, account).await? {
+                if minted.is_ok() && !self.ctx.upstreams.ledger.unbind(id, account, now).await? {
                     tracing::warn!(session_id = id, account, "a lost reservation's binding was not in the ledger");
                 }
                 if let Err(err @ ApiError::SessionEnded(..)) = minted {

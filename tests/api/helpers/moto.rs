@@ -37,13 +37,19 @@ pub struct Moto {
 
 impl Moto {
     pub fn start(extra_env: &[(&str, &str)]) -> Moto {
-        let moto = venv_tool("moto_server", "MOTO_SERVER");
-        assert!(moto.exists(), "{} missing: run scripts/test.sh (it creates .venv)", moto.display());
+        // moto's server with DynamoDB's item writes atomic (see the script).
+        let python = venv_tool("python", "PYTHON");
+        assert!(python.exists(), "{} missing: run scripts/test.sh (it creates .venv)", python.display());
+        let server = repo_path("tests/support/moto_server.py");
         let port = free_port();
         let mut command = Command::new("sh");
         command
             .arg("-c")
-            .arg(format!("'{}' -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; read _; kill $m", moto.display()))
+            .arg(format!(
+                "'{}' '{}' -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; read _; kill $m",
+                python.display(),
+                server.display()
+            ))
             .stdin(Stdio::piped());
         for (k, v) in extra_env {
             command.env(k, v);

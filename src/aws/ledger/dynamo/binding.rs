@@ -1,0 +1,48 @@
+//! Undoing an account session's binding when the lease behind it failed
+//! (a reservation another replica took first) before any credential left:
+//! the ledger must not name an account the pool does not hold for it.
+
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+
+use super::item::{n, s};
+use super::{DynamoLedger, SERVICE};
+use crate::aws::{UpstreamError, observed};
+
+impl DynamoLedger {
+    pub(super) async fn unbind_account(
+        &self,
+        session_id: &str,
+        account_id: &str,
+        since: u64,
+    ) -> Result<bool, UpstreamError> {
+        let created = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("session_id", s(session_id))
+            .condition_expression("account_id = :account AND created_at >= :since")
+            .expression_attribute_values(":account", s(account_id))
+            .expression_attribute_values(":since", n(since));
+        let deleted = observed(SERVICE, "DeleteItem", async {
+            match created.send().await {
+                Ok(_) => Ok(true),
+                Err(err) => match err.as_service_error() {
+                    Some(DeleteItemError::ConditionalCheckFailedException(_)) => Ok(false),
+                    _ => Err(UpstreamError::from_sdk(SERVICE, "DeleteItem", err)),
+                },
+            }
+        })
+        .await?;
+        if deleted {
+            return Ok(true);
+        }
+        let request = self
+            .client
+            .update_item()
+            .key("session_id", s(session_id))
+            .update_expression("REMOVE account_id")
+            .condition_expression("account_id = :account")
+            .expression_attribute_values(":account", s(account_id));
+        Ok(self.conditional_update(request).await?.is_ok())
+    }
+}
