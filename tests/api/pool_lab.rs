@@ -117,3 +117,31 @@ async fn a_reset_refuses_the_brokers_own_account_whatever_the_pool_table_says() 
     assert!(reason.contains("refused") && reason.contains("broker's own account"), "{record}");
     assert_eq!(record["reset"]["deleted"], json!([]), "nothing was deleted: {record}");
 }
+
+/// A role of the profile's name that the broker does not own (no
+/// `managed-by` tag) makes provisioning fail: the account is quarantined
+/// with the reason, never available, and no session gets it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provisioning_failure_keeps_the_account_out_of_the_pool() {
+    let moto = Moto::start(&[]);
+    let role = crate::helpers::unique("foreign-own");
+    let named = role.clone();
+    let app = TestApp::spawn_with(pool_options(&moto.endpoint, move |s| {
+        if let Some(own) = s.profiles.get_mut(PROFILE) {
+            own.role_name = Some(named);
+        }
+    }))
+    .await;
+    let ids = members(&moto.endpoint, 1).await;
+    let iam = aws_sdk_iam::Client::new(&sdk_for_access(&app, &ids[0]).await);
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#;
+    iam.create_role().role_name(&role).assume_role_policy_document(trust).send().await.unwrap();
+    let (status, answer) = register(&app, json!({ "account_ids": ids })).await;
+    assert_eq!(status, 201, "{answer}");
+    let registered = &answer["accounts"][0];
+    assert_eq!(registered["state"], "quarantined", "{answer}");
+    let reason = registered["quarantine_reason"].as_str().unwrap();
+    assert!(reason.contains("provisioning failed") && reason.contains(&role), "{reason}");
+    let refused = app.post_sessions("", &json!({ "session_id": "learner-1", "profile": PROFILE })).await;
+    assert_eq!(refused.status().as_u16(), 503, "a quarantined account is never leased");
+}
