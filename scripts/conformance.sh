@@ -3,7 +3,10 @@
 # against the running broker (with moto and the federation stand-in) and
 # checks that no response is a server error and every response matches the
 # document. Runs once with a token carrying every scope and once without.
-# Bounded in time: CONFORMANCE_SECONDS per run (default 90).
+# Bounded in time: CONFORMANCE_SECONDS per run (default 90). One worker:
+# with two, schemathesis itself once crashed on Python 3.11 compiling its
+# own code in two threads at once ("AST constructor recursion depth
+# mismatch"), a runtime error of the tool, not a finding about the API.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/venv.sh
@@ -24,7 +27,7 @@ seconds=${CONFORMANCE_SECONDS:-90}
 run() {
   .venv/bin/st run openapi.yaml --url "$BASE_URL" \
     --checks not_a_server_error,response_schema_conformance \
-    --max-time "$seconds" --workers 2 --seed 1 --no-color "$@"
+    --max-time "$seconds" --workers 1 --seed 1 --no-color "$@"
 }
 echo "==> schemathesis with a token"
 run -H "Authorization: Bearer $TOKEN"
