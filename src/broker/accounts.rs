@@ -32,6 +32,18 @@ pub struct Accounts {
     provisioner: Provisioner,
     /// Names this replica's reset claims.
     owner: String,
+    /// Where the sweep for stray leases goes on next pass.
+    stray_cursor: tokio::sync::Mutex<Option<String>>,
+}
+
+/// Clients in `account_id` through the pool's access role, named by the
+/// broker's own partition (STS answers it; a guessed one would name roles
+/// that do not exist in GovCloud or China).
+async fn open_member(ctx: &Context, account_id: &str) -> Result<MemberClients, ApiError> {
+    let partition = ctx.identity().await?.partition.id();
+    let role = &ctx.settings.pool.access_role_name;
+    let opened = ctx.upstreams.members.open(account_id, role, partition).await;
+    Ok(opened.map_err(|e| PoolError::AccessRole(account_id.to_owned(), e))?)
 }
 
 /// A 12-digit account id, or `invalid_account_id`.
@@ -61,7 +73,7 @@ pub fn view(record: &AccountRecord) -> Value {
 impl Accounts {
     /// The pool service over the shared context; `owner` is this replica's id.
     pub fn new(ctx: Arc<Context>, owner: impl Into<String>) -> Self {
-        Self { provisioner: Provisioner::new(ctx.clone()), ctx, owner: owner.into() }
+        Self { provisioner: Provisioner::new(ctx.clone()), ctx, owner: owner.into(), stray_cursor: Default::default() }
     }
 
     fn now(&self) -> u64 {
@@ -69,15 +81,8 @@ impl Accounts {
     }
 
     /// Clients in the account through the pool's access role.
-    async fn member(&self, account_id: &str) -> Result<MemberClients, PoolError> {
-        let partition = self.ctx.identity().await.map(|i| i.partition.id()).unwrap_or("aws");
-        let role = &self.ctx.settings.pool.access_role_name;
-        self.ctx
-            .upstreams
-            .members
-            .open(account_id, role, partition)
-            .await
-            .map_err(|e| PoolError::AccessRole(account_id.to_owned(), e))
+    async fn member(&self, account_id: &str) -> Result<MemberClients, ApiError> {
+        open_member(&self.ctx, account_id).await
     }
 
     /// One registered account, or `account_not_found`.

@@ -1,7 +1,8 @@
 //! Account resets that must not hand an account on: a type the registry
 //! does not know quarantines it with the ARN named, a reset past
-//! `pool.reset_timeout_seconds` quarantines it, and a lease that runs out
-//! without a DELETE resets the account all the same; 50 concurrent
+//! `pool.reset_timeout_seconds` quarantines it, a lease that runs out
+//! without a DELETE resets the account all the same, and so does a lease no
+//! session record binds; 50 concurrent
 //! account sessions through two broker processes take a pool of 20 once each.
 
 use std::collections::BTreeSet;
@@ -14,13 +15,13 @@ use sandbox_broker::aws::UpstreamError;
 use sandbox_broker::aws::members::{MemberClients, Members};
 use sandbox_broker::aws::pool::dynamo::DynamoPool;
 use sandbox_broker::aws::pool::{AccountPool, AccountState};
-use sandbox_broker::clock::ManualClock;
+use sandbox_broker::clock::{Clock, ManualClock};
 use sandbox_reset::clients::{Backend, Tagged};
 use sandbox_reset::registry::{Deleted, Registration, Resource, Where};
 use serde_json::{Value, json};
 
 use crate::helpers::{LOADED, Moto, TestApp, TestOptions, broker_sdk_config, footprint};
-use crate::pool::{PROFILE, available, members, pool_options, register, wait_for_account};
+use crate::pool::{PROFILE, account, available, members, pool_options, register, wait_for_account};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_lease_resets_and_an_unknown_type_quarantines_the_account_with_its_arn() {
@@ -170,4 +171,31 @@ async fn a_reset_past_its_timeout_quarantines_the_account_and_never_hands_it_on(
     assert_eq!(ended["account_id"], ids[0].as_str());
     let refused = app.post_sessions("", &json!({ "session_id": "learner-2", "profile": PROFILE })).await;
     assert_eq!(refused.status().as_u16(), 503, "never handed on");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_no_session_record_binds_is_ended_and_its_account_reset() {
+    let moto = Moto::start(&[]);
+    let clock = Arc::new(ManualClock::new(SystemTime::now()));
+    let app = TestApp::spawn_with(TestOptions { clock: clock.clone(), ..pool_options(&moto.endpoint, |_| {}) }).await;
+    let ids = members(&moto.endpoint, 2).await;
+    assert_eq!(register(&app, json!({ "account_ids": ids })).await.0, 201);
+    let session = app.issue(&json!({ "session_id": "learner-1", "profile": PROFILE, "duration_seconds": 3_600 })).await;
+    let held = session["account_id"].as_str().unwrap().to_owned();
+    let stray = ids.iter().find(|id| **id != held).unwrap().clone();
+
+    // What a request leaves when its ledger write fails after the lease:
+    // the account leased in the table to a session no record knows.
+    let pool = DynamoPool::new(aws_sdk_dynamodb::Client::new(&broker_sdk_config(&moto.endpoint)), app.pool_table());
+    let now = clock.now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+    let leased = pool.lease("ghost-session", now).await.unwrap().expect("the free account");
+    assert_eq!(leased.account_id, stray);
+    assert_eq!(account(&app, &stray).await["state"], "leased");
+
+    clock.advance(Duration::from_secs(700));
+    let record = wait_for_account(&app, &stray, "available").await;
+    assert_eq!(record["resets"], 1, "reset before it is handed on: {record}");
+    let kept = account(&app, &held).await;
+    assert_eq!(kept["state"], "leased", "a lease its session record binds stays: {kept}");
+    assert_eq!(kept["session_id"], "learner-1");
 }

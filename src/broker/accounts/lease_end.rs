@@ -6,6 +6,7 @@
 
 use serde_json::json;
 
+use super::Accounts;
 use crate::aws::members::MemberClients;
 use crate::aws::pool::{AccountState, Transition};
 use crate::aws::{UpstreamError, UpstreamErrorKind};
@@ -73,10 +74,8 @@ pub(super) async fn revoke_account(
     why: &str,
 ) -> Result<(), ApiError> {
     let now = unix_seconds(ctx.clock.now());
-    let partition = ctx.identity().await?.partition.id();
-    let role = &ctx.settings.pool.access_role_name;
-    let revoked = match ctx.upstreams.members.open(account_id, role, partition).await {
-        Ok(member) => revoke_all(ctx, &member, now).await,
+    let revoked = match super::open_member(ctx, account_id).await {
+        Ok(member) => revoke_all(ctx, &member, now).await.map_err(ApiError::from),
         Err(err) => Err(err),
     };
     match revoked {
@@ -87,3 +86,40 @@ pub(super) async fn revoke_account(
     }
     Ok(())
 }
+
+/// How long a lease may exist before the ledger must bind it: far past the
+/// request that leased it (which binds it or gives it back before it
+/// answers, cut at `server.request_timeout_ms` at the latest).
+fn stray_after(ctx: &Context) -> u64 {
+    (ctx.settings.server.request_timeout_ms / 1_000 * 2).max(600)
+}
+
+impl Accounts {
+    /// Ends leases no session record binds: an account bound in the pool
+    /// table by a request whose ledger write then failed (or timed out,
+    /// leaving no record), or whose give-back failed. Nobody holds keys to
+    /// it, but it was leased, so it is reset before anyone gets it. One
+    /// page of leased accounts per pass, the cursor carried between passes
+    /// so every lease is looked at in turn however large the pool.
+    pub(super) async fn end_stray_leases(&self) -> Result<usize, ApiError> {
+        let mut cursor = self.stray_cursor.lock().await;
+        let pool = &self.ctx.upstreams.pool;
+        let (page, next) = pool.list(Some(AccountState::Leased), STRAY_PAGE, cursor.as_deref()).await?;
+        *cursor = next;
+        let old = unix_seconds(self.ctx.clock.now()).saturating_sub(stray_after(&self.ctx));
+        let mut ended = 0;
+        for record in page.iter().filter(|r| r.leased_at.is_some_and(|at| at <= old)) {
+            let Some(session_id) = record.session_id.as_deref() else { continue };
+            let bound = self.ctx.upstreams.ledger.get(session_id).await?.and_then(|r| r.account_id);
+            if bound.as_deref() != Some(record.account_id.as_str()) {
+                end_account_lease(&self.ctx, &record.account_id, session_id, "stray lease: no session record binds it")
+                    .await?;
+                ended += 1;
+            }
+        }
+        Ok(ended)
+    }
+}
+
+/// Leased accounts looked at per worker pass.
+const STRAY_PAGE: u32 = 25;

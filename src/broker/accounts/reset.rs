@@ -28,8 +28,8 @@ fn stopped(what: &str, error: String) -> ResourceOutcome {
 }
 
 impl Accounts {
-    /// One worker pass: cooled-down accounts become available, and
-    /// resetting accounts no live claim holds are claimed and reset.
+    /// One worker pass: cooled-down accounts become available, stray leases
+    /// end, and resetting accounts no live claim holds are claimed and reset.
     pub async fn run_due(&self) -> Result<usize, UpstreamError> {
         let pool = &self.ctx.upstreams.pool;
         let now = self.now();
@@ -43,6 +43,11 @@ impl Accounts {
                 reason: None,
             };
             pool.transition(&t).await?;
+        }
+        match self.end_stray_leases().await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(stray = n, "leases no session record binds were ended; their accounts reset"),
+            Err(err) => tracing::warn!(error = %err, "the sweep for stray leases failed"),
         }
         let mut done = 0;
         for id in pool.in_state_since(AccountState::Resetting, now, PER_PASS).await? {
@@ -136,12 +141,14 @@ impl Accounts {
             return (CleanupReport::default(), Some(format!("credentials could not be revoked: {err}")));
         }
         let settings = &self.ctx.settings;
-        let regions = settings.pool.regions_or(&settings.cleanup.regions_or(&settings.aws.region));
-        let partition = self.ctx.identity().await.map(|i| i.partition.id()).unwrap_or("aws");
+        let (scan, keep) = match self.scope(account_id).await {
+            Ok(scope) => scope,
+            Err(err) => return (CleanupReport::default(), Some(err.to_string())),
+        };
         let plan = ResetPlan {
-            regions: regions.iter().map(ToString::to_string).collect(),
-            account: account_id.to_owned(),
-            keep: vec![format!("arn:{partition}:iam::{account_id}:role/{}", settings.pool.access_role_name)],
+            regions: scan.regions,
+            account: scan.account,
+            keep,
             verify_passes: settings.pool.verify_passes,
             attempts: settings.cleanup.max_attempts,
         };
@@ -200,16 +207,22 @@ impl Accounts {
     pub async fn preview(&self, raw_id: &str) -> Result<CleanupReport, ApiError> {
         let record = self.get(raw_id).await?;
         let member = self.member(&record.account_id).await?;
-        let settings = &self.ctx.settings;
-        let regions = settings.pool.regions_or(&settings.cleanup.regions_or(&settings.aws.region));
-        let partition = self.ctx.identity().await?.partition.id();
-        let scan =
-            Scan { regions: regions.iter().map(ToString::to_string).collect(), account: record.account_id.clone() };
-        let keep = vec![format!("arn:{partition}:iam::{}:role/{}", record.account_id, settings.pool.access_role_name)];
-        let options = engine_options(settings);
+        let (scan, keep) = self.scope(&record.account_id).await?;
+        let options = engine_options(&self.ctx.settings);
         let backend = member.resources.as_ref();
         let found = discover(backend, &scan, &Mode::Account { keep }, &options).await;
         Ok(report_of(remove(backend, found, &options, true).await, true))
+    }
+
+    /// Where a reset of `account_id` searches (`pool.regions`, else the
+    /// cleanup regions) and what it keeps: the access role it works through.
+    async fn scope(&self, account_id: &str) -> Result<(Scan, Vec<String>), ApiError> {
+        let settings = &self.ctx.settings;
+        let regions = settings.pool.regions_or(&settings.cleanup.regions_or(&settings.aws.region));
+        let partition = self.ctx.identity().await?.partition.id();
+        let scan = Scan { regions: regions.iter().map(ToString::to_string).collect(), account: account_id.to_owned() };
+        let keep = vec![format!("arn:{partition}:iam::{account_id}:role/{}", settings.pool.access_role_name)];
+        Ok((scan, keep))
     }
 
     /// `POST /admin/accounts/{id}/reset`: an account not leased (available,

@@ -93,7 +93,8 @@ impl Sessions {
             (Ok(true), Err(err)) => {
                 if !matches!(err, ApiError::SessionEnded(..) | ApiError::SessionBound(..)) {
                     // The session holds the account (as after a lease whose
-                    // AssumeRole failed); its reset follows its end.
+                    // AssumeRole failed); its reset follows its end, or the
+                    // worker's sweep for stray leases if no record binds it.
                     return Err(err);
                 }
                 self.give_back(&req.session_id, account).await;
