@@ -36,16 +36,6 @@ pub struct Accounts {
     stray_cursor: tokio::sync::Mutex<Option<String>>,
 }
 
-/// Clients in `account_id` through the pool's access role, named by the
-/// broker's own partition (STS answers it; a guessed one would name roles
-/// that do not exist in GovCloud or China).
-async fn open_member(ctx: &Context, account_id: &str) -> Result<MemberClients, ApiError> {
-    let partition = ctx.identity().await?.partition.id();
-    let role = &ctx.settings.pool.access_role_name;
-    let opened = ctx.upstreams.members.open(account_id, role, partition).await;
-    Ok(opened.map_err(|e| PoolError::AccessRole(account_id.to_owned(), e))?)
-}
-
 /// A 12-digit account id, or `invalid_account_id`.
 pub fn parse_account_id(raw: &str) -> Result<String, PoolError> {
     if raw.len() == 12 && raw.bytes().all(|b| b.is_ascii_digit()) {
@@ -82,7 +72,7 @@ impl Accounts {
 
     /// Clients in the account through the pool's access role.
     async fn member(&self, account_id: &str) -> Result<MemberClients, ApiError> {
-        open_member(&self.ctx, account_id).await
+        self.ctx.open_member(account_id).await
     }
 
     /// One registered account, or `account_not_found`.

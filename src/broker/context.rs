@@ -10,10 +10,11 @@ use std::time::{Duration, Instant};
 
 use moka::future::Cache;
 
+use crate::aws::members::MemberClients;
 use crate::aws::{CallerIdentity, RoleInfo, UpstreamErrorKind, Upstreams};
 use crate::clock::Clock;
 use crate::config::{Isolation, Settings};
-use crate::error::ApiError;
+use crate::error::{ApiError, PoolError};
 
 /// A profile resolved from a request: looked up once, passed along.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +70,16 @@ impl Context {
             *last = Some((identity.clone(), Instant::now()));
         }
         Ok(identity)
+    }
+
+    /// Clients in pool account `account_id` through `pool.access_role_name`,
+    /// named by the broker's own partition (STS answers it; a guessed one
+    /// would name roles that do not exist in GovCloud or China).
+    pub async fn open_member(&self, account_id: &str) -> Result<MemberClients, ApiError> {
+        let partition = self.identity().await?.partition.id();
+        let role = &self.settings.pool.access_role_name;
+        let opened = self.upstreams.members.open(account_id, role, partition).await;
+        Ok(opened.map_err(|e| PoolError::AccessRole(account_id.to_owned(), e))?)
     }
 
     /// The identity last resolved, and how long ago (for `/readyz` while

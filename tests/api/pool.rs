@@ -213,6 +213,13 @@ async fn a_learner_gets_a_whole_account_which_comes_back_clean_after_the_session
     let topics = Sns::new(&access).list_topics().send().await.unwrap();
     assert!(topics.topics().is_empty(), "nothing left: {topics:?}");
     theirs.get_topic_attributes().topic_arn(&kept).send().await.expect("the other learner's account is untouched");
+    // A role changed by hand is drift: in the account's record, and in
+    // the status's live check of an available account (the only one).
+    iam.update_role().role_name(&role).max_session_duration(7_200).send().await.unwrap();
+    assert!(account(&app, &held).await["drift"].to_string().contains(&role), "drift shown");
+    let (_, status) = app.admin(Method::GET, "/admin/status").await;
+    assert_eq!(status["pool"]["roles"]["checked_in"], held.as_str(), "{status}");
+    assert!(status["pool"]["roles"]["drift"].to_string().contains(&role), "{status}");
 
     // Quarantine ends the other session first; release resets it back.
     let path = format!("/admin/accounts/{other}/quarantine");

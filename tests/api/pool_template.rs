@@ -92,4 +92,5 @@ async fn the_pool_template_lints_deploys_and_registration_changes_nothing() {
     let (_, status) = app.admin(Method::GET, "/admin/status").await;
     let own = status["profiles"].as_array().unwrap().iter().find(|p| p["profile"] == PROFILE).cloned();
     assert_eq!(own.unwrap()["state"], "pool_accounts", "{status}");
+    assert_eq!(status["pool"]["roles"], json!({ "checked_in": ids[0], "drift": [] }), "{status}");
 }

@@ -74,7 +74,7 @@ pub(super) async fn revoke_account(
     why: &str,
 ) -> Result<(), ApiError> {
     let now = unix_seconds(ctx.clock.now());
-    let revoked = match super::open_member(ctx, account_id).await {
+    let revoked = match ctx.open_member(account_id).await {
         Ok(member) => revoke_all(ctx, &member, now).await.map_err(ApiError::from),
         Err(err) => Err(err),
     };

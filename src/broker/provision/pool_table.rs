@@ -3,10 +3,10 @@
 
 use serde_json::{Value, json};
 
-use super::Provisioner;
 use super::ledger::{plan_table, plan_table_teardown, table_status};
 use super::plan::{Item, Step};
 use super::principals::{PoolAccess, Tables};
+use super::{Provisioner, drift};
 use crate::aws::UpstreamError;
 use crate::aws::pool::AccountState;
 use crate::error::ApiError;
@@ -68,6 +68,29 @@ impl Provisioner {
         }
         let mut status = table_status(table, info);
         status.insert("accounts".into(), Value::Object(accounts));
+        status.insert("roles".into(), self.pool_roles_sample().await?);
         Ok(Value::Object(status))
+    }
+
+    /// The account profiles' roles against the configuration, checked live
+    /// (a dry-run convergence) in one available account: the next a lease
+    /// would take. Every account is converged from the same configuration
+    /// at registration and after each reset, so a changed profile shows
+    /// here as drift of every account until its next reset; a role changed
+    /// by hand in one account shows in `GET /admin/accounts/{id}`.
+    async fn pool_roles_sample(&self) -> Result<Value, ApiError> {
+        // Reserved accounts too (their `since` is ahead): a sample, not a lease.
+        let sample = self.ctx.upstreams.pool.in_state_since(AccountState::Available, u64::MAX, 1).await?;
+        let Some(account_id) = sample.into_iter().next() else {
+            return Ok(json!({ "checked_in": null }));
+        };
+        let checked = match self.ctx.open_member(&account_id).await {
+            Ok(member) => self.provision_account(&member, true).await.map_err(|e| e.source.to_string()),
+            Err(err) => Err(err.to_string()),
+        };
+        Ok(match checked {
+            Ok(changes) => json!({ "checked_in": account_id, "drift": drift(changes) }),
+            Err(error) => json!({ "checked_in": account_id, "error": error }),
+        })
     }
 }
