@@ -13,6 +13,7 @@ mod keys;
 mod pool;
 mod profiles;
 mod server;
+mod spend;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,6 +28,7 @@ pub use cleanup::{CleanupSettings, LedgerSettings};
 pub use keys::PemKey;
 pub use pool::{Isolation, PoolSettings};
 pub use server::{PublicUrl, ServerSettings};
+pub use spend::{MAX_BUDGET_USD, OnExhausted, SpendSettings, valid_budget};
 
 use crate::domain::Region;
 use crate::domain::guardrails::{GuardrailSettings, Guardrails};
@@ -61,6 +63,9 @@ pub struct Settings {
     /// `[pool]`: the accounts account-isolated profiles lease.
     #[serde(default)]
     pub pool: PoolSettings,
+    /// `[spend]`: the spend meter and budgets.
+    #[serde(default)]
+    pub spend: SpendSettings,
     /// `[guardrails]`: defaults for every profile's guardrails.
     #[serde(default)]
     pub guardrails: GuardrailSettings,
@@ -218,6 +223,10 @@ pub struct ProfileSettings {
     /// `shared` (the broker's account) or `account` (a pool account each).
     #[serde(default)]
     pub isolation: Isolation,
+    /// A session's spend budget in USD (none: estimated, never acted on).
+    pub budget_usd: Option<f64>,
+    /// The latest a session's lease may be extended to, from its start.
+    pub max_lease_seconds: Option<u32>,
     /// The policy template's text, read by [`load`].
     #[serde(skip)]
     pub policy_template: String,
@@ -289,6 +298,8 @@ pub fn test_settings() -> Settings {
         guardrails: GuardrailSettings::default(),
         cleanup: true,
         isolation: Isolation::Shared,
+        budget_usd: None,
+        max_lease_seconds: None,
         policy_template: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#
             .into(),
     };
@@ -301,6 +312,7 @@ pub fn test_settings() -> Settings {
         ledger: LedgerSettings::default(),
         cleanup: CleanupSettings::default(),
         pool: PoolSettings::default(),
+        spend: SpendSettings::default(),
         guardrails: GuardrailSettings::default(),
         profiles: [("s3".to_owned(), profile)].into_iter().collect(),
         unread_secrets: Vec::new(),

@@ -6,6 +6,7 @@ mod duration;
 pub mod guardrails;
 mod narrowing;
 pub mod policy;
+pub mod prices;
 mod region;
 mod session;
 pub mod signed;

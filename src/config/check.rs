@@ -62,6 +62,18 @@ fn env_var(key: &str) -> Option<String> {
 pub(super) struct Problems(Vec<Problem>);
 
 impl Problems {
+    /// Whether none were found.
+    #[cfg(test)]
+    pub(super) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The keys named, in order.
+    #[cfg(test)]
+    pub(super) fn keys(&self) -> Vec<&str> {
+        self.0.iter().map(|p| p.key.as_str()).collect()
+    }
+
     pub(super) fn add(&mut self, key: impl Into<String>, message: impl Into<String>) {
         self.0.push(Problem { key: key.into(), message: message.into() });
     }
@@ -105,6 +117,7 @@ pub(super) fn extract_and_validate(figment: &Figment, base_dir: &Path) -> Result
     }
     validate(&settings, &mut problems);
     profiles::load_policies(&mut settings, base_dir, &mut problems);
+    super::spend::load_prices(&mut settings, base_dir, &mut problems);
     if problems.0.is_empty() { Ok(settings) } else { Err(ConfigError { problems: problems.0 }) }
 }
 
@@ -269,6 +282,9 @@ fn validate(s: &Settings, problems: &mut Problems) {
     }
     check_secret("console.ticket_secret", s.console.ticket_secret.as_ref(), false, problems);
     for (key, message) in super::cleanup::problems(s).into_iter().chain(super::pool::problems(s)) {
+        problems.add(key, message);
+    }
+    for (key, message) in super::spend::problems(s) {
         problems.add(key, message);
     }
     profiles::validate_profiles(s, problems);

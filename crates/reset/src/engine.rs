@@ -7,7 +7,7 @@ mod graph;
 mod reset;
 mod select;
 
-pub use discover::{MANAGED_BY, SESSION_TAG, discover};
+pub use discover::{Inventory, MANAGED_BY, SESSION_TAG, discover, inventory};
 pub use graph::remove;
 pub use reset::{ResetOutcome, ResetPlan, reset_account};
 

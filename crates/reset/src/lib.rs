@@ -14,10 +14,13 @@
 //! - [`clients`]: the SDK clients per region, behind the [`clients::Backend`]
 //!   trait the engine calls (tests wrap it).
 //! - [`upstream`]: one AWS call and how its failure is classified.
+//! - [`usage`]: what a found resource bills for (size, quantity, since
+//!   when), read by its listing for the broker's spend meter.
 //! - [`engine::reset_account`]: a pool account's whole reset: delete
 //!   everything unprotected, restore the baseline (`baseline`: a default
 //!   VPC), and search again until enough passes in a row find nothing.
 
+mod arn_match;
 mod baseline;
 pub mod clients;
 pub mod engine;
@@ -25,3 +28,4 @@ pub mod registry;
 mod retry;
 mod types;
 pub mod upstream;
+pub mod usage;

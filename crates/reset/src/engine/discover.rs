@@ -46,16 +46,59 @@ enum Listing {
 
 /// Finds what `mode` covers in `scan`'s regions.
 pub async fn discover(backend: &dyn Backend, scan: &Scan, mode: &Mode, options: &Options) -> Found {
-    let whole_account = matches!(mode, Mode::Account { .. });
+    let (whole_account, filter) = match mode {
+        Mode::Session { key } => (false, Some((SESSION_TAG, key.as_str()))),
+        Mode::Account { .. } => (true, None),
+    };
+    inventory(backend, scan, whole_account, filter, options).await.found(mode)
+}
+
+/// Everything the listings and the tagging API show in one account, before
+/// any selection: what one round of calls costs, shared by every session
+/// the account holds (the spend meter lists once per account, region and
+/// type, never per session).
+#[derive(Debug, Default)]
+pub struct Inventory {
+    /// Every listed resource by ARN, with the tagging API's tags merged.
+    pub listed: BTreeMap<String, Resource>,
+    /// Tagged ARNs of no registered type, with their tags.
+    unknown: Vec<(String, Vec<(String, String)>)>,
+    /// Listings that failed after retries.
+    pub failed: Vec<Outcome>,
+}
+
+impl Inventory {
+    /// What `mode` takes from this inventory, as [`discover`] would find it.
+    pub fn found(&self, mode: &Mode) -> Found {
+        let mut found = Found { failed: self.failed.clone(), ..Found::default() };
+        let marked = |tags: &[(String, String)]| match mode {
+            Mode::Session { key } => tags.iter().any(|(k, v)| k == SESSION_TAG && v == key),
+            Mode::Account { .. } => true,
+        };
+        found.left = self.unknown.iter().filter(|(_, tags)| marked(tags)).map(|(arn, _)| unknown(arn)).collect();
+        super::select::select(&mut found, &self.listed, mode);
+        found.left.sort();
+        found.failed.sort();
+        found
+    }
+}
+
+/// Lists every type in `scan`'s regions (global types once) and the
+/// tagging API (only what carries `filter`, when given), at once within
+/// `options.max_parallel`. `whole_account`: listings read what only an
+/// account reset's protection needs.
+pub async fn inventory(
+    backend: &dyn Backend,
+    scan: &Scan,
+    whole_account: bool,
+    filter: Option<(&str, &str)>,
+    options: &Options,
+) -> Inventory {
     let places: Vec<Where> = scan
         .regions
         .iter()
         .map(|r| Where { region: r.clone(), account: scan.account.clone(), partition: partition(r), whole_account })
         .collect();
-    let filter = match mode {
-        Mode::Session { key } => Some((SESSION_TAG, key.as_str())),
-        Mode::Account { .. } => None,
-    };
     // Built eagerly: each call owns what it needs, so the run is Send.
     let mut calls: Vec<BoxFuture<'_, Listing>> = Vec::new();
     for at in &places {
@@ -81,39 +124,35 @@ pub async fn discover(backend: &dyn Backend, scan: &Scan, mode: &Mode, options: 
     }
     let results: Vec<Listing> = stream::iter(calls).buffer_unordered(options.max_parallel.max(1)).collect().await;
 
-    let mut found = Found::default();
+    let mut inventory = Inventory::default();
     let mut tags: HashMap<String, Vec<(String, String)>> = HashMap::new();
-    let mut listed: BTreeMap<String, Resource> = BTreeMap::new();
     for result in results {
         match result {
             Listing::Tagged(Ok(arns)) => {
                 tags.extend(arns.into_iter().map(|(arn, t)| (canonical(&arn).to_owned(), t)));
             }
-            Listing::Tagged(Err(err)) => found.failed.push(listing_failed("tagging:resource", "tagging", &err)),
+            Listing::Tagged(Err(err)) => inventory.failed.push(listing_failed("tagging:resource", "tagging", &err)),
             Listing::Type(_, _, Ok(resources)) => {
                 for mut r in resources {
                     r.arn = canonical(&r.arn).to_owned();
-                    listed.insert(r.arn.clone(), r);
+                    inventory.listed.insert(r.arn.clone(), r);
                 }
             }
             Listing::Type(kind, at, Err(err)) => {
                 let service = kind.name.split(':').next().unwrap_or_default();
                 let pattern = at.regional(service, "*");
-                found.failed.push(listing_failed(kind.name, &pattern, &err));
+                inventory.failed.push(listing_failed(kind.name, &pattern, &err));
             }
         }
     }
-    for (arn, t) in &tags {
-        match listed.get_mut(arn) {
-            Some(resource) => resource.tags.extend(t.iter().cloned()),
-            None if registry::for_arn(arn).is_none() => found.left.push(unknown(arn)),
+    for (arn, t) in tags {
+        match inventory.listed.get_mut(&arn) {
+            Some(resource) => resource.tags.extend(t),
+            None if registry::for_arn(&arn).is_none() => inventory.unknown.push((arn, t)),
             None => {}
         }
     }
-    super::select::select(&mut found, listed, mode);
-    found.left.sort();
-    found.failed.sort();
-    found
+    inventory
 }
 
 fn listing_failed(kind: &str, arn: &str, err: &UpstreamError) -> Outcome {

@@ -16,7 +16,7 @@ use crate::registry::{self, Attribution, Resource};
 /// resources are left to deleting the stack.
 const STACK_TAG: &str = "aws:cloudformation:stack-id";
 
-pub(super) fn select(found: &mut Found, listed: BTreeMap<String, Resource>, mode: &Mode) {
+pub(super) fn select(found: &mut Found, listed: &BTreeMap<String, Resource>, mode: &Mode) {
     let in_stack =
         |r: &Resource| r.tags.get(STACK_TAG).is_some_and(|stack| listed.contains_key(stack) && stack != r.arn.as_str());
     let mut chosen: Vec<Resource> = Vec::new();

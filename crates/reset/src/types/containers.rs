@@ -12,6 +12,7 @@ use super::ec2_vpc;
 use super::{deleting, done, last, unless_gone};
 use crate::registry::{ArnMatch, Attribution, Deleted, Grants, Registration, Resource, Scope, Where};
 use crate::upstream::{UpstreamError, sdk_call};
+use crate::usage::Usage;
 
 type Ecs = aws_sdk_ecs::Client;
 type Eks = aws_sdk_eks::Client;
@@ -210,7 +211,11 @@ async fn eks_clusters(c: &Eks, at: &Where) -> Result<Vec<Resource>, UpstreamErro
             .map(|g| ec2_vpc::arn(at, "security-group", g));
         let tags = cluster.tags().into_iter().flatten().map(|(k, v)| (k.clone(), v.clone()));
         found.push(
-            Resource::new(EKS_CLUSTER.name, at, arn, &name).named(&name).tagged(tags).before(subnets.chain(groups)),
+            Resource::new(EKS_CLUSTER.name, at, arn, &name)
+                .named(&name)
+                .tagged(tags)
+                .before(subnets.chain(groups))
+                .billed(Usage::hourly("*", cluster.created_at())),
         );
     }
     Ok(found)

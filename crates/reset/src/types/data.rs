@@ -9,6 +9,7 @@ use futures_util::FutureExt;
 use super::{deleting, done};
 use crate::registry::{ArnMatch, Attribution, Deleted, Grants, Registration, Resource, Scope, Where};
 use crate::upstream::{UpstreamError, sdk_call};
+use crate::usage::{Unit, Usage};
 
 async fn list_tables(client: &aws_sdk_dynamodb::Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
     let pages = client.list_tables().into_paginator().items().send();
@@ -219,7 +220,16 @@ async fn list_redshift(client: &aws_sdk_redshift::Client, at: &Where) -> Result<
             Some(
                 Resource::new(REDSHIFT_CLUSTER.name, at, at.regional("redshift", &format!("cluster:{id}")), id)
                     .named(id)
-                    .tagged(tags),
+                    .tagged(tags)
+                    .billed(
+                        Usage::default()
+                            .line(
+                                c.node_type().unwrap_or("unknown"),
+                                f64::from(c.number_of_nodes().unwrap_or(1)),
+                                Unit::Hour,
+                            )
+                            .since(c.cluster_create_time()),
+                    ),
             )
         })
         .collect())

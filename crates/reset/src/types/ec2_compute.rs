@@ -14,6 +14,9 @@ use super::ec2_vpc::{arn, name, tags};
 use super::{deleting, done, unless_gone};
 use crate::registry::{ArnMatch, Attribution, Deleted, Grants, Registration, Resource, Scope, Where};
 use crate::upstream::{UpstreamError, UpstreamErrorKind, sdk_call};
+use crate::usage::Usage;
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
 
 const EC2: &str = "ec2";
 
@@ -44,10 +47,35 @@ async fn list_instances(c: &Client, at: &Where) -> Result<Vec<Resource>, Upstrea
                 Resource::new(INSTANCE.name, at, arn(at, "instance", id), id)
                     .named(name(i.tags()))
                     .tagged(tags(i.tags()))
-                    .before(held),
+                    .before(held)
+                    .billed(instance_usage(i)),
             )
         })
         .collect())
+}
+
+/// An instance bills its type by the hour while it runs; stopped, only its
+/// volumes (their own lines). AWS moves `LaunchTime` to the last start and
+/// writes the stop into `StateTransitionReason` as
+/// `User initiated (2026-12-07 10:00:00 GMT)`; a stop whose time is not
+/// there counts as at launch (nothing accrues).
+fn instance_usage(i: &aws_sdk_ec2::types::Instance) -> Usage {
+    let size = i.instance_type().map(|t| t.as_str()).unwrap_or("unknown");
+    let usage = Usage::hourly(size, i.launch_time());
+    let running =
+        matches!(i.state().and_then(|s| s.name()), Some(InstanceStateName::Running | InstanceStateName::Pending));
+    if running {
+        return usage;
+    }
+    let stopped = i.state_transition_reason().and_then(stopped_at).or(usage.since).unwrap_or_default();
+    usage.stopped(stopped)
+}
+
+/// The time in `User initiated (YYYY-MM-DD HH:MM:SS GMT)`.
+fn stopped_at(reason: &str) -> Option<i64> {
+    let inner = reason.split_once('(')?.1.strip_suffix(" GMT)")?;
+    let rfc3339 = format!("{}Z", inner.replacen(' ', "T", 1));
+    DateTime::from_str(&rfc3339, Format::DateTime).ok().map(|t| t.secs())
 }
 
 /// Termination protection (`disableApiTermination`) is lifted when
@@ -99,7 +127,10 @@ async fn list_volumes(c: &Client, at: &Where) -> Result<Vec<Resource>, UpstreamE
         .filter(|v| !matches!(v.state(), Some(VolumeState::Deleted | VolumeState::Deleting)))
         .filter_map(|v| {
             let id = v.volume_id()?;
-            Some(Resource::new(VOLUME.name, at, arn(at, "volume", id), id).named(name(v.tags())).tagged(tags(v.tags())))
+            let size = v.volume_type().map_or("standard", |t| t.as_str());
+            let usage = Usage::storage(size, f64::from(v.size().unwrap_or_default()), v.create_time());
+            let volume = Resource::new(VOLUME.name, at, arn(at, "volume", id), id);
+            Some(volume.named(name(v.tags())).tagged(tags(v.tags())).billed(usage))
         })
         .collect())
 }
@@ -159,7 +190,8 @@ async fn list_snapshots(c: &Client, at: &Where) -> Result<Vec<Resource>, Upstrea
             Some(
                 Resource::new(SNAPSHOT.name, at, unowned_arn(at, "snapshot", id), id)
                     .named(name(s.tags()))
-                    .tagged(tags(s.tags())),
+                    .tagged(tags(s.tags()))
+                    .billed(Usage::storage("*", f64::from(s.volume_size().unwrap_or_default()), s.start_time())),
             )
         })
         .collect())

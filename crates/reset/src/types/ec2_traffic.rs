@@ -11,6 +11,7 @@ use super::ec2_vpc::{arn, name, tags};
 use super::{deleting, done, unless_gone};
 use crate::registry::{ArnMatch, Attribution, Deleted, Grants, Registration, Resource, Scope, Where};
 use crate::upstream::{UpstreamError, sdk_call};
+use crate::usage::Usage;
 
 const EC2: &str = "ec2";
 
@@ -28,7 +29,8 @@ async fn list_nat_gateways(c: &Client, at: &Where) -> Result<Vec<Resource>, Upst
                 Resource::new(NAT_GATEWAY.name, at, arn(at, "natgateway", id), id)
                     .named(name(g.tags()))
                     .tagged(tags(g.tags()))
-                    .before(subnet.into_iter().chain(addresses.map(|a| arn(at, "elastic-ip", a)))),
+                    .before(subnet.into_iter().chain(addresses.map(|a| arn(at, "elastic-ip", a))))
+                    .billed(Usage::hourly("*", g.create_time())),
             )
         })
         .collect())
@@ -65,7 +67,9 @@ async fn list_addresses(c: &Client, at: &Where) -> Result<Vec<Resource>, Upstrea
                 .named(name(a.tags()))
                 .tagged(tags(a.tags()));
             found.parent = a.association_id().map(str::to_owned);
-            Some(found)
+            // Every public IPv4 address bills by the hour, attached or not
+            // (since February 2024); DescribeAddresses gives no start.
+            Some(found.billed(Usage::hourly("*", None)))
         })
         .collect())
 }

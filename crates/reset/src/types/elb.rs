@@ -11,6 +11,7 @@ use futures_util::FutureExt;
 use super::{deleting, done};
 use crate::registry::{ArnMatch, Attribution, Deleted, Grants, Registration, Resource, Scope, Where};
 use crate::upstream::{UpstreamError, sdk_call};
+use crate::usage::Usage;
 
 type Client = aws_sdk_elasticloadbalancingv2::Client;
 const ELB: &str = "elasticloadbalancing";
@@ -26,7 +27,10 @@ async fn list_load_balancers(c: &Client, at: &Where) -> Result<Vec<Resource>, Up
             let held = subnets
                 .map(|s| at.regional("ec2", &format!("subnet/{s}")))
                 .chain(b.security_groups().iter().map(|g| at.regional("ec2", &format!("security-group/{g}"))));
-            Some(Resource::new(LOAD_BALANCER.name, at, arn.to_owned(), arn).named(name).before(held))
+            // Priced by kind (`application`, `network`, `gateway`) per hour;
+            // LCUs bill by use, outside the estimate.
+            let usage = Usage::hourly(b.r#type().map_or("application", |t| t.as_str()), b.created_time());
+            Some(Resource::new(LOAD_BALANCER.name, at, arn.to_owned(), arn).named(name).before(held).billed(usage))
         })
         .collect())
 }

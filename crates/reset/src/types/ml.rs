@@ -9,6 +9,7 @@ use futures_util::FutureExt;
 use super::done;
 use crate::registry::{ArnMatch, Attribution, Deleted, Grants, Registration, Resource, Scope, Where};
 use crate::upstream::{UpstreamError, UpstreamErrorKind, sdk_call};
+use crate::usage::Usage;
 
 type Client = aws_sdk_sagemaker::Client;
 
@@ -20,7 +21,14 @@ async fn notebooks(c: &Client, at: &Where) -> Result<Vec<Resource>, UpstreamErro
         .filter(|n| n.notebook_instance_status() != Some(&NotebookInstanceStatus::Deleting))
         .filter_map(|n| {
             let (name, arn) = (n.notebook_instance_name()?, n.notebook_instance_arn()?);
-            Some(Resource::new(NOTEBOOK_INSTANCE.name, at, arn.to_owned(), name).named(name))
+            // Billed by instance type while in service; a stopped notebook
+            // bills only its volume, which the meter does not see here.
+            let size = n.instance_type().map_or("unknown", |t| t.as_str());
+            let mut usage = Usage::hourly(size, n.creation_time());
+            if n.notebook_instance_status() == Some(&NotebookInstanceStatus::Stopped) {
+                usage = usage.stopped(n.last_modified_time().map_or(0, |t| t.secs()));
+            }
+            Some(Resource::new(NOTEBOOK_INSTANCE.name, at, arn.to_owned(), name).named(name).billed(usage))
         })
         .collect())
 }

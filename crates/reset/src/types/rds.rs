@@ -10,6 +10,7 @@ use futures_util::FutureExt;
 use super::{deleting, done};
 use crate::registry::{ArnMatch, Attribution, Deleted, Grants, Registration, Resource, Scope, Where};
 use crate::upstream::{UpstreamError, sdk_call};
+use crate::usage::{Unit, Usage};
 
 type Client = aws_sdk_rds::Client;
 
@@ -19,6 +20,20 @@ fn tags(list: &[aws_sdk_rds::types::Tag]) -> Vec<(String, String)> {
 
 fn subnet_group_arn(at: &Where, name: &str) -> String {
     at.regional("rds", &format!("subgrp:{name}"))
+}
+
+/// A DB instance bills its class by the hour and its allocated storage per
+/// GB-month (`storage:<type>`); an Aurora member's storage is its cluster's.
+fn db_usage(i: &aws_sdk_rds::types::DbInstance) -> Usage {
+    let class = i.db_instance_class().unwrap_or("unknown");
+    let usage = Usage::hourly(class, i.instance_create_time());
+    match (i.db_cluster_identifier(), i.allocated_storage()) {
+        (None, Some(gb)) if gb > 0 => {
+            let storage = format!("storage:{}", i.storage_type().unwrap_or("gp2"));
+            usage.line(storage, f64::from(gb), Unit::GbMonth)
+        }
+        _ => usage,
+    }
 }
 
 async fn list_instances(c: &Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
@@ -34,7 +49,8 @@ async fn list_instances(c: &Client, at: &Where) -> Result<Vec<Resource>, Upstrea
             let sgs = i.vpc_security_groups().iter().filter_map(|g| g.vpc_security_group_id());
             let held =
                 cluster.into_iter().chain(group).chain(sgs.map(|g| at.regional("ec2", &format!("security-group/{g}"))));
-            Some(Resource::new(INSTANCE.name, at, arn.to_owned(), id).named(id).tagged(tags(i.tag_list())).before(held))
+            let found = Resource::new(INSTANCE.name, at, arn.to_owned(), id).named(id).tagged(tags(i.tag_list()));
+            Some(found.before(held).billed(db_usage(i)))
         })
         .collect())
 }

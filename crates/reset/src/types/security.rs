@@ -11,6 +11,7 @@ use futures_util::FutureExt;
 use super::{deleting, unless_gone};
 use crate::registry::{ArnMatch, Attribution, Deleted, Grants, Registration, Resource, Scope, Where};
 use crate::upstream::{UpstreamError, UpstreamErrorKind, sdk_call};
+use crate::usage::Usage;
 
 type Kms = aws_sdk_kms::Client;
 /// The shortest waiting period AWS allows for a key deletion.
@@ -29,7 +30,9 @@ async fn keys(c: &Kms, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
             continue;
         }
         let arn = meta.arn().map_or_else(|| at.regional("kms", &format!("key/{id}")), str::to_owned);
-        found.push(Resource::new(KMS_KEY.name, at, arn, id));
+        // A customer managed key bills per month ($1 in most regions),
+        // priced per hour as 1/730 of it.
+        found.push(Resource::new(KMS_KEY.name, at, arn, id).billed(Usage::hourly("*", meta.creation_date())));
     }
     Ok(found)
 }
@@ -100,7 +103,8 @@ async fn secrets(c: &aws_sdk_secretsmanager::Client, at: &Where) -> Result<Vec<R
         .filter_map(|s| {
             let (name, arn) = (s.name()?, s.arn()?);
             let tags = s.tags().iter().filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())));
-            Some(Resource::new(SECRET.name, at, arn.to_owned(), arn).named(name).tagged(tags))
+            let usage = Usage::hourly("*", s.created_date());
+            Some(Resource::new(SECRET.name, at, arn.to_owned(), arn).named(name).tagged(tags).billed(usage))
         })
         .collect())
 }

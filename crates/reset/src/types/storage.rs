@@ -9,6 +9,7 @@ use super::deleting;
 use super::ec2_vpc;
 use crate::registry::{ArnMatch, Attribution, Grants, Registration, Resource, Scope, Where};
 use crate::upstream::{UpstreamError, sdk_call};
+use crate::usage::{Unit, Usage};
 
 async fn list_file_systems(client: &aws_sdk_efs::Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
     let pages = client.describe_file_systems().into_paginator().items().send();
@@ -101,7 +102,11 @@ fn cache_resource(c: &CacheCluster, at: &Where) -> Option<Resource> {
     let arn = c.arn().map_or_else(|| at.regional("elasticache", &format!("cluster:{id}")), str::to_owned);
     let groups =
         c.security_groups().iter().filter_map(|g| g.security_group_id()).map(|g| ec2_vpc::arn(at, "security-group", g));
-    Some(Resource::new(ELASTICACHE_CLUSTER.name, at, arn, id).named(id).before(groups))
+    let nodes = f64::from(c.num_cache_nodes().unwrap_or(1));
+    let usage = Usage::default()
+        .line(c.cache_node_type().unwrap_or("unknown"), nodes, Unit::Hour)
+        .since(c.cache_cluster_create_time());
+    Some(Resource::new(ELASTICACHE_CLUSTER.name, at, arn, id).named(id).before(groups).billed(usage))
 }
 
 async fn list_cache_clusters(client: &aws_sdk_elasticache::Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
