@@ -9,6 +9,9 @@
 //! - [`Cleanup`]: finding and deleting what a session created, and the
 //!   worker that does so once sessions end (the ledger coordinates replicas).
 //!
+//! - [`spend::Meter`]: the spend meter, pricing what every active session
+//!   runs once per `spend.interval_seconds`.
+//!
 //! [`revocation`] (the Deny documents and their IAM reads and writes) sits
 //! below both; [`provision`]'s desired state and plan are pure.
 
@@ -21,6 +24,7 @@ pub mod ledger_reports;
 pub mod provision;
 pub mod revocation;
 mod sessions;
+pub mod spend;
 
 pub use cleanup::{CleanNow, Cleanup};
 pub use context::{Context, Profile};

@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 
 use crate::auth::Verifier;
 use crate::aws::{Upstreams, http_client, load_sdk_config};
+use crate::broker::spend::Meter;
 use crate::broker::{Cleanup, Context, Provisioner, Sessions};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
@@ -32,6 +33,8 @@ pub struct Application {
     limits: Limits,
     /// The cleanup worker, started by `run_until` (`cleanup.enabled`).
     worker: Option<Arc<Cleanup>>,
+    /// The spend meter, when `spend.enabled`.
+    meter: Option<Arc<Meter>>,
 }
 
 impl Application {
@@ -53,6 +56,7 @@ impl Application {
         let provisioner = Arc::new(Provisioner::new(context.clone()));
         let cleanup = Arc::new(Cleanup::new(context.clone(), serving.replica_id.clone()));
         let worker = settings.cleanup.enabled.then(|| cleanup.clone());
+        let meter = settings.spend.enabled.then(|| Arc::new(Meter::new(context.clone())));
         // Installed before the first request so no early sample is lost.
         let _ = crate::telemetry::metrics::handle();
         let lifecycle = Arc::new(Lifecycle::default());
@@ -72,7 +76,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let grace = Duration::from_secs(settings.server.shutdown_grace_seconds);
         let limits = Limits::from_settings(&settings.server);
-        Ok(Self { listener, port, router, grace, lifecycle, limits, worker })
+        Ok(Self { listener, port, router, grace, lifecycle, limits, worker, meter })
     }
 
     /// The port the listener is bound to.
@@ -91,10 +95,11 @@ impl Application {
     /// and half-open connections close at once and busy ones after their
     /// response. All of it is bounded by `server.shutdown_grace_seconds`.
     pub async fn run_until(self, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let Self { listener, router, grace, lifecycle, limits, worker, .. } = self;
+        let Self { listener, router, grace, lifecycle, limits, worker, meter, .. } = self;
         // Stopped with the server: a cleanup cut short keeps its claim until
         // the claim expires, then another replica finishes it.
         let worker = worker.map(|cleanup| AbortOnDrop(tokio::spawn(cleanup.run())));
+        let meter = meter.map(|meter| AbortOnDrop(tokio::spawn(meter.run())));
         let mut server = ConnectionServer::new(router, limits);
         let signalled = Arc::new(std::sync::OnceLock::new());
         let drained = {
@@ -117,6 +122,7 @@ impl Application {
         let left = signalled.get().map_or(grace, |at: &Instant| grace.saturating_sub(at.elapsed()));
         server.shut_down(left).await;
         drop(worker);
+        drop(meter);
         Ok(())
     }
 }

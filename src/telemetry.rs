@@ -76,6 +76,13 @@ pub mod metrics {
     /// Histogram: one account reset, by outcome (`available`, `quarantined`).
     pub const RESET_DURATION: &str = "sandbox_broker_reset_duration_seconds";
 
+    /// Gauge: USD the active sessions of a profile have spent, estimated.
+    pub const SPEND_ESTIMATED: &str = "sandbox_broker_spend_estimated_usd";
+    /// Histogram: one meter pass.
+    pub const METER_PASS: &str = "sandbox_broker_meter_pass_seconds";
+    /// Gauge: listing calls the last meter pass made.
+    pub const METER_LISTINGS: &str = "sandbox_broker_meter_listings_per_pass";
+
     /// Latency buckets in seconds: loopback emulators to slow AWS regions.
     const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
@@ -217,6 +224,17 @@ pub mod metrics {
     /// One account reset and how it ended.
     pub fn reset_finished(outcome: &'static str, elapsed: Duration) {
         ::metrics::histogram!(RESET_DURATION, "outcome" => outcome).record(elapsed.as_secs_f64());
+    }
+
+    /// The active sessions of `profile`: USD spent, estimated.
+    pub fn spend_estimated(profile: &str, usd: f64) {
+        ::metrics::gauge!(SPEND_ESTIMATED, "profile" => profile.to_owned()).set(usd);
+    }
+
+    /// One meter pass: how long, and how many listing calls.
+    pub fn meter_pass(elapsed: Duration, listings: usize) {
+        ::metrics::histogram!(METER_PASS).record(elapsed.as_secs_f64());
+        ::metrics::gauge!(METER_LISTINGS).set(listings as f64);
     }
 
     /// One HTTP request by route template and status. Labels are static

@@ -5,6 +5,7 @@
 
 pub mod dynamo;
 mod record;
+pub mod spend;
 
 use async_trait::async_trait;
 
@@ -93,6 +94,9 @@ pub trait Ledger: Send + Sync {
     /// after `since`), else only its binding; `false` when it is bound to
     /// none or another account.
     async fn unbind(&self, session_id: &str, account_id: &str, since: u64) -> Result<bool, UpstreamError>;
+    /// Stores the spend meter's latest estimate of the session; `false`
+    /// when no such session is recorded.
+    async fn record_spend(&self, session_id: &str, spend: &spend::Spend) -> Result<bool, UpstreamError>;
     /// One session.
     async fn get(&self, session_id: &str) -> Result<Option<SessionRecord>, UpstreamError>;
     /// A page of sessions and the cursor of the next one.

@@ -42,5 +42,6 @@ mod registry;
 mod retries;
 mod revocation;
 mod sessions;
+mod spend;
 mod upstream_errors;
 mod validation;

@@ -194,6 +194,10 @@ impl Ledger for DynamoLedger {
         self.unbind_account(session_id, account_id, since).await
     }
 
+    async fn record_spend(&self, session_id: &str, spend: &super::spend::Spend) -> Result<bool, UpstreamError> {
+        self.store_spend(session_id, spend).await
+    }
+
     async fn get(&self, session_id: &str) -> Result<Option<SessionRecord>, UpstreamError> {
         let request =
             self.client.get_item().table_name(&self.table).key("session_id", s(session_id)).consistent_read(true);

@@ -131,7 +131,7 @@ impl CleanupReport {
 }
 
 /// One session as the ledger holds it. No secret is ever part of it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SessionRecord {
     /// The platform's session id.
     pub session_id: String,
@@ -161,6 +161,8 @@ pub struct SessionRecord {
     pub claim: Option<(String, Timestamp)>,
     /// The pool account it holds (account-isolated profiles).
     pub account_id: Option<String>,
+    /// The spend meter's latest estimate.
+    pub spend: Option<super::spend::Spend>,
 }
 
 impl SessionRecord {
@@ -181,6 +183,7 @@ impl SessionRecord {
             "revoked": revoked,
             "cleanup": cleanup,
             "account_id": self.account_id,
+            "spend": self.spend,
         })
     }
 }
@@ -215,6 +218,7 @@ mod tests {
             due_at: Some(3_900),
             claim: Some(("replica-a".into(), 4_000)),
             account_id: None,
+            spend: None,
         };
         let view = record.view();
         assert_eq!(view["created_at"], "1970-01-01T00:00:00Z");

@@ -115,6 +115,11 @@ table = "{table}"
 
 [pool]
 table = "{pool}"
+
+[spend]
+# Off unless a test meters: a pass lists every type in the account, load
+# the rest of the suite need not carry.
+enabled = false
 "#,
         table = unique("sessions"),
         pool = unique("accounts")

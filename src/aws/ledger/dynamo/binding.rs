@@ -1,11 +1,13 @@
-//! Undoing an account session's binding when the lease behind it failed
-//! (a reservation another replica took first) before any credential left:
-//! the ledger must not name an account the pool does not hold for it.
+//! Writes beside a session's issue and end: undoing an account session's
+//! binding when the lease behind it failed (a reservation another replica
+//! took first) before any credential left, since the ledger must not name
+//! an account the pool does not hold for it; and the spend meter's estimate.
 
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 
 use super::item::{n, s};
 use super::{DynamoLedger, SERVICE};
+use crate::aws::ledger::spend::Spend;
 use crate::aws::{UpstreamError, observed};
 
 impl DynamoLedger {
@@ -43,6 +45,22 @@ impl DynamoLedger {
             .update_expression("REMOVE account_id")
             .condition_expression("account_id = :account")
             .expression_attribute_values(":account", s(account_id));
+        Ok(self.conditional_update(request).await?.is_ok())
+    }
+}
+
+impl DynamoLedger {
+    /// Stores the meter's estimate whole (JSON text, like the cleanup
+    /// report); `false` when the session is not in the ledger.
+    pub(super) async fn store_spend(&self, session_id: &str, spend: &Spend) -> Result<bool, UpstreamError> {
+        let json = serde_json::to_string(spend).unwrap_or_default();
+        let request = self
+            .client
+            .update_item()
+            .key("session_id", s(session_id))
+            .update_expression("SET spend = :spend")
+            .condition_expression("attribute_exists(session_id)")
+            .expression_attribute_values(":spend", s(&json));
         Ok(self.conditional_update(request).await?.is_ok())
     }
 }

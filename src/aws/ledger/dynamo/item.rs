@@ -53,6 +53,7 @@ pub(super) fn from_item(item: &Attrs) -> Result<SessionRecord, UpstreamError> {
         due_at: number(item, "due_at").filter(|_| text(item, "queue").as_deref() == Some(PENDING)),
         claim,
         account_id: text(item, "account_id"),
+        spend: text(item, "spend").and_then(|t| serde_json::from_str(&t).ok()),
     })
 }
 

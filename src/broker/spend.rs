@@ -1,0 +1,215 @@
+//! The spend meter (DESIGN §10): each pass inventories every active
+//! session's resources and prices what runs, so an estimate is at most one
+//! `spend.interval_seconds` plus a pass old, where Cost Explorer lags hours.
+//!
+//! A pass lists each account once, never once per session: one inventory
+//! of the broker's own account (in `cleanup.regions`) serves every shared
+//! session, each selected from it by its tag or name prefix exactly as its
+//! cleanup would select; each pool account is listed once for the session
+//! holding it (everything unprotected). The estimate lands in the session's
+//! record as `spend` (`estimate`: the pricing itself).
+
+mod estimate;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use sandbox_reset::clients::{Backend, Tagged};
+use sandbox_reset::engine::{Found, Inventory, Mode, Scan, inventory};
+use sandbox_reset::registry::{Deleted, Registration, Resource, Where};
+use sandbox_reset::upstream::UpstreamError as ResetError;
+
+pub use estimate::{Window, estimate};
+
+use super::context::Context;
+use super::engine::engine_options;
+use crate::aws::ledger::spend::Spend;
+use crate::aws::ledger::{ListQuery, SessionRecord, SessionState};
+use crate::clock::{rfc3339_unix, unix_seconds};
+use crate::error::ApiError;
+
+/// Active sessions read per ledger page.
+const PAGE: u32 = 100;
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    /// Sessions given a new estimate.
+    pub metered: usize,
+    /// Listing calls made (one per type and region, and the tagging API).
+    pub listings: usize,
+}
+
+/// The meter of one replica.
+pub struct Meter {
+    ctx: Arc<Context>,
+}
+
+impl Meter {
+    /// The meter over the shared context.
+    pub fn new(ctx: Arc<Context>) -> Self {
+        Self { ctx }
+    }
+
+    /// Passes every `spend.interval_seconds` until dropped.
+    pub async fn run(self: Arc<Self>) {
+        let interval = Duration::from_secs(self.ctx.settings.spend.interval_seconds.max(1));
+        loop {
+            if let Err(err) = self.pass().await {
+                tracing::warn!(error = %err, "meter pass failed; retrying next interval");
+            }
+            tokio::time::sleep(interval).await;
+        }
+    }
+
+    /// One pass over every active session.
+    pub async fn pass(&self) -> Result<Pass, ApiError> {
+        let started = Instant::now();
+        // The estimate is as of when the listing began: what it shows may
+        // have changed by the time the last listing answers.
+        let now = unix_seconds(self.ctx.clock.now());
+        let sessions = self.active().await?;
+        let mut pass = Pass::default();
+        let mut shared = Vec::new();
+        // Every profile, so one whose sessions all ended reads 0, not its last.
+        let mut by_profile: BTreeMap<String, f64> =
+            self.ctx.settings.profiles.keys().map(|p| (p.clone(), 0.0)).collect();
+        for record in sessions {
+            match record.account_id.clone() {
+                Some(account) => match self.meter_account(&record, &account, now, &mut pass).await {
+                    Ok(spend) => self.store(&record, spend, &mut pass, &mut by_profile).await?,
+                    Err(err) => tracing::warn!(error = %err, session_id = %record.session_id, "not metered"),
+                },
+                None => shared.push(record),
+            }
+        }
+        if !shared.is_empty() {
+            let home = self.ctx.identity().await?.account;
+            let regions = self.ctx.settings.cleanup.regions_or(&self.ctx.settings.aws.region);
+            let listed = self.inventory(self.ctx.upstreams.resources.as_ref(), &home, &regions, false).await;
+            pass.listings += listed.1;
+            for record in shared {
+                let found = listed.0.found(&Mode::Session { key: record.sandbox_key.clone() });
+                let spend = self.price(&record, &found, now);
+                self.store(&record, spend, &mut pass, &mut by_profile).await?;
+            }
+        }
+        for (profile, usd) in by_profile {
+            crate::telemetry::metrics::spend_estimated(&profile, usd);
+        }
+        crate::telemetry::metrics::meter_pass(started.elapsed(), pass.listings);
+        Ok(pass)
+    }
+
+    /// Every active session, page by page through the state index.
+    async fn active(&self) -> Result<Vec<SessionRecord>, ApiError> {
+        let mut all = Vec::new();
+        let mut query = ListQuery { state: Some(SessionState::Active), profile: None, limit: PAGE, cursor: None };
+        loop {
+            let (page, next) = self.ctx.upstreams.ledger.list(&query).await?;
+            all.extend(page);
+            match next {
+                Some(cursor) => query.cursor = Some(cursor),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// A pool account's session: everything unprotected in its account.
+    async fn meter_account(
+        &self,
+        record: &SessionRecord,
+        account: &str,
+        now: u64,
+        pass: &mut Pass,
+    ) -> Result<Spend, ApiError> {
+        let member = self.ctx.open_member(account).await?;
+        let settings = &self.ctx.settings;
+        let regions = settings.pool.regions_or(&settings.cleanup.regions_or(&settings.aws.region));
+        let (listed, calls) = self.inventory(member.resources.as_ref(), account, &regions, true).await;
+        pass.listings += calls;
+        let partition = self.ctx.identity().await?.partition.id();
+        let keep = vec![format!("arn:{partition}:iam::{account}:role/{}", settings.pool.access_role_name)];
+        Ok(self.price(record, &listed.found(&Mode::Account { keep }), now))
+    }
+
+    /// One listing of every type in `regions` of `account`, and its calls.
+    async fn inventory(
+        &self,
+        backend: &dyn Backend,
+        account: &str,
+        regions: &[crate::domain::Region],
+        whole_account: bool,
+    ) -> (Inventory, usize) {
+        let counting = Counting { inner: backend, calls: AtomicUsize::new(0) };
+        let scan = Scan { regions: regions.iter().map(ToString::to_string).collect(), account: account.to_owned() };
+        let options = engine_options(&self.ctx.settings);
+        let listed = inventory(&counting, &scan, whole_account, None, &options).await;
+        (listed, counting.calls.load(Ordering::Relaxed))
+    }
+
+    /// The estimate of what `found` holds for the session.
+    fn price(&self, record: &SessionRecord, found: &Found, now: u64) -> Spend {
+        let window = Window {
+            started: i64::try_from(record.created_at).unwrap_or(i64::MAX),
+            now: i64::try_from(now).unwrap_or(i64::MAX),
+            lease_end: i64::try_from(record.lease_expires_at).unwrap_or(i64::MAX),
+        };
+        let mut spend = estimate(&found.resources, &found.left, &self.ctx.settings.spend.prices, window);
+        spend.as_of = rfc3339_unix(now);
+        spend.budget_usd = self.budget(record);
+        spend
+    }
+
+    /// The smallest budget among the session's profiles.
+    fn budget(&self, record: &SessionRecord) -> Option<f64> {
+        let profiles = &self.ctx.settings.profiles;
+        record.profiles.iter().filter_map(|p| profiles.get(p)?.budget_usd).min_by(f64::total_cmp)
+    }
+
+    async fn store(
+        &self,
+        record: &SessionRecord,
+        spend: Spend,
+        pass: &mut Pass,
+        by_profile: &mut BTreeMap<String, f64>,
+    ) -> Result<(), ApiError> {
+        for profile in &record.profiles {
+            *by_profile.entry(profile.clone()).or_default() += spend.estimated_usd;
+        }
+        if self.ctx.upstreams.ledger.record_spend(&record.session_id, &spend).await? {
+            pass.metered += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Counts the listing calls a pass makes (the meter's cost, in calls).
+struct Counting<'a> {
+    inner: &'a dyn Backend,
+    calls: AtomicUsize,
+}
+
+#[async_trait]
+impl Backend for Counting<'_> {
+    async fn tagged(&self, region: &str, filter: Option<(&str, &str)>) -> Result<Tagged, ResetError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.inner.tagged(region, filter).await
+    }
+
+    async fn list(&self, kind: &'static Registration, at: &Where) -> Result<Vec<Resource>, ResetError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.inner.list(kind, at).await
+    }
+
+    async fn delete(&self, kind: &'static Registration, resource: &Resource) -> Result<Deleted, ResetError> {
+        self.inner.delete(kind, resource).await
+    }
+
+    async fn gone(&self, kind: &'static Registration, resource: &Resource) -> Result<bool, ResetError> {
+        self.inner.gone(kind, resource).await
+    }
+}

@@ -1,0 +1,174 @@
+//! The spend meter over HTTP: what a learner runs is priced from its launch
+//! or creation time at the price table's rates, projected to the lease's
+//! end, with what cannot be priced listed; a pool account's session is
+//! metered over its whole account.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_ec2::types::{InstanceType, ResourceType, Tag, TagSpecification};
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
+use sandbox_broker::clock::ManualClock;
+use sandbox_broker::domain::prices::{PriceTable, SHIPPED};
+use serde_json::{Value, json};
+
+use crate::helpers::{LOADED, Moto, REGION, TestApp, TestOptions};
+use crate::pool::{PROFILE, credentials_of, members, pool_options, register};
+
+const HOUR: u64 = 3_600;
+
+fn prices() -> PriceTable {
+    PriceTable::parse(SHIPPED, |k| sandbox_reset::registry::find(k).is_some()).unwrap()
+}
+
+fn tagged(kind: ResourceType, key: &str) -> TagSpecification {
+    let tag = Tag::builder().key("sandbox-key").value(key).build();
+    TagSpecification::builder().resource_type(kind).tags(tag).build()
+}
+
+/// Waits until the meter has priced the session at or after `since` (Unix).
+async fn metered(app: &TestApp, session_id: &str, since: u64) -> Value {
+    let deadline = tokio::time::Instant::now() + LOADED;
+    loop {
+        let (_, record) = app.session_record(session_id).await;
+        let as_of = record["spend"]["as_of"].as_str().and_then(|t| DateTime::from_str(t, Format::DateTime).ok());
+        if as_of.is_some_and(|t| t.secs() >= since as i64) {
+            return record;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not metered since {since}: {record}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+fn unix(clock: &ManualClock) -> u64 {
+    use sandbox_broker::clock::Clock;
+    clock.now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_a_learner_runs_is_priced_by_the_hour_and_projected_to_the_lease_end() {
+    let clock = Arc::new(ManualClock::new(SystemTime::now()));
+    let app = TestApp::spawn_with(TestOptions {
+        clock: clock.clone(),
+        ..TestOptions::configured(|s| {
+            s.spend.enabled = true;
+            s.spend.interval_seconds = 1;
+        })
+    })
+    .await;
+    let session = app.issue(&json!({ "session_id": "metered-1", "profile": "s3", "duration_seconds": 8 * HOUR })).await;
+    let key = app.session_record("metered-1").await.1["sandbox_key"].as_str().unwrap().to_owned();
+    let ec2 = aws_sdk_ec2::Client::new(&credentials_of(&app, &session));
+    let vpc = ec2.create_vpc().cidr_block("10.7.0.0/16").send().await.unwrap().vpc.unwrap().vpc_id.unwrap();
+    let mut subnets = Vec::new();
+    for (i, zone) in ["a", "b"].iter().enumerate() {
+        let subnet = ec2
+            .create_subnet()
+            .vpc_id(&vpc)
+            .cidr_block(format!("10.7.{i}.0/24"))
+            .availability_zone(format!("{REGION}{zone}"))
+            .send()
+            .await
+            .unwrap();
+        subnets.push(subnet.subnet.unwrap().subnet_id.unwrap());
+    }
+    let mut instances = Vec::new();
+    for kind in [InstanceType::T3Micro, InstanceType::M5Large, InstanceType::T2Nano] {
+        let run = ec2
+            .run_instances()
+            .image_id("ami-12c6146b")
+            .instance_type(kind)
+            .min_count(1)
+            .max_count(1)
+            .subnet_id(&subnets[0])
+            .tag_specifications(tagged(ResourceType::Instance, &key))
+            .send()
+            .await
+            .unwrap();
+        instances.push(run.instances()[0].instance_id().unwrap().to_owned());
+    }
+    let eip = ec2.allocate_address().tag_specifications(tagged(ResourceType::ElasticIp, &key)).send().await.unwrap();
+    let nat = ec2
+        .create_nat_gateway()
+        .subnet_id(&subnets[0])
+        .allocation_id(eip.allocation_id().unwrap())
+        .tag_specifications(tagged(ResourceType::Natgateway, &key))
+        .send()
+        .await
+        .unwrap();
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&credentials_of(&app, &session));
+    let tag = aws_sdk_elasticloadbalancingv2::types::Tag::builder().key("sandbox-key").value(&key).build();
+    let balancer =
+        elb.create_load_balancer().name(format!("{key}-lb")).set_subnets(Some(subnets)).tags(tag).send().await.unwrap();
+
+    // Three hours on: everything has run three hours, the t2.nano has no price.
+    let start = unix(&clock);
+    clock.advance(Duration::from_secs(3 * HOUR));
+    let record = metered(&app, "metered-1", start + 3 * HOUR).await;
+    let spend = &record["spend"];
+    let table = prices();
+    let hourly = table.price(REGION, "ec2:instance", "t3.micro").unwrap()
+        + table.price(REGION, "ec2:instance", "m5.large").unwrap()
+        + table.price(REGION, "ec2:natgateway", "*").unwrap()
+        + table.price(REGION, "ec2:elastic-ip", "*").unwrap()
+        + table.price(REGION, "elasticloadbalancing:loadbalancer", "application").unwrap();
+    let estimated = spend["estimated_usd"].as_f64().unwrap();
+    assert!((estimated - 3.0 * hourly).abs() < 0.01, "{estimated} vs {}: {spend}", 3.0 * hourly);
+    let projected = spend["projected_usd"].as_f64().unwrap();
+    assert!((projected - 8.0 * hourly).abs() < 0.01, "{projected} vs {}: {spend}", 8.0 * hourly);
+    let unpriced = spend["unpriced"].to_string();
+    assert!(unpriced.contains(&instances[2]), "the t2.nano is unpriced, not free: {spend}");
+    assert_eq!(spend["unpriced"].as_array().unwrap().len(), 1, "{spend}");
+    let top = spend["top"].to_string();
+    assert!(top.contains(&instances[1]) && top.contains(nat.nat_gateway().unwrap().nat_gateway_id().unwrap()));
+    assert!(spend["budget_usd"].is_null());
+    let lb = balancer.load_balancers()[0].load_balancer_arn().unwrap();
+    assert_eq!(spend["top"].as_array().unwrap().len(), 5, "the five priced resources: {spend}");
+    assert!(top.contains(lb), "{spend}");
+    let metrics = app.metrics().await;
+    assert!(metrics.contains("sandbox_broker_spend_estimated_usd{profile=\"s3\"}"), "{metrics}");
+    assert!(metrics.contains("sandbox_broker_meter_listings_per_pass"), "{metrics}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_account_session_is_metered_over_its_whole_account() {
+    let moto = Moto::start(&[]);
+    let clock = Arc::new(ManualClock::new(SystemTime::now()));
+    let app = TestApp::spawn_with(TestOptions {
+        clock: clock.clone(),
+        ..pool_options(&moto.endpoint, |s| {
+            s.spend.enabled = true;
+            s.spend.interval_seconds = 1;
+            s.profiles.get_mut(PROFILE).unwrap().budget_usd = Some(5.0);
+        })
+    })
+    .await;
+    let ids = members(&moto.endpoint, 1).await;
+    assert_eq!(register(&app, json!({ "account_ids": ids })).await.0, 201);
+    let session = app.issue(&json!({ "session_id": "own-1", "profile": PROFILE, "duration_seconds": 2 * HOUR })).await;
+    // No tag, no name prefix: in its own account everything is the learner's.
+    let ec2 = aws_sdk_ec2::Client::new(&credentials_of(&app, &session));
+    let run = ec2
+        .run_instances()
+        .image_id("ami-12c6146b")
+        .instance_type(InstanceType::M5Large)
+        .min_count(1)
+        .max_count(1)
+        .send()
+        .await
+        .unwrap();
+    let instance = run.instances()[0].instance_id().unwrap().to_owned();
+
+    let start = unix(&clock);
+    clock.advance(Duration::from_secs(HOUR));
+    let record = metered(&app, "own-1", start + HOUR).await;
+    let spend = &record["spend"];
+    let price = prices().price(REGION, "ec2:instance", "m5.large").unwrap();
+    let estimated = spend["estimated_usd"].as_f64().unwrap();
+    // The instance's root volume is priced too (per GB-month: under a cent).
+    assert!((estimated - price).abs() < 0.01, "{estimated} vs {price}: {spend}");
+    assert!(spend["top"][0]["arn"].as_str().unwrap().ends_with(&instance), "{spend}");
+    assert_eq!(spend["budget_usd"], 5.0);
+    assert_eq!(spend["unpriced"], json!([]), "{spend}");
+}
