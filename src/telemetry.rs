@@ -83,6 +83,13 @@ pub mod metrics {
     /// Gauge: listing calls the last meter pass made.
     pub const METER_LISTINGS: &str = "sandbox_broker_meter_listings_per_pass";
 
+    /// Gauge: active sessions at or past their budget's warning line.
+    pub const SESSIONS_OVER_WARN: &str = "sandbox_broker_sessions_over_budget_warning";
+    /// Gauge: active sessions at or past their budget.
+    pub const SESSIONS_OVER_BUDGET: &str = "sandbox_broker_sessions_over_budget";
+    /// Counter: budget lines crossed, by `event`.
+    pub const BUDGET_CROSSINGS: &str = "sandbox_broker_budget_crossings_total";
+
     /// Latency buckets in seconds: loopback emulators to slow AWS regions.
     const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
@@ -235,6 +242,17 @@ pub mod metrics {
     pub fn meter_pass(elapsed: Duration, listings: usize) {
         ::metrics::histogram!(METER_PASS).record(elapsed.as_secs_f64());
         ::metrics::gauge!(METER_LISTINGS).set(listings as f64);
+    }
+
+    /// Active sessions past their budget's warning line, and past it.
+    pub fn sessions_over_budget(over_warn: usize, over_budget: usize) {
+        ::metrics::gauge!(SESSIONS_OVER_WARN).set(over_warn as f64);
+        ::metrics::gauge!(SESSIONS_OVER_BUDGET).set(over_budget as f64);
+    }
+
+    /// A budget line a session's estimate crossed.
+    pub fn budget_crossed(event: &'static str) {
+        ::metrics::counter!(BUDGET_CROSSINGS, "event" => event).increment(1);
     }
 
     /// One HTTP request by route template and status. Labels are static

@@ -9,6 +9,7 @@
 //! holding it (everything unprotected). The estimate lands in the session's
 //! record as `spend` (`estimate`: the pricing itself).
 
+mod budget;
 mod estimate;
 
 use std::collections::BTreeMap;
@@ -22,6 +23,7 @@ use sandbox_reset::engine::{Found, Inventory, Mode, Scan, inventory};
 use sandbox_reset::registry::{Deleted, Registration, Resource, Where};
 use sandbox_reset::upstream::UpstreamError as ResetError;
 
+pub use budget::{Crossing, Standing, crossings, standing};
 pub use estimate::{Window, estimate};
 
 use super::context::Context;
@@ -41,6 +43,10 @@ pub struct Pass {
     pub metered: usize,
     /// Listing calls made (one per type and region, and the tagging API).
     pub listings: usize,
+    /// Sessions at or past their budget's warning line.
+    pub over_warn: usize,
+    /// Sessions at or past their budget.
+    pub over_budget: usize,
 }
 
 /// The meter of one replica.
@@ -101,6 +107,7 @@ impl Meter {
             crate::telemetry::metrics::spend_estimated(&profile, usd);
         }
         crate::telemetry::metrics::meter_pass(started.elapsed(), pass.listings);
+        crate::telemetry::metrics::sessions_over_budget(pass.over_warn, pass.over_budget);
         Ok(pass)
     }
 
@@ -180,8 +187,19 @@ impl Meter {
         for profile in &record.profiles {
             *by_profile.entry(profile.clone()).or_default() += spend.estimated_usd;
         }
-        if self.ctx.upstreams.ledger.record_spend(&record.session_id, &spend).await? {
-            pass.metered += 1;
+        if !self.ctx.upstreams.ledger.record_spend(&record.session_id, &spend).await? {
+            return Ok(());
+        }
+        pass.metered += 1;
+        let warn_percent = self.ctx.settings.spend.warn_percent;
+        let standing = standing(&spend, warn_percent);
+        pass.over_warn += usize::from(standing.over_warn);
+        pass.over_budget += usize::from(standing.over_budget);
+        for crossing in crossings(record.spend.as_ref(), &spend, warn_percent) {
+            crate::telemetry::metrics::budget_crossed(crossing.as_str());
+            tracing::warn!(target: "sandbox_broker::audit", event = crossing.as_str(), session_id = %record.session_id,
+                estimated_usd = spend.estimated_usd, projected_usd = spend.projected_usd,
+                budget_usd = spend.budget_usd.unwrap_or_default(), as_of = %spend.as_of);
         }
         Ok(())
     }

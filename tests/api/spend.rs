@@ -17,6 +17,8 @@ use crate::helpers::{LOADED, Moto, REGION, TestApp, TestOptions};
 use crate::pool::{PROFILE, credentials_of, members, pool_options, register};
 
 const HOUR: u64 = 3_600;
+/// About 3.5 hours of what the first test runs in eu-west-1.
+const BUDGET: f64 = 0.7;
 
 fn prices() -> PriceTable {
     PriceTable::parse(SHIPPED, |k| sandbox_reset::registry::find(k).is_some()).unwrap()
@@ -41,6 +43,20 @@ async fn metered(app: &TestApp, session_id: &str, since: u64) -> Value {
     }
 }
 
+/// Waits for `needle` in the metrics (raised just after the record is
+/// written), and answers them.
+async fn metric(app: &TestApp, needle: &str) -> String {
+    let deadline = tokio::time::Instant::now() + LOADED;
+    loop {
+        let metrics = app.metrics().await;
+        if metrics.contains(needle) {
+            return metrics;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no {needle}: {metrics}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 fn unix(clock: &ManualClock) -> u64 {
     use sandbox_broker::clock::Clock;
     clock.now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs()
@@ -54,6 +70,7 @@ async fn what_a_learner_runs_is_priced_by_the_hour_and_projected_to_the_lease_en
         ..TestOptions::configured(|s| {
             s.spend.enabled = true;
             s.spend.interval_seconds = 1;
+            s.profiles.get_mut("s3").unwrap().budget_usd = Some(BUDGET);
         })
     })
     .await;
@@ -122,13 +139,22 @@ async fn what_a_learner_runs_is_priced_by_the_hour_and_projected_to_the_lease_en
     assert_eq!(spend["unpriced"].as_array().unwrap().len(), 1, "{spend}");
     let top = spend["top"].to_string();
     assert!(top.contains(&instances[1]) && top.contains(nat.nat_gateway().unwrap().nat_gateway_id().unwrap()));
-    assert!(spend["budget_usd"].is_null());
+    assert_eq!(spend["budget_usd"], BUDGET);
     let lb = balancer.load_balancers()[0].load_balancer_arn().unwrap();
     assert_eq!(spend["top"].as_array().unwrap().len(), 5, "the five priced resources: {spend}");
     assert!(top.contains(lb), "{spend}");
-    let metrics = app.metrics().await;
+    // Past 80 % of the budget, and projected past it: warned, not exhausted.
+    let crossed = |event: &str| format!("sandbox_broker_budget_crossings_total{{event=\"{event}\"}}");
+    let metrics = metric(&app, &crossed("budget_warning")).await;
     assert!(metrics.contains("sandbox_broker_spend_estimated_usd{profile=\"s3\"}"), "{metrics}");
     assert!(metrics.contains("sandbox_broker_meter_listings_per_pass"), "{metrics}");
+    metric(&app, &crossed("budget_projected_over")).await;
+    assert!(!app.metrics().await.contains(&crossed("budget_exhausted")));
+
+    clock.advance(Duration::from_secs(HOUR));
+    let record = metered(&app, "metered-1", start + 4 * HOUR).await;
+    assert!(record["spend"]["estimated_usd"].as_f64().unwrap() >= BUDGET, "{record}");
+    metric(&app, &crossed("budget_exhausted")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
