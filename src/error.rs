@@ -84,6 +84,13 @@ pub enum ApiError {
     /// 409: the session has ended; it takes no new credentials.
     #[error("session `{0}` has ended ({1}); use a new session id for a new attempt")]
     SessionEnded(String, String),
+    /// 409: the session is frozen; it takes no new credentials until
+    /// an operator unfreezes it.
+    #[error("session `{0}` is frozen (its budget is spent, or an operator froze it)")]
+    SessionFrozen(String),
+    /// 409: unfreezing a session that is not frozen.
+    #[error("session `{0}` is {1}, not frozen")]
+    SessionNotFrozen(String, String),
     /// 409: the session holds another pool account (a concurrent issue bound it).
     #[error("session `{0}` holds account {1}; retry")]
     SessionBound(String, String),
@@ -133,6 +140,14 @@ impl From<UpstreamError> for ApiError {
 }
 
 impl ApiError {
+    /// Why a session that is not active takes no new credentials.
+    pub fn refused(id: String, state: crate::aws::ledger::SessionState) -> Self {
+        match state {
+            crate::aws::ledger::SessionState::Frozen => Self::SessionFrozen(id),
+            state => Self::SessionEnded(id, state.to_string()),
+        }
+    }
+
     /// A 422 for one request field, with a stable machine-readable code.
     pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
         Self::InvalidField { code, message: message.into() }
@@ -158,6 +173,8 @@ impl ApiError {
             Self::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
             Self::SessionNotFound(_) => (StatusCode::NOT_FOUND, "session_not_found"),
             Self::SessionEnded(..) => (StatusCode::CONFLICT, "session_ended"),
+            Self::SessionFrozen(_) => (StatusCode::CONFLICT, "session_frozen"),
+            Self::SessionNotFrozen(..) => (StatusCode::CONFLICT, "session_not_frozen"),
             Self::SessionActive(_) => (StatusCode::CONFLICT, "session_active"),
             Self::SessionBound(..) => (StatusCode::CONFLICT, "concurrent_change"),
             Self::SessionsNotCleaned(_) => (StatusCode::CONFLICT, "sessions_not_cleaned"),

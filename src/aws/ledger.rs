@@ -94,6 +94,15 @@ pub trait Ledger: Send + Sync {
     /// after `since`), else only its binding; `false` when it is bound to
     /// none or another account.
     async fn unbind(&self, session_id: &str, account_id: &str, since: u64) -> Result<bool, UpstreamError>;
+    /// Freezes an active session (`frozen`) or unfreezes a frozen one, with
+    /// a conditional write on the state it leaves: the new record, or
+    /// `None` when it was not in that state (or is not recorded).
+    async fn set_frozen(
+        &self,
+        session_id: &str,
+        frozen: bool,
+        now: u64,
+    ) -> Result<Option<SessionRecord>, UpstreamError>;
     /// Stores the spend meter's latest estimate of the session; `false`
     /// when no such session is recorded.
     async fn record_spend(&self, session_id: &str, spend: &spend::Spend) -> Result<bool, UpstreamError>;

@@ -10,7 +10,7 @@ mod register;
 mod reset;
 
 pub use cli::PoolCommand;
-pub use lease_end::{REVOKE_ALL_POLICY, end_account_lease};
+pub use lease_end::{REVOKE_ALL_POLICY, deny_issued_before, end_account_lease};
 pub use register::RegisterBody;
 
 use std::collections::BTreeMap;

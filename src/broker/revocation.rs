@@ -22,7 +22,7 @@ use std::time::Duration;
 use moka::future::Cache;
 use serde::Serialize;
 
-use self::commit::{RoleQueue, Writer};
+use self::commit::{Entry, RoleQueue, Writer};
 use self::doc::{ForeignDenial, RevocationDoc};
 use crate::aws::{Iam, RoleInfo};
 use crate::domain::RoleSessionName;
@@ -164,6 +164,23 @@ impl Revocations {
     /// the entry is in IAM; 507 when IAM's size limit leaves no room, and
     /// an IAM `NotFound` when the role does not exist.
     pub async fn add(&self, iam: Arc<dyn Iam>, role_name: &str, entry: &str, now: u64) -> Result<Recorded, ApiError> {
+        self.submit(iam, role_name, Entry::Revoke(entry.to_owned()), now).await
+    }
+
+    /// Denies the role session name's credentials issued until the write
+    /// (a frozen session), the same way as [`Self::add`]; unfreezing needs
+    /// no write, since credentials issued later pass.
+    pub async fn freeze(
+        &self,
+        iam: Arc<dyn Iam>,
+        role_name: &str,
+        entry: &str,
+        now: u64,
+    ) -> Result<Recorded, ApiError> {
+        self.submit(iam, role_name, Entry::Freeze(entry.to_owned()), now).await
+    }
+
+    async fn submit(&self, iam: Arc<dyn Iam>, role_name: &str, entry: Entry, now: u64) -> Result<Recorded, ApiError> {
         let writer = Writer {
             iam,
             role_name: role_name.to_owned(),

@@ -30,7 +30,10 @@ use super::context::Context;
 use super::engine::engine_options;
 use crate::aws::ledger::spend::Spend;
 use crate::aws::ledger::{ListQuery, SessionRecord, SessionState};
+use crate::broker::Sessions;
 use crate::clock::{rfc3339_unix, unix_seconds};
+use crate::config::OnExhausted;
+use crate::domain::SessionId;
 use crate::error::ApiError;
 
 /// Active sessions read per ledger page.
@@ -52,12 +55,14 @@ pub struct Pass {
 /// The meter of one replica.
 pub struct Meter {
     ctx: Arc<Context>,
+    /// What a spent budget freezes or ends through.
+    sessions: Arc<Sessions>,
 }
 
 impl Meter {
     /// The meter over the shared context.
-    pub fn new(ctx: Arc<Context>) -> Self {
-        Self { ctx }
+    pub fn new(ctx: Arc<Context>, sessions: Arc<Sessions>) -> Self {
+        Self { ctx, sessions }
     }
 
     /// Passes every `spend.interval_seconds` until dropped.
@@ -111,18 +116,22 @@ impl Meter {
         Ok(pass)
     }
 
-    /// Every active session, page by page through the state index.
+    /// Every active and frozen session (a frozen one's resources run on),
+    /// page by page through the state index.
     async fn active(&self) -> Result<Vec<SessionRecord>, ApiError> {
         let mut all = Vec::new();
-        let mut query = ListQuery { state: Some(SessionState::Active), profile: None, limit: PAGE, cursor: None };
-        loop {
-            let (page, next) = self.ctx.upstreams.ledger.list(&query).await?;
-            all.extend(page);
-            match next {
-                Some(cursor) => query.cursor = Some(cursor),
-                None => return Ok(all),
+        for state in [SessionState::Active, SessionState::Frozen] {
+            let mut query = ListQuery { state: Some(state), profile: None, limit: PAGE, cursor: None };
+            loop {
+                let (page, next) = self.ctx.upstreams.ledger.list(&query).await?;
+                all.extend(page);
+                match next {
+                    Some(cursor) => query.cursor = Some(cursor),
+                    None => break,
+                }
             }
         }
+        Ok(all)
     }
 
     /// A pool account's session: everything unprotected in its account.
@@ -187,21 +196,44 @@ impl Meter {
         for profile in &record.profiles {
             *by_profile.entry(profile.clone()).or_default() += spend.estimated_usd;
         }
+        let warn_percent = self.ctx.settings.spend.warn_percent;
+        let crossed = crossings(record.spend.as_ref(), &spend, warn_percent);
+        // Acted on before the estimate is stored: an action that fails is
+        // crossed (and tried) again on the next pass. Once, so an operator's
+        // unfreeze of a spent session holds.
+        if crossed.contains(&Crossing::Exhausted)
+            && record.state == SessionState::Active
+            && let Err(err) = self.act(record).await
+        {
+            tracing::warn!(error = %err, session_id = %record.session_id, "spent budget not acted on; next pass");
+            return Ok(());
+        }
         if !self.ctx.upstreams.ledger.record_spend(&record.session_id, &spend).await? {
             return Ok(());
         }
         pass.metered += 1;
-        let warn_percent = self.ctx.settings.spend.warn_percent;
         let standing = standing(&spend, warn_percent);
         pass.over_warn += usize::from(standing.over_warn);
         pass.over_budget += usize::from(standing.over_budget);
-        for crossing in crossings(record.spend.as_ref(), &spend, warn_percent) {
+        for crossing in crossed {
             crate::telemetry::metrics::budget_crossed(crossing.as_str());
             tracing::warn!(target: "sandbox_broker::audit", event = crossing.as_str(), session_id = %record.session_id,
                 estimated_usd = spend.estimated_usd, projected_usd = spend.projected_usd,
                 budget_usd = spend.budget_usd.unwrap_or_default(), as_of = %spend.as_of);
         }
         Ok(())
+    }
+}
+
+impl Meter {
+    /// `spend.on_exhausted`: freeze the session, or end it (its cleanup or
+    /// reset follows as for any ended session).
+    async fn act(&self, record: &SessionRecord) -> Result<(), ApiError> {
+        let id = SessionId::parse(&record.session_id).map_err(|m| ApiError::Internal(m.to_string()))?;
+        match self.ctx.settings.spend.on_exhausted {
+            OnExhausted::Freeze => self.sessions.freeze_session(&id, "budget exhausted").await.map(drop),
+            OnExhausted::End => self.sessions.end_session(&id, Some("spend meter: budget exhausted")).await.map(drop),
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 //! Admin routes (scope `admin`): converge IAM, tear it down, report status,
-//! clean one session now.
+//! clean one session now, freeze and unfreeze one.
 
 use std::time::Duration;
 
@@ -18,12 +18,14 @@ use crate::error::{ApiError, ApiQuery};
 use crate::state::AppState;
 
 /// `/admin/bootstrap` (POST, DELETE), `/admin/status` and
-/// `/admin/sessions/{session_id}/cleanup` (POST).
+/// `/admin/sessions/{session_id}/cleanup|freeze|unfreeze` (POST).
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/bootstrap", post(bootstrap).delete(teardown))
         .route("/admin/status", get(status))
         .route("/admin/sessions/{session_id}/cleanup", post(clean_session))
+        .route("/admin/sessions/{session_id}/freeze", post(freeze_session))
+        .route("/admin/sessions/{session_id}/unfreeze", post(unfreeze_session))
 }
 
 #[derive(Debug, Deserialize)]
@@ -102,6 +104,31 @@ async fn clean_session(
         CleanNow::Finished(record) => Json(record).into_response(),
         CleanNow::Running(record) => (StatusCode::ACCEPTED, Json(record)).into_response(),
     })
+}
+
+/// Freezes an active session (credentials and launches refused, resources
+/// kept, lease running): 200 with its record.
+async fn freeze_session(
+    State(state): State<AppState>,
+    auth: Authorized<Admin>,
+    Path(session_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = SessionId::parse(&session_id).map_err(|m| ApiError::invalid("invalid_session_id", m))?;
+    let why = format!("frozen by {}", auth.claims.sub.as_deref().unwrap_or("an operator"));
+    let sessions = state.sessions.clone();
+    let record = crate::broker::to_completion(async move { sessions.freeze_session(&id, &why).await }).await?;
+    Ok(Json(record.view()).into_response())
+}
+
+/// Unfreezes a frozen session: 200 with its record, active again.
+async fn unfreeze_session(
+    State(state): State<AppState>,
+    auth: Authorized<Admin>,
+    Path(session_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = SessionId::parse(&session_id).map_err(|m| ApiError::invalid("invalid_session_id", m))?;
+    let record = state.sessions.unfreeze_session(&id, auth.claims.sub.as_deref()).await?;
+    Ok(Json(record.view()).into_response())
 }
 
 async fn status(State(state): State<AppState>, _auth: Authorized<Admin>) -> Result<Response, ApiError> {

@@ -43,5 +43,6 @@ mod retries;
 mod revocation;
 mod sessions;
 mod spend;
+mod spend_budget;
 mod upstream_errors;
 mod validation;

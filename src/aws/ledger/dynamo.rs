@@ -5,9 +5,9 @@
 //! Revocations are top-level `revoked:<profile>` attributes, so two
 //! replicas revoking different profiles never overwrite each other.
 
-mod binding;
 mod claims;
 mod item;
+mod updates;
 
 pub use item::LAYOUT;
 
@@ -146,8 +146,11 @@ impl Ledger for DynamoLedger {
             sets.push(format!("#r{i} = if_not_exists(#r{i}, :now)"));
             names.insert(format!("#r{i}"), format!("revoked:{profile}"));
         }
-        let condition =
-            if end.again { "attribute_exists(session_id) AND #st <> :cleaning" } else { "#st IN (:active, :ended)" };
+        let condition = if end.again {
+            "attribute_exists(session_id) AND #st <> :cleaning"
+        } else {
+            "#st IN (:active, :frozen, :ended)"
+        };
         let request = self
             .client
             .update_item()
@@ -162,7 +165,9 @@ impl Ledger for DynamoLedger {
         let request = if end.again {
             request.expression_attribute_values(":cleaning", s(SessionState::Cleaning.as_str()))
         } else {
-            request.expression_attribute_values(":active", s(SessionState::Active.as_str()))
+            request
+                .expression_attribute_values(":active", s(SessionState::Active.as_str()))
+                .expression_attribute_values(":frozen", s(SessionState::Frozen.as_str()))
         };
         let old = match self.conditional_update(request).await? {
             Ok(new) => return from_item(&new).map(Some),
@@ -192,6 +197,15 @@ impl Ledger for DynamoLedger {
 
     async fn unbind(&self, session_id: &str, account_id: &str, since: u64) -> Result<bool, UpstreamError> {
         self.unbind_account(session_id, account_id, since).await
+    }
+
+    async fn set_frozen(
+        &self,
+        session_id: &str,
+        frozen: bool,
+        now: u64,
+    ) -> Result<Option<SessionRecord>, UpstreamError> {
+        self.freeze_or_thaw(session_id, frozen, now).await
     }
 
     async fn record_spend(&self, session_id: &str, spend: &super::spend::Spend) -> Result<bool, UpstreamError> {

@@ -19,6 +19,9 @@ fn rfc3339(at: Timestamp) -> String {
 pub enum SessionState {
     /// Credentials may be issued and may be alive.
     Active,
+    /// Its credentials and console launches are refused and its resources
+    /// kept (a spent budget, or an operator); its lease runs on.
+    Frozen,
     /// Ended (DELETE or lease expiry); cleanup is due.
     Ended,
     /// A replica holds a claim and is cleaning.
@@ -35,8 +38,9 @@ pub enum SessionState {
 
 impl SessionState {
     /// Every state, in life order.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Active,
+        Self::Frozen,
         Self::Ended,
         Self::Cleaning,
         Self::Cleaned,
@@ -49,6 +53,7 @@ impl SessionState {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Active => "active",
+            Self::Frozen => "frozen",
             Self::Ended => "ended",
             Self::Cleaning => "cleaning",
             Self::Cleaned => "cleaned",

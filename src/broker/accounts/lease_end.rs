@@ -48,6 +48,13 @@ pub(super) async fn revoke_all(ctx: &Context, member: &MemberClients, at: u64) -
     Ok(())
 }
 
+/// Denies every credential issued in `account_id` before `at` (a frozen
+/// session's account), failing if it cannot be written.
+pub async fn deny_issued_before(ctx: &Context, account_id: &str, at: u64) -> Result<(), ApiError> {
+    let member = ctx.open_member(account_id).await?;
+    Ok(revoke_all(ctx, &member, at).await?)
+}
+
 /// Ends `session_id`'s lease of `account_id`: leased → resetting, then the
 /// account-wide revocation. Idempotent: an account already past `leased`
 /// is left as it is.

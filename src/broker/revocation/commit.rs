@@ -29,8 +29,17 @@ use crate::error::ApiError;
 use crate::telemetry::metrics;
 
 /// One caller's entry, waiting for a write.
+/// What a write adds for one caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Entry {
+    /// Every credential of the role session name, for good.
+    Revoke(String),
+    /// Its credentials issued until the write (a frozen session).
+    Freeze(String),
+}
+
 struct Pending {
-    entry: String,
+    entry: Entry,
     now: u64,
     reply: oneshot::Sender<Result<Recorded, ApiError>>,
 }
@@ -66,14 +75,14 @@ impl RoleQueue {
 /// Queues `entry` (revoked at `now`) for the writer of `writer.role_name`,
 /// starting that writer unless one runs, and waits for the write that
 /// carries it.
-pub(super) async fn submit(writer: Writer, entry: &str, now: u64) -> Result<Recorded, ApiError> {
+pub(super) async fn submit(writer: Writer, entry: Entry, now: u64) -> Result<Recorded, ApiError> {
     let (reply, answer) = oneshot::channel();
     // Counted down by the writer as it answers, whether or not the caller
     // still waits.
     metrics::revocations_pending(&writer.role_name, 1.0);
     let start = {
         let mut state = writer.queue.lock();
-        state.pending.push(Pending { entry: entry.to_owned(), now, reply });
+        state.pending.push(Pending { entry, now, reply });
         !std::mem::replace(&mut state.writing, true)
     };
     if start {
@@ -115,7 +124,7 @@ impl Writer {
                 }
                 std::mem::take(&mut state.pending)
             };
-            let entries: Vec<(&str, u64)> = batch.iter().map(|p| (p.entry.as_str(), p.now)).collect();
+            let entries: Vec<(&Entry, u64)> = batch.iter().map(|p| (&p.entry, p.now)).collect();
             let results = match self.write(&entries).await {
                 Ok(results) => results,
                 Err(err) => batch.iter().map(|_| Err(err.clone())).collect(),
@@ -132,7 +141,7 @@ impl Writer {
     /// one result per entry, in order. Entries that some replica already
     /// holds are `Already`; entries that no longer fit IAM's size limit are
     /// 507 while the others are written.
-    async fn write(&self, entries: &[(&str, u64)]) -> Result<Vec<Result<Recorded, ApiError>>, ApiError> {
+    async fn write(&self, entries: &[(&Entry, u64)]) -> Result<Vec<Result<Recorded, ApiError>>, ApiError> {
         let iam = self.iam.as_ref();
         // Read afresh for every batch: the role may have been re-created
         // (a teardown and bootstrap elsewhere) since the last one.
@@ -152,13 +161,21 @@ impl Writer {
         let mut results = Vec::with_capacity(entries.len());
         let mut added = 0;
         for (entry, _) in entries {
-            let held = existing.iter().find_map(|(_, other)| other.bucket_of(entry)).or_else(|| doc.bucket_of(entry));
-            if let Some(bucket) = held {
-                results.push(Ok(Recorded::Already(bucket)));
-                continue;
-            }
             let mut grown = doc.clone();
-            grown.add(entry, now);
+            match entry {
+                Entry::Revoke(name) => {
+                    let held =
+                        existing.iter().find_map(|(_, other)| other.bucket_of(name)).or_else(|| doc.bucket_of(name));
+                    if let Some(bucket) = held {
+                        results.push(Ok(Recorded::Already(bucket)));
+                        continue;
+                    }
+                    grown.add(name, now);
+                }
+                // Always written: a freeze is of the credentials issued
+                // until now, which an earlier freeze did not cover.
+                Entry::Freeze(name) => grown.freeze(name, now),
+            }
             let fits = grown.to_json().is_some_and(|text| others + text.len() <= INLINE_POLICY_BUDGET);
             if fits {
                 doc = grown;

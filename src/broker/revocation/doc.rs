@@ -10,6 +10,12 @@
 //! RoleId would silently miss. Session names cannot contain `:`, `*` or
 //! `?`, so the pattern matches exactly that one name.
 //!
+//! A frozen session (DESIGN §10) gets a statement of its own, `Frozen<time>`:
+//! the same `aws:userid` pattern, but only for credentials issued before
+//! the freeze (`DateLessThan` `aws:TokenIssueTime`). The broker issues
+//! nothing while the session is frozen, so unfreezing needs no write:
+//! credentials issued after it pass, those from before stay denied.
+//!
 //! Statements not in the broker's layout (someone edited the policy by
 //! hand) are kept verbatim on every rewrite, reported as drift, and their
 //! `aws:userid` Denies are honoured when refusing a session (fail closed).
@@ -21,12 +27,15 @@ use serde_json::{Value, json};
 /// Width of one revocation group.
 pub const BUCKET_SECONDS: u64 = 3_600;
 const SID_PREFIX: &str = "Revoked";
+const FROZEN_PREFIX: &str = "Frozen";
 
 /// One replica's revocation policy, parsed.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RevocationDoc {
     /// Bucket start (Unix seconds) → revoked role session names.
     buckets: BTreeMap<u64, BTreeSet<String>>,
+    /// Freeze time (Unix seconds) → role session names frozen then.
+    frozen: BTreeMap<u64, BTreeSet<String>>,
     /// Statements the broker did not write, kept as they are.
     foreign: Vec<Value>,
 }
@@ -51,9 +60,12 @@ impl RevocationDoc {
             _ => Vec::new(),
         };
         for statement in statements {
-            match own_statement(&statement) {
-                Some((bucket, names)) => doc.buckets.entry(bucket).or_default().extend(names),
-                None => doc.foreign.push(statement),
+            if let Some((bucket, names)) = own_statement(&statement) {
+                doc.buckets.entry(bucket).or_default().extend(names);
+            } else if let Some((at, names)) = frozen_statement(&statement) {
+                doc.frozen.entry(at).or_default().extend(names);
+            } else {
+                doc.foreign.push(statement);
             }
         }
         Ok(doc)
@@ -61,7 +73,7 @@ impl RevocationDoc {
 
     /// The minified document, or `None` when there is nothing to deny.
     pub fn to_json(&self) -> Option<String> {
-        if self.buckets.is_empty() && self.foreign.is_empty() {
+        if self.is_empty() && self.foreign.is_empty() {
             return None;
         }
         let mut statements: Vec<Value> = self
@@ -78,6 +90,19 @@ impl RevocationDoc {
                 })
             })
             .collect();
+        statements.extend(self.frozen.iter().map(|(at, names)| {
+            let patterns: Vec<String> = names.iter().map(|name| format!("*:{name}")).collect();
+            json!({
+                "Sid": format!("{FROZEN_PREFIX}{at}"),
+                "Effect": "Deny",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": {
+                    "StringLike": { "aws:userid": patterns },
+                    "DateLessThan": { "aws:TokenIssueTime": crate::clock::rfc3339_unix(*at) },
+                },
+            })
+        }));
         statements.extend(self.foreign.iter().cloned());
         Some(json!({ "Version": "2012-10-17", "Statement": statements }).to_string())
     }
@@ -94,12 +119,20 @@ impl RevocationDoc {
         bucket
     }
 
+    /// Freezes a role session name at `at`: its credentials issued before
+    /// then are denied.
+    pub fn freeze(&mut self, session_name: &str, at: u64) {
+        self.frozen.entry(at).or_default().insert(session_name.to_owned());
+    }
+
     /// Drops groups whose every credential has expired: anything issued
     /// before the end of a bucket lives at most `max_session` seconds.
     pub fn prune(&mut self, now: u64, max_session: u64) -> usize {
         let stale: Vec<u64> =
             self.buckets.keys().copied().filter(|b| b + BUCKET_SECONDS + max_session <= now).collect();
-        stale.iter().filter_map(|b| self.buckets.remove(b)).map(|names| names.len()).sum()
+        let frozen: Vec<u64> = self.frozen.keys().copied().filter(|at| at + max_session <= now).collect();
+        let dropped = frozen.iter().filter_map(|at| self.frozen.remove(at)).map(|names| names.len()).sum::<usize>();
+        dropped + stale.iter().filter_map(|b| self.buckets.remove(b)).map(|names| names.len()).sum::<usize>()
     }
 
     /// Revoked role session names.
@@ -117,14 +150,14 @@ impl RevocationDoc {
         self.foreign.len()
     }
 
-    /// Revoked session names in the broker's statements.
+    /// Revoked and frozen session names in the broker's statements.
     pub fn len(&self) -> usize {
-        self.buckets.values().map(BTreeSet::len).sum()
+        self.buckets.values().chain(self.frozen.values()).map(BTreeSet::len).sum()
     }
 
     /// Whether the broker's statements hold no entry.
     pub fn is_empty(&self) -> bool {
-        self.buckets.is_empty()
+        self.buckets.is_empty() && self.frozen.is_empty()
     }
 }
 
@@ -150,6 +183,24 @@ fn own_statement(statement: &Value) -> Option<(u64, Vec<String>)> {
     let literal = |s: &str| !s.is_empty() && !s.contains(['*', '?']);
     let ours = names.iter().all(|(prefix, name)| (*prefix == "*" || literal(prefix)) && literal(name));
     ours.then(|| (bucket, names.into_iter().map(|(_, name)| name).collect()))
+}
+
+/// A freeze in the broker's layout: `Frozen<time>` Sid, Deny of everything,
+/// `*:<name>` patterns and a `DateLessThan` on `aws:TokenIssueTime` at
+/// that very time.
+fn frozen_statement(statement: &Value) -> Option<(u64, Vec<String>)> {
+    let at = statement["Sid"].as_str()?.strip_prefix(FROZEN_PREFIX)?.parse::<u64>().ok()?;
+    let shape = statement["Effect"] == "Deny" && statement["Action"] == "*" && statement["Resource"] == "*";
+    let condition = statement["Condition"].as_object()?;
+    let before = condition.get("DateLessThan")?.get("aws:TokenIssueTime")?.as_str()?;
+    if !shape || condition.len() != 2 || before != crate::clock::rfc3339_unix(at) {
+        return None;
+    }
+    let names = string_values(condition.get("StringLike")?)?
+        .iter()
+        .map(|v| v.strip_prefix("*:").filter(|n| !n.is_empty() && !n.contains(['*', '?'])).map(str::to_owned))
+        .collect::<Option<Vec<_>>>()?;
+    Some((at, names))
 }
 
 /// `{"aws:userid": "x"}` or `{"aws:userid": ["x", …]}` with no other key.

@@ -68,3 +68,29 @@ fn wildcards_follow_iam() {
     assert!(wildcard_match(b"AROA?:x", b"AROA1:x"));
     assert!(!wildcard_match(b"AROA?:x", b"AROA12:x"));
 }
+
+#[test]
+fn a_freeze_denies_only_credentials_issued_before_it_and_round_trips() {
+    let mut doc = RevocationDoc::default();
+    doc.add("ended-1", 7_300);
+    doc.freeze("frozen-1", 7_320);
+    doc.freeze("frozen-2", 7_320);
+    let text = doc.to_json().unwrap();
+    let parsed = RevocationDoc::parse(&text).unwrap();
+    assert_eq!(parsed, doc);
+    assert_eq!(parsed.foreign_statements(), 0);
+    assert_eq!(parsed.len(), 3);
+    // Frozen names are not revoked: the ledger's state refuses their issues.
+    assert_eq!(parsed.session_names().collect::<Vec<_>>(), ["ended-1"]);
+    let value: Value = serde_json::from_str(&text).unwrap();
+    let frozen = &value["Statement"][1];
+    assert_eq!(frozen["Sid"], "Frozen7320");
+    assert_eq!(frozen["Condition"]["StringLike"]["aws:userid"], json!(["*:frozen-1", "*:frozen-2"]));
+    assert_eq!(frozen["Condition"]["DateLessThan"]["aws:TokenIssueTime"], "1970-01-01T02:02:00Z");
+    // Pruned once no credential issued before the freeze can be alive.
+    assert_eq!(doc.prune(7_320 + 43_199, 43_200), 0);
+    assert_eq!(doc.prune(7_320 + 43_200, 43_200), 2);
+    // A hand-edited freeze (another time in the condition) is not the broker's.
+    let edited = text.replace("1970-01-01T02:02:00Z", "1970-01-01T09:00:00Z");
+    assert_eq!(RevocationDoc::parse(&edited).unwrap().foreign_statements(), 1);
+}

@@ -102,6 +102,13 @@ impl Sessions {
                     return Err(err);
                 }
             }
+            // The session already holds this very account (leased on the
+            // slow path while this replica still counted it reserved): the
+            // binding stands, and so do the credentials.
+            (Ok(false), Ok(minted)) if self.holds(id, account).await? => {
+                self.reservations.remember(id, account).await;
+                return Ok(Some((role, minted, Some(account.to_owned()))));
+            }
             (bound, minted) => {
                 // The reservation was lost: the ledger must not keep a
                 // binding the pool does not hold.
@@ -117,6 +124,12 @@ impl Sessions {
             }
         }
         Ok(None)
+    }
+
+    /// Whether the pool has `account` leased to session `id`.
+    async fn holds(&self, id: &str, account: &str) -> Result<bool, ApiError> {
+        let record = self.ctx.upstreams.pool.get(account).await?;
+        Ok(record.is_some_and(|r| r.state == AccountState::Leased && r.session_id.as_deref() == Some(id)))
     }
 
     /// The slow path: the ledger's binding, or a lease through the state
@@ -169,7 +182,7 @@ impl Sessions {
     pub(super) async fn hold_account(&self, id: &SessionId) -> Result<Held, ApiError> {
         if let Some(record) = self.ctx.upstreams.ledger.get(id.as_str()).await? {
             if record.state != SessionState::Active {
-                return Err(ApiError::SessionEnded(id.to_string(), record.state.to_string()));
+                return Err(ApiError::refused(id.to_string(), record.state));
             }
             if let Some(account_id) = record.account_id {
                 return Ok(Held { account_id, fresh: false });

@@ -258,7 +258,7 @@ impl Sessions {
                 let record = self.lease_record(profile, id, &input.session_name, duration, lease);
                 let (issued, recorded) = tokio::join!(assume, self.ctx.upstreams.ledger.record_issue(&record));
                 recorded.map_err(|e| match e {
-                    RecordError::Ended(id, state) => ApiError::SessionEnded(id, state.to_string()),
+                    RecordError::Ended(id, state) => ApiError::refused(id, state),
                     RecordError::Bound(id, account) => ApiError::SessionBound(id, account),
                     RecordError::Upstream(e) if e.kind == UpstreamErrorKind::NotFound => ApiError::LedgerNotProvisioned,
                     RecordError::Upstream(e) => ApiError::LedgerUnavailable(e),

@@ -159,7 +159,11 @@ impl Sessions {
             self.ctx.profile(&ticket.profile).map_err(|_| ApiError::Unauthorized("this console link is not valid"))?;
         // Refused while revoked, also when a sign-in URL could be re-served.
         let role = match profile.isolation {
-            Isolation::Shared => self.unrevoked_role(&profile, &id).await?,
+            Isolation::Shared => {
+                let role = self.unrevoked_role(&profile, &id).await?;
+                self.not_frozen(&id).await?;
+                role
+            }
             Isolation::Account => self.held_role(&profile, &id).await?,
         };
         Ok(Launch { ticket, profile, role, id, destination })

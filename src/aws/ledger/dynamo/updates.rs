@@ -1,12 +1,15 @@
-//! Writes beside a session's issue and end: undoing an account session's
+//! Writes beside a session's issue and end: freezing and unfreezing it;
+//! undoing an account session's
 //! binding when the lease behind it failed (a reservation another replica
 //! took first) before any credential left, since the ledger must not name
 //! an account the pool does not hold for it; and the spend meter's estimate.
 
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 
-use super::item::{n, s};
+use super::item::{from_item, n, s};
 use super::{DynamoLedger, SERVICE};
+use crate::aws::ledger::SessionRecord;
+use crate::aws::ledger::SessionState::{Active, Frozen};
 use crate::aws::ledger::spend::Spend;
 use crate::aws::{UpstreamError, observed};
 
@@ -46,6 +49,33 @@ impl DynamoLedger {
             .condition_expression("account_id = :account")
             .expression_attribute_values(":account", s(account_id));
         Ok(self.conditional_update(request).await?.is_ok())
+    }
+
+    /// active → frozen (recording when), or frozen → active.
+    pub(super) async fn freeze_or_thaw(
+        &self,
+        session_id: &str,
+        frozen: bool,
+        now: u64,
+    ) -> Result<Option<SessionRecord>, UpstreamError> {
+        let (from, to) = if frozen { (Active, Frozen) } else { (Frozen, Active) };
+        let update = if frozen { "SET #st = :to, frozen_at = :now" } else { "SET #st = :to REMOVE frozen_at" };
+        let mut request = self
+            .client
+            .update_item()
+            .key("session_id", s(session_id))
+            .update_expression(update)
+            .condition_expression("#st = :from")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":from", s(from.as_str()))
+            .expression_attribute_values(":to", s(to.as_str()));
+        if frozen {
+            request = request.expression_attribute_values(":now", n(now));
+        }
+        match self.conditional_update(request).await? {
+            Ok(new) => from_item(&new).map(Some),
+            Err(_) => Ok(None),
+        }
     }
 }
 
