@@ -13,8 +13,10 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 mod pool;
+mod spend;
 
 pub use pool::PoolError;
+pub use spend::SpendError;
 
 use crate::aws::{UpstreamError, UpstreamErrorKind};
 
@@ -117,6 +119,9 @@ pub enum ApiError {
     /// The account pool refused or failed (see [`PoolError`]).
     #[error(transparent)]
     Pool(#[from] PoolError),
+    /// A budget or a lease extension refused (see [`SpendError`]).
+    #[error(transparent)]
+    Spend(#[from] SpendError),
     /// An upstream call failed; the kind decides the status.
     #[error(transparent)]
     Upstream(UpstreamError),
@@ -183,6 +188,7 @@ impl ApiError {
             Self::LedgerUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "ledger_unavailable"),
             Self::LaunchRateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "launch_rate_limited"),
             Self::Pool(err) => err.status_and_code(),
+            Self::Spend(err) => err.status_and_code(),
             Self::Upstream(err) => match err.kind {
                 UpstreamErrorKind::Throttled => (StatusCode::SERVICE_UNAVAILABLE, "upstream_throttled"),
                 UpstreamErrorKind::AccessDenied => (StatusCode::BAD_GATEWAY, "upstream_access_denied"),

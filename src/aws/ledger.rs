@@ -103,6 +103,16 @@ pub trait Ledger: Send + Sync {
         frozen: bool,
         now: u64,
     ) -> Result<Option<SessionRecord>, UpstreamError>;
+    /// Moves an active session's lease end from `from` to `to` and its
+    /// cleanup to `due`, only if neither changed meanwhile: the new record,
+    /// or `None` (not active, or its lease moved).
+    async fn extend_lease(
+        &self,
+        session_id: &str,
+        from: u64,
+        to: u64,
+        due: u64,
+    ) -> Result<Option<SessionRecord>, UpstreamError>;
     /// Stores the spend meter's latest estimate of the session; `false`
     /// when no such session is recorded.
     async fn record_spend(&self, session_id: &str, spend: &spend::Spend) -> Result<bool, UpstreamError>;

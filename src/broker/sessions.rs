@@ -3,6 +3,7 @@
 //! `console.ticket_secret`, which provisioning never does.
 
 mod account;
+mod extend;
 mod freeze;
 mod issue;
 mod launch;

@@ -1,4 +1,4 @@
-//! `POST /sessions`: issue a learner session.
+//! `POST /sessions`: issue a learner session; end it, read it, extend it.
 
 mod formats;
 mod ledger;
@@ -22,11 +22,13 @@ use crate::state::AppState;
 
 pub use formats::{FormatQuery, OutputFormat};
 
-/// `POST /sessions`, `GET /sessions`, and `GET`/`DELETE /sessions/{session_id}`.
+/// `POST /sessions`, `GET /sessions`, `GET`/`DELETE /sessions/{session_id}`
+/// and `POST /sessions/{session_id}/extend`.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/sessions", post(issue_session).get(ledger::list_sessions))
         .route("/sessions/{session_id}", delete(revoke_session).get(ledger::show_session))
+        .route("/sessions/{session_id}/extend", post(extend_session))
 }
 
 /// Validates everything (auth, query, body) before the first AWS call.
@@ -81,4 +83,23 @@ async fn revoke_session(
             Ok((StatusCode::ACCEPTED, Json(receipt)).into_response())
         }
     }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExtendBody {
+    seconds: u64,
+}
+
+/// Moves an active session's lease end later (scope `sessions:issue`),
+/// within its profiles' `max_lease_seconds`: 200 with the record.
+async fn extend_session(
+    State(state): State<AppState>,
+    auth: Authorized<IssueSessions>,
+    Path(session_id): Path<String>,
+    ApiJson(body): ApiJson<ExtendBody>,
+) -> Result<Response, ApiError> {
+    let id = SessionId::parse(&session_id).map_err(|m| ApiError::invalid("invalid_session_id", m))?;
+    let record = state.sessions.extend_lease(&id, body.seconds, auth.claims.sub.as_deref()).await?;
+    Ok(Json(record.view()).into_response())
 }

@@ -18,6 +18,7 @@ mod console;
 mod container;
 mod docs;
 mod enforcement;
+mod extend;
 #[path = "../../examples/support/fake_aws.rs"]
 mod fake_aws;
 #[path = "../../examples/support/fake_federation.rs"]

@@ -51,7 +51,9 @@ fn budgeted(moto: &Moto, clock: Arc<ManualClock>, on_exhausted: OnExhausted) -> 
             s.spend.enabled = true;
             s.spend.interval_seconds = 1;
             s.spend.on_exhausted = on_exhausted;
-            s.profiles.get_mut("s3").unwrap().budget_usd = Some(0.05);
+            let s3 = s.profiles.get_mut("s3").unwrap();
+            s3.budget_usd = Some(0.05);
+            s3.max_lease_seconds = Some(86_400);
         })
     }
 }
@@ -115,6 +117,11 @@ async fn a_spent_budget_freezes_the_session_and_an_unfreeze_restores_it() {
     // does not freeze it again for the budget it already reported spent.
     let (status, thawed) = app.admin(Method::POST, "/admin/sessions/spender-1/unfreeze").await;
     assert_eq!((status, thawed["state"].as_str()), (200, Some("active")), "{thawed}");
+    let extend =
+        app.http.post(format!("{}/sessions/spender-1/extend", app.base)).bearer_auth(app.token("sessions:issue"));
+    let refused = extend.json(&json!({ "seconds": 600 })).send().await.unwrap();
+    assert_eq!(refused.status(), 409, "a spent budget is not extended");
+    assert_eq!(refused.json::<Value>().await.unwrap()["error"]["code"], "budget_exhausted");
     // Keys only: the suite's fake sign-in reads moto's state, which EC2's
     // built-in images make slow once the instance is there.
     app.issue_keys("spender-1").await;

@@ -208,6 +208,16 @@ impl Ledger for DynamoLedger {
         self.freeze_or_thaw(session_id, frozen, now).await
     }
 
+    async fn extend_lease(
+        &self,
+        session_id: &str,
+        from: u64,
+        to: u64,
+        due: u64,
+    ) -> Result<Option<SessionRecord>, UpstreamError> {
+        self.move_lease(session_id, from, to, due).await
+    }
+
     async fn record_spend(&self, session_id: &str, spend: &super::spend::Spend) -> Result<bool, UpstreamError> {
         self.store_spend(session_id, spend).await
     }

@@ -1,4 +1,5 @@
-//! Writes beside a session's issue and end: freezing and unfreezing it;
+//! Writes beside a session's issue and end: freezing and unfreezing it,
+//! extending its lease;
 //! undoing an account session's
 //! binding when the lease behind it failed (a reservation another replica
 //! took first) before any credential left, since the ledger must not name
@@ -92,5 +93,32 @@ impl DynamoLedger {
             .condition_expression("attribute_exists(session_id)")
             .expression_attribute_values(":spend", s(&json));
         Ok(self.conditional_update(request).await?.is_ok())
+    }
+}
+
+impl DynamoLedger {
+    /// An active session's lease end, moved only from where it was read.
+    pub(super) async fn move_lease(
+        &self,
+        session_id: &str,
+        from: u64,
+        to: u64,
+        due: u64,
+    ) -> Result<Option<SessionRecord>, UpstreamError> {
+        let request = self
+            .client
+            .update_item()
+            .key("session_id", s(session_id))
+            .update_expression("SET lease_expires_at = :to, due_at = :due")
+            .condition_expression("#st = :active AND lease_expires_at = :from")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":active", s(Active.as_str()))
+            .expression_attribute_values(":from", n(from))
+            .expression_attribute_values(":to", n(to))
+            .expression_attribute_values(":due", n(due));
+        match self.conditional_update(request).await? {
+            Ok(new) => from_item(&new).map(Some),
+            Err(_) => Ok(None),
+        }
     }
 }
