@@ -16,7 +16,7 @@ pub use super::dynamo_table::TableInfo;
 
 /// What `POST /sessions` records: the session, or the profile added to it,
 /// and the lease extended to the new credentials' expiry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct IssueRecord {
     /// The platform's session id.
     pub session_id: String,
@@ -37,6 +37,8 @@ pub struct IssueRecord {
     /// The pool account the session is bound to (account profiles): set
     /// once; an issue naming another is refused with [`RecordError::Bound`].
     pub account_id: Option<String>,
+    /// The budget the request set (the latest one set holds).
+    pub budget_usd: Option<f64>,
 }
 
 /// Why an issue could not be recorded.

@@ -7,6 +7,7 @@ mod extend;
 mod freeze;
 mod issue;
 mod launch;
+mod request;
 mod reserve;
 mod revoke;
 

@@ -180,10 +180,11 @@ impl Meter {
         spend
     }
 
-    /// The smallest budget among the session's profiles.
+    /// The smallest of the request's budget and the session's profiles'.
     fn budget(&self, record: &SessionRecord) -> Option<f64> {
         let profiles = &self.ctx.settings.profiles;
-        record.profiles.iter().filter_map(|p| profiles.get(p)?.budget_usd).min_by(f64::total_cmp)
+        let of_profiles = record.profiles.iter().filter_map(|p| profiles.get(p)?.budget_usd);
+        of_profiles.chain(record.budget_usd).min_by(f64::total_cmp)
     }
 
     async fn store(

@@ -172,7 +172,10 @@ async fn a_pool_account_session_is_metered_over_its_whole_account() {
     .await;
     let ids = members(&moto.endpoint, 1).await;
     assert_eq!(register(&app, json!({ "account_ids": ids })).await.0, 201);
-    let session = app.issue(&json!({ "session_id": "own-1", "profile": PROFILE, "duration_seconds": 2 * HOUR })).await;
+    // A request's budget below the profile's is the session's.
+    let session = app
+        .issue(&json!({ "session_id": "own-1", "profile": PROFILE, "duration_seconds": 2 * HOUR, "budget_usd": 2.5 }))
+        .await;
     // No tag, no name prefix: in its own account everything is the learner's.
     let ec2 = aws_sdk_ec2::Client::new(&credentials_of(&app, &session));
     let run = ec2
@@ -195,6 +198,6 @@ async fn a_pool_account_session_is_metered_over_its_whole_account() {
     // The instance's root volume is priced too (per GB-month: under a cent).
     assert!((estimated - price).abs() < 0.01, "{estimated} vs {price}: {spend}");
     assert!(spend["top"][0]["arn"].as_str().unwrap().ends_with(&instance), "{spend}");
-    assert_eq!(spend["budget_usd"], 5.0);
+    assert_eq!(spend["budget_usd"], 2.5);
     assert_eq!(spend["unpriced"], json!([]), "{spend}");
 }

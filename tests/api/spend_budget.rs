@@ -90,6 +90,14 @@ async fn a_spent_budget_freezes_the_session_and_an_unfreeze_restores_it() {
     let moto = Moto::start(&[]);
     let clock = Arc::new(ManualClock::new(SystemTime::now()));
     let app = TestApp::spawn_with(budgeted(&moto, clock.clone(), OnExhausted::Freeze)).await;
+    // A request may lower the profile's budget, never raise it.
+    for budget in [0.06, 0.0, -1.0, 1e9] {
+        let body = json!({ "session_id": "spender-1", "budget_usd": budget });
+        let refused = app.post_sessions("", &body).await;
+        assert_eq!(refused.status(), 422, "{budget}");
+        assert_eq!(refused.json::<Value>().await.unwrap()["error"]["code"], "invalid_budget");
+    }
+    assert_eq!(app.session_record("spender-1").await.0, 404, "nothing recorded");
     let session = app.issue(&json!({ "session_id": "spender-1", "duration_seconds": 28_800 })).await;
     let (_, record) = app.session_record("spender-1").await;
     let (key, name) = (record["sandbox_key"].as_str().unwrap(), record["role_session_name"].as_str().unwrap());

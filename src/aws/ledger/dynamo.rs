@@ -74,6 +74,9 @@ impl Ledger for DynamoLedger {
             if issue.account_id.is_some() {
                 set.push("account_id = :account");
             }
+            if issue.budget_usd.is_some() {
+                set.push("budget_usd = :budget");
+            }
             if with_lease {
                 set.extend(["lease_expires_at = :lease", "due_at = :due", "queue = :pending"]);
             }
@@ -90,6 +93,9 @@ impl Ledger for DynamoLedger {
                 .expression_attribute_values(":profile", AttributeValue::Ss(vec![issue.profile.clone()]));
             if let Some(caller) = &issue.caller {
                 request = request.expression_attribute_values(":caller", s(caller));
+            }
+            if let Some(budget) = issue.budget_usd {
+                request = request.expression_attribute_values(":budget", AttributeValue::N(budget.to_string()));
             }
             // A session holds one pool account until it ends.
             let bound = match &issue.account_id {

@@ -168,6 +168,8 @@ pub struct SessionRecord {
     pub account_id: Option<String>,
     /// The spend meter's latest estimate.
     pub spend: Option<super::spend::Spend>,
+    /// The budget its issue request set, if any (the profile's applies too).
+    pub budget_usd: Option<f64>,
 }
 
 impl SessionRecord {
@@ -224,6 +226,7 @@ mod tests {
             claim: Some(("replica-a".into(), 4_000)),
             account_id: None,
             spend: None,
+            budget_usd: None,
         };
         let view = record.view();
         assert_eq!(view["created_at"], "1970-01-01T00:00:00Z");

@@ -3,9 +3,9 @@
 use std::time::SystemTime;
 
 use secrecy::SecretString;
-use serde::Deserialize;
 
 use super::Sessions;
+pub use super::request::{IssueSessionBody, SessionRequest};
 use crate::aws::federation::{SIGNIN_TOKEN_LIFETIME, login_url};
 use crate::aws::ledger::{IssueRecord, RecordError};
 use crate::aws::retry::retry_on;
@@ -13,86 +13,12 @@ use crate::aws::{
     AssumeRoleInput, CallerIdentity, IssuedCredentials, RoleInfo, TemporaryCredentials, UpstreamErrorKind,
 };
 use crate::broker::Profile;
-use crate::broker::context::Context;
 use crate::config::Isolation;
 use crate::domain::ticket::Ticket;
 use crate::domain::{
     Destination, Region, RoleSessionName, SessionDuration, SessionId, SessionKey, SessionNarrowing, session_tags,
 };
 use crate::error::ApiError;
-
-/// The body of `POST /sessions`, as sent.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IssueSessionBody {
-    /// The platform's id of the learner's session.
-    pub session_id: String,
-    /// The profile; the default one when absent.
-    pub profile: Option<String>,
-    /// Requested credential lifetime (900..=43200), then clamped.
-    pub duration_seconds: Option<u32>,
-    /// Console region; `aws.region` when absent.
-    pub region: Option<String>,
-    /// Console page to land on; the region's console home when absent.
-    pub destination: Option<String>,
-    /// An inline session policy narrowing this session (AssumeRole `Policy`).
-    pub session_policy: Option<serde_json::Value>,
-    /// Managed session policies narrowing this session (AssumeRole `PolicyArns`).
-    pub policy_arns: Option<Vec<String>>,
-}
-
-/// A fully validated session request; building one makes no AWS call.
-#[derive(Debug, Clone)]
-pub struct SessionRequest {
-    /// The validated session id.
-    pub session_id: SessionId,
-    /// The resolved profile.
-    pub profile: Profile,
-    /// The requested lifetime, if any (validated, not yet clamped).
-    pub requested_seconds: Option<u32>,
-    /// The console region.
-    pub region: Region,
-    /// The console landing page.
-    pub destination: Destination,
-    /// Session policies below the profile's rights, if any.
-    pub narrowing: SessionNarrowing,
-}
-
-impl SessionRequest {
-    /// Validates a request body against the configuration.
-    pub fn validate(body: IssueSessionBody, ctx: &Context) -> Result<Self, ApiError> {
-        let session_id = SessionId::parse(&body.session_id).map_err(|m| ApiError::invalid("invalid_session_id", m))?;
-        let profile = ctx.resolve_profile(body.profile.as_deref())?;
-        let requested_seconds = body
-            .duration_seconds
-            .map(SessionDuration::validate_requested)
-            .transpose()
-            .map_err(|m| ApiError::invalid("invalid_duration", m))?;
-        let home = ctx.settings.aws.region.clone();
-        let region = match body.region {
-            Some(raw) => Region::parse(&raw).map_err(|m| ApiError::invalid("invalid_region", m))?,
-            None => home.clone(),
-        };
-        // The broker's credentials belong to the partition of aws.region; a
-        // console in another partition could never accept them.
-        let home_partition = home.partition();
-        if region.partition() != home_partition {
-            return Err(ApiError::invalid(
-                "invalid_region",
-                format!("region `{region}` is outside the broker's partition `{home_partition}`"),
-            ));
-        }
-        let destination = match body.destination {
-            Some(raw) => {
-                Destination::parse(&raw, region.partition()).map_err(|m| ApiError::invalid("invalid_destination", m))?
-            }
-            None => Destination::home(&region),
-        };
-        let narrowing = SessionNarrowing::parse(body.session_policy, body.policy_arns, home_partition)
-            .map_err(|m| ApiError::invalid("invalid_session_policy", m))?;
-        Ok(Self { session_id, profile, requested_seconds, region, destination, narrowing })
-    }
-}
 
 /// Everything a response about an issued session can show.
 #[derive(Debug)]
@@ -134,6 +60,8 @@ pub(super) struct Lease<'a> {
     pub(super) caller: Option<&'a str>,
     /// The pool account bound to the session (account profiles).
     pub(super) account_id: Option<&'a str>,
+    /// The request's budget, if it set one.
+    pub(super) budget_usd: Option<f64>,
 }
 
 /// Fresh credentials for a session plus a console sign-in URL for them.
@@ -215,7 +143,7 @@ impl Sessions {
         let profile = &req.profile;
         let requested = req.requested_seconds.unwrap_or(profile.default_session_seconds);
         let destination = sign_in.then_some(&req.destination);
-        let lease = Lease { caller, account_id };
+        let lease = Lease { caller, account_id, budget_usd: req.budget_usd };
         let what = MintFor { narrowing: &req.narrowing, destination, lease: Some(lease) };
         self.mint(profile, role, &req.session_id, requested, what).await
     }
@@ -297,6 +225,7 @@ impl Sessions {
             lease_expires_at,
             due_at: lease_expires_at + self.ctx.settings.cleanup.grace_seconds,
             account_id: lease.account_id.map(str::to_owned),
+            budget_usd: lease.budget_usd,
         }
     }
 
