@@ -146,6 +146,11 @@ pub trait AccountPool: Send + Sync {
     async fn register(&self, account_id: &str, now: u64) -> Result<bool, UpstreamError>;
     /// One account.
     async fn get(&self, account_id: &str) -> Result<Option<AccountRecord>, UpstreamError>;
+    /// Whether `account_id` is leased to `session_id`.
+    async fn is_leased_to(&self, account_id: &str, session_id: &str) -> Result<bool, UpstreamError> {
+        let record = self.get(account_id).await?;
+        Ok(record.is_some_and(|r| r.state == AccountState::Leased && r.session_id.as_deref() == Some(session_id)))
+    }
     /// A page of accounts (in one state, through the state index) and the
     /// cursor of the next page.
     async fn list(

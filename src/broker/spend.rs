@@ -32,7 +32,7 @@ use crate::aws::ledger::spend::Spend;
 use crate::aws::ledger::{ListQuery, SessionRecord, SessionState};
 use crate::broker::Sessions;
 use crate::clock::{rfc3339_unix, unix_seconds};
-use crate::config::OnExhausted;
+use crate::config::{OnExhausted, Settings};
 use crate::domain::SessionId;
 use crate::error::ApiError;
 
@@ -169,22 +169,7 @@ impl Meter {
 
     /// The estimate of what `found` holds for the session.
     fn price(&self, record: &SessionRecord, found: &Found, now: u64) -> Spend {
-        let window = Window {
-            started: i64::try_from(record.created_at).unwrap_or(i64::MAX),
-            now: i64::try_from(now).unwrap_or(i64::MAX),
-            lease_end: i64::try_from(record.lease_expires_at).unwrap_or(i64::MAX),
-        };
-        let mut spend = estimate(&found.resources, &found.left, &self.ctx.settings.spend.prices, window);
-        spend.as_of = rfc3339_unix(now);
-        spend.budget_usd = self.budget(record);
-        spend
-    }
-
-    /// The smallest of the request's budget and the session's profiles'.
-    fn budget(&self, record: &SessionRecord) -> Option<f64> {
-        let profiles = &self.ctx.settings.profiles;
-        let of_profiles = record.profiles.iter().filter_map(|p| profiles.get(p)?.budget_usd);
-        of_profiles.chain(record.budget_usd).min_by(f64::total_cmp)
+        session_spend(&self.ctx.settings, record, found, now, Some(TOP))
     }
 
     async fn store(
@@ -236,6 +221,31 @@ impl Meter {
             OnExhausted::End => self.sessions.end_session(&id, Some("spend meter: budget exhausted")).await.map(drop),
         }
     }
+}
+
+/// Resources named in a stored estimate's `top`.
+const TOP: usize = 5;
+
+/// What `found` (the session's resources) costs the session as of `now`,
+/// with its budget; `top` names at most `top` resources (all: `None`).
+pub fn session_spend(
+    settings: &Settings,
+    record: &SessionRecord,
+    found: &Found,
+    now: u64,
+    top: Option<usize>,
+) -> Spend {
+    let window = Window {
+        started: i64::try_from(record.created_at).unwrap_or(i64::MAX),
+        now: i64::try_from(now).unwrap_or(i64::MAX),
+        lease_end: i64::try_from(record.lease_expires_at).unwrap_or(i64::MAX),
+    };
+    let mut spend = estimate(&found.resources, &found.left, &settings.spend.prices, window, top);
+    spend.as_of = rfc3339_unix(now);
+    // The smallest of the request's budget and the session's profiles'.
+    let of_profiles = record.profiles.iter().filter_map(|p| settings.profiles.get(p)?.budget_usd);
+    spend.budget_usd = of_profiles.chain(record.budget_usd).min_by(f64::total_cmp);
+    spend
 }
 
 /// Counts the listing calls a pass makes (the meter's cost, in calls).

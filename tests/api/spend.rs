@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use aws_sdk_ec2::types::{InstanceType, ResourceType, Tag, TagSpecification};
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
+use reqwest::Method;
 use sandbox_broker::clock::ManualClock;
 use sandbox_broker::domain::prices::{PriceTable, SHIPPED};
 use serde_json::{Value, json};
@@ -71,6 +72,10 @@ async fn what_a_learner_runs_is_priced_by_the_hour_and_projected_to_the_lease_en
             s.spend.enabled = true;
             s.spend.interval_seconds = 1;
             s.profiles.get_mut("s3").unwrap().budget_usd = Some(BUDGET);
+            // The dry-run preview searches every type of the registry, which
+            // takes moto tens of seconds on a loaded machine.
+            s.server.request_timeout_ms = 180_000;
+            s.aws.call_timeout_ms = 15_000;
         })
     })
     .await;
@@ -143,6 +148,20 @@ async fn what_a_learner_runs_is_priced_by_the_hour_and_projected_to_the_lease_en
     let lb = balancer.load_balancers()[0].load_balancer_arn().unwrap();
     assert_eq!(spend["top"].as_array().unwrap().len(), 5, "the five priced resources: {spend}");
     assert!(top.contains(lb), "{spend}");
+    // What ending the lab now would delete, and what each piece has cost:
+    // the learner's own resources, nothing deleted, nothing recorded.
+    let (status, preview) = app.admin(Method::POST, "/admin/sessions/metered-1/cleanup?dry_run=true").await;
+    assert_eq!(status, 200, "{preview}");
+    let deleted = preview["cleanup"]["deleted"].to_string();
+    assert!(instances.iter().all(|i| deleted.contains(i.as_str())) && deleted.contains(lb), "{preview}");
+    let estimate = &preview["cleanup"]["estimate"];
+    assert_eq!(estimate["top"].as_array().unwrap().len(), 5, "every priced resource: {estimate}");
+    assert!((estimate["estimated_usd"].as_f64().unwrap() - estimated).abs() < 0.01, "{estimate}");
+    let (_, after) = app.session_record("metered-1").await;
+    assert_eq!((after["state"].as_str(), after["cleanup"].is_null()), (Some("active"), true), "{after}");
+    let ec2_now = ec2.describe_instances().instance_ids(&instances[0]).send().await.unwrap();
+    assert_eq!(ec2_now.reservations()[0].instances()[0].state().unwrap().name().unwrap().as_str(), "running");
+
     // Past 80 % of the budget, and projected past it: warned, not exhausted.
     let crossed = |event: &str| format!("sandbox_broker_budget_crossings_total{{event=\"{event}\"}}");
     let metrics = metric(&app, &crossed("budget_warning")).await;

@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use sandbox_reset::engine::{Mode, ResetPlan, Scan, discover, remove, reset_account};
+use sandbox_reset::engine::{Found, Mode, ResetPlan, Scan, discover, remove, reset_account};
 
 use super::lease_end::revoke_all;
 use super::{Accounts, parse_account_id};
@@ -205,13 +205,19 @@ impl Accounts {
     /// `POST /admin/accounts/{id}/reset?dry_run=true`: what a reset would
     /// delete in the account now (and what it would leave); nothing changes.
     pub async fn preview(&self, raw_id: &str) -> Result<CleanupReport, ApiError> {
+        Ok(self.preview_found(raw_id).await?.1)
+    }
+
+    /// What a reset would find in the account now, and its dry-run report.
+    pub async fn preview_found(&self, raw_id: &str) -> Result<(Found, CleanupReport), ApiError> {
         let record = self.get(raw_id).await?;
         let member = self.member(&record.account_id).await?;
         let (scan, keep) = self.scope(&record.account_id).await?;
         let options = engine_options(&self.ctx.settings);
         let backend = member.resources.as_ref();
         let found = discover(backend, &scan, &Mode::Account { keep }, &options).await;
-        Ok(report_of(remove(backend, found, &options, true).await, true))
+        let report = report_of(remove(backend, found.clone(), &options, true).await, true);
+        Ok((found, report))
     }
 
     /// Where a reset of `account_id` searches (`pool.regions`, else the

@@ -207,14 +207,11 @@ impl Cleanup {
     ) -> Result<CleanNow, ApiError> {
         let ledger = &self.ctx.upstreams.ledger;
         let record = ledger.get(session_id).await?.ok_or_else(|| ApiError::SessionNotFound(session_id.to_owned()))?;
-        if record.state == SessionState::Active {
-            return Err(ApiError::SessionActive(session_id.to_owned()));
-        }
         if dry_run {
-            let found = self.discover(&record.sandbox_key).await?;
-            let mut view = record.view();
-            view["cleanup"] = self.remove(found, true).await.view();
-            return Ok(CleanNow::Finished(view));
+            return Ok(CleanNow::Finished(self.preview(&record).await?));
+        }
+        if matches!(record.state, SessionState::Active | SessionState::Frozen) {
+            return Err(ApiError::SessionActive(session_id.to_owned()));
         }
         if matches!(record.state, SessionState::Cleaned | SessionState::CleanupSkipped) {
             return Ok(CleanNow::Finished(record.view()));
@@ -232,6 +229,31 @@ impl Cleanup {
                 Ok(CleanNow::Running(current.map_or(record.view(), |r| r.view())))
             }
         }
+    }
+
+    /// What cleanup (or, for an account session, its account's reset) would
+    /// delete now, with what each resource has cost the session so far
+    /// (`cleanup.estimate`, every priced resource): the record's view with
+    /// a dry-run report. Works on an active session; changes nothing.
+    async fn preview(&self, record: &SessionRecord) -> Result<serde_json::Value, ApiError> {
+        let (found, report) = match &record.account_id {
+            // Once the lease has ended the account is being reset or serves
+            // another learner: the record's own report is the answer.
+            Some(account) if !self.ctx.upstreams.pool.is_leased_to(account, &record.session_id).await? => {
+                return Ok(record.view());
+            }
+            Some(account) => self.accounts.preview_found(account).await?,
+            None => {
+                let found = self.discover(&record.sandbox_key).await?;
+                let report = self.remove(found.clone(), true).await;
+                (found, report)
+            }
+        };
+        let mut view = record.view();
+        view["cleanup"] = report.view();
+        let spend = crate::broker::spend::session_spend(&self.ctx.settings, record, &found, self.now(), None);
+        view["cleanup"]["estimate"] = serde_json::json!(spend);
+        Ok(view)
     }
 
     /// Queues the session again and cleans it, unless a replica holds a

@@ -105,7 +105,7 @@ impl Sessions {
             // The session already holds this very account (leased on the
             // slow path while this replica still counted it reserved): the
             // binding stands, and so do the credentials.
-            (Ok(false), Ok(minted)) if self.holds(id, account).await? => {
+            (Ok(false), Ok(minted)) if self.ctx.upstreams.pool.is_leased_to(account, id).await? => {
                 self.reservations.remember(id, account).await;
                 return Ok(Some((role, minted, Some(account.to_owned()))));
             }
@@ -124,12 +124,6 @@ impl Sessions {
             }
         }
         Ok(None)
-    }
-
-    /// Whether the pool has `account` leased to session `id`.
-    async fn holds(&self, id: &str, account: &str) -> Result<bool, ApiError> {
-        let record = self.ctx.upstreams.pool.get(account).await?;
-        Ok(record.is_some_and(|r| r.state == AccountState::Leased && r.session_id.as_deref() == Some(id)))
     }
 
     /// The slow path: the ledger's binding, or a lease through the state

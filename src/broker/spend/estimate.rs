@@ -12,8 +12,6 @@ use crate::domain::prices::PriceTable;
 
 /// Hours in a month, as AWS prices a GB-month.
 const HOURS_PER_MONTH: f64 = 730.0;
-/// Resources named in `top`.
-const TOP: usize = 5;
 
 /// The time a session is priced over (Unix seconds).
 #[derive(Debug, Clone, Copy)]
@@ -35,11 +33,13 @@ fn hours(from: i64, to: i64) -> f64 {
 /// What `resources` cost so far and at lease end; `unknown` are ARNs of no
 /// registered type (unpriced, as is a priced type's resource the table has
 /// no price for). Types the table never names are outside the estimate.
+/// `top` names the costliest resources, at most `top` of them (`None`: all).
 pub fn estimate<'a>(
     resources: impl IntoIterator<Item = &'a Resource>,
     unknown: &[Outcome],
     prices: &PriceTable,
     at: Window,
+    top: Option<usize>,
 ) -> Spend {
     let mut spend = Spend::default();
     let mut costs = Vec::new();
@@ -74,7 +74,9 @@ pub fn estimate<'a>(
     }
     spend.unpriced.extend(unknown.iter().map(|o| Unpriced { arn: o.arn.clone(), kind: o.kind.clone() }));
     costs.sort_by(|a, b| b.usd.total_cmp(&a.usd).then_with(|| a.arn.cmp(&b.arn)));
-    costs.truncate(TOP);
+    if let Some(top) = top {
+        costs.truncate(top);
+    }
     spend.top = costs;
     spend.estimated_usd = round(spend.estimated_usd);
     spend.projected_usd = round(spend.projected_usd);
@@ -137,7 +139,7 @@ mod tests {
             resource("ec2:volume", "volume/v-1", Some(started(Usage::storage("gp3", 100.0, None), T0))),
             resource("ec2:vpc", "vpc/vpc-1", None),
         ];
-        let spend = estimate(&found, &[], &table(), window);
+        let spend = estimate(&found, &[], &table(), window, Some(5));
         let storage = 100.0 * 0.08 * 3.0 / 730.0;
         let expected = 0.0104 * 3.0 + 0.096 * 2.0 + 0.045 * 3.0 + storage;
         assert!((spend.estimated_usd - expected).abs() < 1e-4, "{spend:?}");
@@ -151,7 +153,8 @@ mod tests {
     fn a_stopped_instance_accrues_until_its_stop_and_nothing_before_the_session() {
         let window = Window { started: T0, now: T0 + 5 * HOUR, lease_end: T0 + 10 * HOUR };
         let stopped = started(Usage::hourly("m5.large", None), T0 - 10 * HOUR).stopped(T0 + 2 * HOUR);
-        let spend = estimate(&[resource("ec2:instance", "instance/i-1", Some(stopped))], &[], &table(), window);
+        let spend =
+            estimate(&[resource("ec2:instance", "instance/i-1", Some(stopped))], &[], &table(), window, Some(5));
         assert!((spend.estimated_usd - 0.192).abs() < 1e-9, "two hours from the session's start: {spend:?}");
         assert_eq!(spend.projected_usd, spend.estimated_usd, "stopped: nothing more by lease end");
     }
@@ -170,7 +173,7 @@ mod tests {
             reason: None,
             scheduled_for: None,
         }];
-        let spend = estimate(&found, &unknown, &table(), window);
+        let spend = estimate(&found, &unknown, &table(), window, Some(5));
         let arns: Vec<&str> = spend.unpriced.iter().map(|u| u.arn.as_str()).collect();
         assert_eq!(arns, [found[0].arn.as_str(), found[1].arn.as_str(), unknown[0].arn.as_str()]);
         assert_eq!(spend.estimated_usd, 0.0);
