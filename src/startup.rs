@@ -56,7 +56,10 @@ impl Application {
         let provisioner = Arc::new(Provisioner::new(context.clone()));
         let cleanup = Arc::new(Cleanup::new(context.clone(), serving.replica_id.clone()));
         let worker = settings.cleanup.enabled.then(|| cleanup.clone());
-        let meter = settings.spend.enabled.then(|| Arc::new(Meter::new(context.clone(), sessions.clone())));
+        let meter = settings
+            .spend
+            .enabled
+            .then(|| Arc::new(Meter::new(context.clone(), sessions.clone(), serving.replica_id.clone())));
         // Installed before the first request so no early sample is lost.
         let _ = crate::telemetry::metrics::handle();
         let lifecycle = Arc::new(Lifecycle::default());

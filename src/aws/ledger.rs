@@ -115,6 +115,10 @@ pub trait Ledger: Send + Sync {
         to: u64,
         due: u64,
     ) -> Result<Option<SessionRecord>, UpstreamError>;
+    /// Claims an active or frozen session for `owner`'s meter pass until
+    /// `until`, unless another owner's claim is live: two replicas never
+    /// meter, or act on, one session in the same interval.
+    async fn claim_meter(&self, session_id: &str, owner: &str, now: u64, until: u64) -> Result<bool, UpstreamError>;
     /// Stores the spend meter's latest estimate of the session; `false`
     /// when no such session is recorded.
     async fn record_spend(&self, session_id: &str, spend: &spend::Spend) -> Result<bool, UpstreamError>;

@@ -10,20 +10,19 @@
 //! record as `spend` (`estimate`: the pricing itself).
 
 mod budget;
+mod counting;
 mod estimate;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
-use sandbox_reset::clients::{Backend, Tagged};
+use futures_util::stream::{self, StreamExt};
+use sandbox_reset::clients::Backend;
 use sandbox_reset::engine::{Found, Inventory, Mode, Scan, inventory};
-use sandbox_reset::registry::{Deleted, Registration, Resource, Where};
-use sandbox_reset::upstream::UpstreamError as ResetError;
 
 pub use budget::{Crossing, Standing, crossings, standing};
+use counting::Counting;
 pub use estimate::{Window, estimate};
 
 use super::context::Context;
@@ -38,6 +37,8 @@ use crate::error::ApiError;
 
 /// Active sessions read per ledger page.
 const PAGE: u32 = 100;
+/// Claim writes in flight at once.
+const CLAIMS_IN_FLIGHT: usize = 16;
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -57,12 +58,14 @@ pub struct Meter {
     ctx: Arc<Context>,
     /// What a spent budget freezes or ends through.
     sessions: Arc<Sessions>,
+    /// Names this replica's meter claims.
+    owner: String,
 }
 
 impl Meter {
-    /// The meter over the shared context.
-    pub fn new(ctx: Arc<Context>, sessions: Arc<Sessions>) -> Self {
-        Self { ctx, sessions }
+    /// The meter over the shared context; `owner` is this replica's id.
+    pub fn new(ctx: Arc<Context>, sessions: Arc<Sessions>, owner: impl Into<String>) -> Self {
+        Self { ctx, sessions, owner: owner.into() }
     }
 
     /// Passes every `spend.interval_seconds` until dropped.
@@ -82,7 +85,7 @@ impl Meter {
         // The estimate is as of when the listing began: what it shows may
         // have changed by the time the last listing answers.
         let now = unix_seconds(self.ctx.clock.now());
-        let sessions = self.active().await?;
+        let sessions = self.claimed(self.active().await?, now).await;
         let mut pass = Pass::default();
         let mut shared = Vec::new();
         // Every profile, so one whose sessions all ended reads 0, not its last.
@@ -134,6 +137,26 @@ impl Meter {
         Ok(all)
     }
 
+    /// The sessions this replica's claim holds for this pass: its own from
+    /// the last pass, and those no live claim holds. A claim lasts two
+    /// intervals and is renewed each pass, so another replica takes a
+    /// session over within two intervals of this one stopping.
+    async fn claimed(&self, sessions: Vec<SessionRecord>, now: u64) -> Vec<SessionRecord> {
+        let until = now + 2 * self.ctx.settings.spend.interval_seconds;
+        let ledger = &self.ctx.upstreams.ledger;
+        let claims = sessions.into_iter().map(|record| async move {
+            match ledger.claim_meter(&record.session_id, &self.owner, now, until).await {
+                Ok(true) => Some(record),
+                Ok(false) => None,
+                Err(err) => {
+                    tracing::warn!(error = %err, session_id = %record.session_id, "meter claim failed");
+                    None
+                }
+            }
+        });
+        stream::iter(claims).buffer_unordered(CLAIMS_IN_FLIGHT).filter_map(std::future::ready).collect().await
+    }
+
     /// A pool account's session: everything unprotected in its account.
     async fn meter_account(
         &self,
@@ -160,11 +183,11 @@ impl Meter {
         regions: &[crate::domain::Region],
         whole_account: bool,
     ) -> (Inventory, usize) {
-        let counting = Counting { inner: backend, calls: AtomicUsize::new(0) };
+        let counting = Counting::new(backend);
         let scan = Scan { regions: regions.iter().map(ToString::to_string).collect(), account: account.to_owned() };
         let options = engine_options(&self.ctx.settings);
         let listed = inventory(&counting, &scan, whole_account, None, &options).await;
-        (listed, counting.calls.load(Ordering::Relaxed))
+        (listed, counting.calls())
     }
 
     /// The estimate of what `found` holds for the session.
@@ -246,31 +269,4 @@ pub fn session_spend(
     let of_profiles = record.profiles.iter().filter_map(|p| settings.profiles.get(p)?.budget_usd);
     spend.budget_usd = of_profiles.chain(record.budget_usd).min_by(f64::total_cmp);
     spend
-}
-
-/// Counts the listing calls a pass makes (the meter's cost, in calls).
-struct Counting<'a> {
-    inner: &'a dyn Backend,
-    calls: AtomicUsize,
-}
-
-#[async_trait]
-impl Backend for Counting<'_> {
-    async fn tagged(&self, region: &str, filter: Option<(&str, &str)>) -> Result<Tagged, ResetError> {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        self.inner.tagged(region, filter).await
-    }
-
-    async fn list(&self, kind: &'static Registration, at: &Where) -> Result<Vec<Resource>, ResetError> {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        self.inner.list(kind, at).await
-    }
-
-    async fn delete(&self, kind: &'static Registration, resource: &Resource) -> Result<Deleted, ResetError> {
-        self.inner.delete(kind, resource).await
-    }
-
-    async fn gone(&self, kind: &'static Registration, resource: &Resource) -> Result<bool, ResetError> {
-        self.inner.gone(kind, resource).await
-    }
 }

@@ -35,6 +35,19 @@ async fn launch_m5(app: &TestApp, session: &Value, key: &str) -> String {
     run.instances()[0].instance_id().unwrap().to_owned()
 }
 
+/// An eight-hour session's keys only (no sign-in: the suite's fake sign-in
+/// reads moto's state, which EC2's built-in images make slow), shaped as a
+/// session answer's `credentials`.
+async fn keys(app: &TestApp, session_id: &str) -> Value {
+    let body = json!({ "session_id": session_id, "duration_seconds": 28_800 });
+    let response = app.post_sessions("?format=credential-process", &body).await;
+    assert_eq!(response.status(), 201);
+    let keys: Value = response.json().await.unwrap();
+    json!({ "credentials": {
+        "access_key_id": keys["AccessKeyId"], "secret_access_key": keys["SecretAccessKey"],
+        "session_token": keys["SessionToken"] } })
+}
+
 async fn instance_state(app: &TestApp, id: &str) -> InstanceStateName {
     let ec2 = aws_sdk_ec2::Client::new(&broker_sdk_config(&app.aws_endpoint));
     let out = ec2.describe_instances().instance_ids(id).send().await.unwrap();
@@ -51,6 +64,10 @@ fn budgeted(moto: &Moto, clock: Arc<ManualClock>, on_exhausted: OnExhausted) -> 
             s.spend.enabled = true;
             s.spend.interval_seconds = 1;
             s.spend.on_exhausted = on_exhausted;
+            // Meter passes list every type while EC2 loads its images:
+            // other calls meanwhile may wait seconds on a loaded machine.
+            s.aws.call_timeout_ms = 15_000;
+            s.server.request_timeout_ms = 60_000;
             let s3 = s.profiles.get_mut("s3").unwrap();
             s3.budget_usd = Some(0.05);
             s3.max_lease_seconds = Some(86_400);
@@ -155,13 +172,7 @@ async fn on_exhausted_end_ends_the_session_and_cleans_it_up() {
     let moto = Moto::start(&[]);
     let clock = Arc::new(ManualClock::new(SystemTime::now()));
     let app = TestApp::spawn_with(budgeted(&moto, clock.clone(), OnExhausted::End)).await;
-    let body = json!({ "session_id": "spender-2", "duration_seconds": 28_800 });
-    let response = app.post_sessions("?format=credential-process", &body).await;
-    assert_eq!(response.status(), 201);
-    let keys: Value = response.json().await.unwrap();
-    let session = json!({ "credentials": {
-        "access_key_id": keys["AccessKeyId"], "secret_access_key": keys["SecretAccessKey"],
-        "session_token": keys["SessionToken"] } });
+    let session = keys(&app, "spender-2").await;
     let key = app.session_record("spender-2").await.1["sandbox_key"].as_str().unwrap().to_owned();
     let instance = launch_m5(&app, &session, &key).await;
 
@@ -217,4 +228,45 @@ async fn a_frozen_pool_account_session_keeps_its_account_and_is_denied_account_w
     assert_eq!(app.admin(Method::POST, "/admin/sessions/own-frozen/unfreeze").await.0, 200);
     let again = app.issue(&json!({ "session_id": "own-frozen", "profile": PROFILE })).await;
     assert_eq!(again["account_id"], ids[0].as_str(), "the same account");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_never_act_on_one_session_twice() {
+    let moto = Moto::start(&[]);
+    let clock = Arc::new(ManualClock::new(SystemTime::now()));
+    let a = TestApp::spawn_with(budgeted(&moto, clock.clone(), OnExhausted::Freeze)).await;
+    let table = a.ledger_table.clone();
+    let mut second = budgeted(&moto, clock.clone(), OnExhausted::Freeze);
+    let configure = std::mem::replace(&mut second.configure, Box::new(|_| {}));
+    second.configure = Box::new(move |s| {
+        configure(s);
+        s.ledger.table = table;
+        s.server.replica_id = Some("test-b".into());
+    });
+    let b = TestApp::spawn_with(TestOptions { roles: Some(a.roles.clone()), create_roles: false, ..second }).await;
+    let ids: Vec<String> = (0..4).map(|i| format!("twice-{i}")).collect();
+    for id in &ids {
+        let session = keys(&a, id).await;
+        let record = a.session_record(id).await;
+        let key = record.1["sandbox_key"].as_str().unwrap_or_else(|| panic!("{record:?}")).to_owned();
+        launch_m5(&a, &session, &key).await;
+    }
+
+    // Both replicas' meters run every second over the same ledger.
+    clock.advance(Duration::from_secs(3_600));
+    for id in &ids {
+        b.wait_for_state(id, &["frozen"], LOADED).await;
+    }
+    let iam = iam_client(&moto.endpoint);
+    for id in &ids {
+        let mut freezes = 0;
+        for policy in ["sandbox-broker-revocations-test", "sandbox-broker-revocations-test-b"] {
+            let Ok(out) = iam.get_role_policy().role_name(a.role("s3")).policy_name(policy).send().await else {
+                continue;
+            };
+            let text = sandbox_broker::aws::iam::decode_policy_document(out.policy_document());
+            freezes += text.matches(&format!("\"*:{id}\"")).count();
+        }
+        assert_eq!(freezes, 1, "{id} frozen by exactly one replica");
+    }
 }

@@ -224,6 +224,10 @@ impl Ledger for DynamoLedger {
         self.move_lease(session_id, from, to, due).await
     }
 
+    async fn claim_meter(&self, session_id: &str, owner: &str, now: u64, until: u64) -> Result<bool, UpstreamError> {
+        self.claim_for_meter(session_id, owner, now, until).await
+    }
+
     async fn record_spend(&self, session_id: &str, spend: &super::spend::Spend) -> Result<bool, UpstreamError> {
         self.store_spend(session_id, spend).await
     }

@@ -1,5 +1,5 @@
 //! Writes beside a session's issue and end: freezing and unfreezing it,
-//! extending its lease;
+//! extending its lease, claiming it for a meter pass;
 //! undoing an account session's
 //! binding when the lease behind it failed (a reservation another replica
 //! took first) before any credential left, since the ledger must not name
@@ -120,5 +120,33 @@ impl DynamoLedger {
             Ok(new) => from_item(&new).map(Some),
             Err(_) => Ok(None),
         }
+    }
+}
+
+impl DynamoLedger {
+    /// The meter's claim: its own attributes, apart from cleanup's claim.
+    pub(super) async fn claim_for_meter(
+        &self,
+        session_id: &str,
+        owner: &str,
+        now: u64,
+        until: u64,
+    ) -> Result<bool, UpstreamError> {
+        let request = self
+            .client
+            .update_item()
+            .key("session_id", s(session_id))
+            .update_expression("SET meter_owner = :owner, meter_until = :until")
+            .condition_expression(
+                "#st IN (:active, :frozen) AND \
+                 (attribute_not_exists(meter_until) OR meter_until < :now OR meter_owner = :owner)",
+            )
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":active", s(Active.as_str()))
+            .expression_attribute_values(":frozen", s(Frozen.as_str()))
+            .expression_attribute_values(":owner", s(owner))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":until", n(until));
+        Ok(self.conditional_update(request).await?.is_ok())
     }
 }
