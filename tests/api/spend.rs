@@ -195,18 +195,8 @@ async fn a_pool_account_session_is_metered_over_its_whole_account() {
     let session = app
         .issue(&json!({ "session_id": "own-1", "profile": PROFILE, "duration_seconds": 2 * HOUR, "budget_usd": 2.5 }))
         .await;
-    // No tag, no name prefix: in its own account everything is the learner's.
-    let ec2 = aws_sdk_ec2::Client::new(&credentials_of(&app, &session));
-    let run = ec2
-        .run_instances()
-        .image_id("ami-12c6146b")
-        .instance_type(InstanceType::M5Large)
-        .min_count(1)
-        .max_count(1)
-        .send()
-        .await
-        .unwrap();
-    let instance = run.instances()[0].instance_id().unwrap().to_owned();
+    // Its tag matters not: in its own account everything is the learner's.
+    let instance = crate::spend_budget::launch_m5(&app, &session, "any-key").await;
 
     let start = unix(&clock);
     clock.advance(Duration::from_secs(HOUR));

@@ -18,7 +18,7 @@ use crate::pool::{PROFILE, credentials_of, members, pool_options, register, sdk_
 
 /// A session's learner runs one m5.large, tagged as theirs: 0.107 USD an
 /// hour in eu-west-1, so a 0.05 USD budget is spent within the hour.
-async fn launch_m5(app: &TestApp, session: &Value, key: &str) -> String {
+pub(crate) async fn launch_m5(app: &TestApp, session: &Value, key: &str) -> String {
     let ec2 = aws_sdk_ec2::Client::new(&credentials_of(app, session));
     let tag = Tag::builder().key("sandbox-key").value(key).build();
     let tags = TagSpecification::builder().resource_type(ResourceType::Instance).tags(tag).build();

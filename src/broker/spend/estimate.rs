@@ -95,15 +95,7 @@ mod tests {
 
     use super::*;
 
-    const TABLE: &str = r#"
-        [prices."ec2:instance"]
-        "t3.micro" = 0.0104
-        "m5.large" = 0.096
-        [prices."ec2:natgateway"]
-        "*" = 0.045
-        [prices."ec2:volume"]
-        gp3 = 0.08
-    "#;
+    const TABLE: &str = crate::domain::prices::TEST_TABLE;
     const HOUR: i64 = 3_600;
     const T0: i64 = 1_800_000_000;
 
