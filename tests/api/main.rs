@@ -36,6 +36,7 @@ mod pool_lab;
 mod pool_reset;
 mod pool_table;
 mod pool_template;
+mod pool_upstream;
 mod process;
 mod production;
 mod profiles;
