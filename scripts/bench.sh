@@ -241,3 +241,6 @@ bash scripts/bench_reset.sh
 
 echo "==> the account pool: end of session to available, lease latency (scripts/bench_pool.sh)"
 bash scripts/bench_pool.sh
+
+echo "==> the spend meter: one pass over 50, 200 and 500 sessions (scripts/bench_spend.sh)"
+bash scripts/bench_spend.sh

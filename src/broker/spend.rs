@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
 use futures_util::stream::{self, StreamExt};
 use sandbox_reset::clients::Backend;
 use sandbox_reset::engine::{Found, Inventory, Mode, Scan, inventory};
@@ -37,7 +39,7 @@ use crate::error::ApiError;
 
 /// Active sessions read per ledger page.
 const PAGE: u32 = 100;
-/// Claim writes in flight at once.
+/// Claim and estimate writes in flight at once.
 const CLAIMS_IN_FLIGHT: usize = 16;
 
 /// What one pass did.
@@ -88,13 +90,11 @@ impl Meter {
         let sessions = self.claimed(self.active().await?, now).await;
         let mut pass = Pass::default();
         let mut shared = Vec::new();
-        // Every profile, so one whose sessions all ended reads 0, not its last.
-        let mut by_profile: BTreeMap<String, f64> =
-            self.ctx.settings.profiles.keys().map(|p| (p.clone(), 0.0)).collect();
+        let mut priced = Vec::new();
         for record in sessions {
             match record.account_id.clone() {
                 Some(account) => match self.meter_account(&record, &account, now, &mut pass).await {
-                    Ok(spend) => self.store(&record, spend, &mut pass, &mut by_profile).await?,
+                    Ok(spend) => priced.push((record, spend)),
                     Err(err) => tracing::warn!(error = %err, session_id = %record.session_id, "not metered"),
                 },
                 None => shared.push(record),
@@ -108,7 +108,33 @@ impl Meter {
             for record in shared {
                 let found = listed.0.found(&Mode::Session { key: record.sandbox_key.clone() });
                 let spend = self.price(&record, &found, now);
-                self.store(&record, spend, &mut pass, &mut by_profile).await?;
+                priced.push((record, spend));
+            }
+        }
+        // Every profile, so one whose sessions all ended reads 0, not its last.
+        let mut by_profile: BTreeMap<String, f64> =
+            self.ctx.settings.profiles.keys().map(|p| (p.clone(), 0.0)).collect();
+        for (record, spend) in &priced {
+            for profile in &record.profiles {
+                *by_profile.entry(profile.clone()).or_default() += spend.estimated_usd;
+            }
+        }
+        // Each session's write (and action) on its own: one slow write
+        // does not hold up the rest of the pass.
+        // Built eagerly (boxed): the pass stays Send.
+        let stores: Vec<BoxFuture<'_, _>> =
+            priced.iter().map(|(record, spend)| self.store(record, spend).boxed()).collect();
+        let stored: Vec<Result<Option<Standing>, ApiError>> =
+            stream::iter(stores).buffer_unordered(CLAIMS_IN_FLIGHT).collect().await;
+        for standing in stored {
+            match standing {
+                Ok(Some(standing)) => {
+                    pass.metered += 1;
+                    pass.over_warn += usize::from(standing.over_warn);
+                    pass.over_budget += usize::from(standing.over_budget);
+                }
+                Ok(None) => {}
+                Err(err) => tracing::warn!(error = %err, "a session's estimate was not stored"),
             }
         }
         for (profile, usd) in by_profile {
@@ -195,18 +221,11 @@ impl Meter {
         session_spend(&self.ctx.settings, record, found, now, Some(TOP))
     }
 
-    async fn store(
-        &self,
-        record: &SessionRecord,
-        spend: Spend,
-        pass: &mut Pass,
-        by_profile: &mut BTreeMap<String, f64>,
-    ) -> Result<(), ApiError> {
-        for profile in &record.profiles {
-            *by_profile.entry(profile.clone()).or_default() += spend.estimated_usd;
-        }
+    /// Acts on a spent budget, stores the estimate and raises the lines it
+    /// crossed: where it stands, or `None` when nothing was stored.
+    async fn store(&self, record: &SessionRecord, spend: &Spend) -> Result<Option<Standing>, ApiError> {
         let warn_percent = self.ctx.settings.spend.warn_percent;
-        let crossed = crossings(record.spend.as_ref(), &spend, warn_percent);
+        let crossed = crossings(record.spend.as_ref(), spend, warn_percent);
         // Acted on before the estimate is stored: an action that fails is
         // crossed (and tried) again on the next pass. Once, so an operator's
         // unfreeze of a spent session holds.
@@ -215,22 +234,18 @@ impl Meter {
             && let Err(err) = self.act(record).await
         {
             tracing::warn!(error = %err, session_id = %record.session_id, "spent budget not acted on; next pass");
-            return Ok(());
+            return Ok(None);
         }
-        if !self.ctx.upstreams.ledger.record_spend(&record.session_id, &spend).await? {
-            return Ok(());
+        if !self.ctx.upstreams.ledger.record_spend(&record.session_id, spend).await? {
+            return Ok(None);
         }
-        pass.metered += 1;
-        let standing = standing(&spend, warn_percent);
-        pass.over_warn += usize::from(standing.over_warn);
-        pass.over_budget += usize::from(standing.over_budget);
         for crossing in crossed {
             crate::telemetry::metrics::budget_crossed(crossing.as_str());
             tracing::warn!(target: "sandbox_broker::audit", event = crossing.as_str(), session_id = %record.session_id,
                 estimated_usd = spend.estimated_usd, projected_usd = spend.projected_usd,
                 budget_usd = spend.budget_usd.unwrap_or_default(), as_of = %spend.as_of);
         }
-        Ok(())
+        Ok(Some(standing(spend, warn_percent)))
     }
 }
 

@@ -45,6 +45,7 @@ mod retries;
 mod revocation;
 mod sessions;
 mod spend;
+mod spend_bench;
 mod spend_budget;
 mod upstream_errors;
 mod validation;

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Spend meter benchmark: one meter pass over 50, 200 and 500 active
+# sessions holding ten resources each (two instances with their root
+# volumes, four volumes, two elastic IPs: made straight in moto), every
+# broker call through a proxy adding SPEND_LATENCY_MS (default 20) in front
+# of moto, a debug build of the broker (the ignored test in
+# tests/api/spend_bench.rs, run in-process). Reports the pass time and its
+# listing calls. Results: stdout and target/bench/spend.md. Run by
+# scripts/bench.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/venv.sh
+ensure_venv
+PY=.venv/bin/python
+LATENCY=${SPEND_LATENCY_MS:-20}
+echo "==> building (test binary, debug)"
+cargo test --locked --test api --no-run --quiet 2>/dev/null
+source scripts/lib/bench_moto.sh
+start_moto_behind_proxy "$LATENCY"
+field() { $PY -c "import json,sys; print(json.loads(sys.argv[1])['$1'])" "$2"; }
+mkdir -p target/bench
+{
+  echo "| active sessions (10 resources each), ${LATENCY} ms per call | seconds per pass | listing calls per pass |"
+  echo "|---|---|---|"
+} > target/bench/spend.md
+for n in ${SPEND_SESSIONS:-50 200 500}; do
+  echo "==> a meter pass over $n sessions"
+  curl -sf -X POST "$MOTO/moto-api/reset" >/dev/null
+  env BENCH_ENDPOINT="$PROXY" BENCH_MOTO="$MOTO" BENCH_SESSIONS="$n" \
+    cargo test --locked --quiet --test api -- --ignored --exact spend_bench::bench_meter_pass_through_the_proxy \
+    --nocapture > "$work/spend-$n.out" 2>&1 || { cat "$work/spend-$n.out"; exit 1; }
+  line=$(grep -o 'BENCH {.*}' "$work/spend-$n.out" | cut -c7-)
+  printf '| %s | %.2f | %s |\n' "$n" "$(field pass_seconds "$line")" "$(field listings "$line")" >> target/bench/spend.md
+done
+cat target/bench/spend.md

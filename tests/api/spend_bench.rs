@@ -1,0 +1,89 @@
+//! The spend meter's benchmark (`scripts/bench_spend.sh`): one pass over
+//! BENCH_SESSIONS active sessions holding ten resources each (two
+//! instances with their root volumes, four volumes, two elastic IPs),
+//! every broker call through the latency proxy (BENCH_ENDPOINT), the
+//! resources made straight in moto (BENCH_MOTO). Ignored in the suite.
+
+use std::time::Duration;
+
+use aws_sdk_ec2::types::{InstanceType, ResourceType, Tag, TagSpecification};
+use futures_util::stream::{self, StreamExt};
+use sandbox_broker::domain::{SessionId, SessionKey};
+use serde_json::json;
+
+use crate::helpers::{TestApp, TestOptions, broker_sdk_config};
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name}"))
+}
+
+/// A metric's value in the exposition text.
+fn metric(text: &str, name: &str) -> f64 {
+    let line = text.lines().find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '));
+    line.and_then(|l| l.rsplit(' ').next()?.parse().ok()).unwrap_or(0.0)
+}
+
+async fn ten_resources(ec2: &aws_sdk_ec2::Client, key: &str) {
+    let tag = || Tag::builder().key("sandbox-key").value(key).build();
+    let spec = |kind: ResourceType| TagSpecification::builder().resource_type(kind).tags(tag()).build();
+    let run =
+        ec2.run_instances().image_id("ami-12c6146b").instance_type(InstanceType::T3Micro).min_count(2).max_count(2);
+    run.tag_specifications(spec(ResourceType::Instance))
+        .tag_specifications(spec(ResourceType::Volume))
+        .send()
+        .await
+        .unwrap();
+    for _ in 0..4 {
+        let volume = ec2.create_volume().availability_zone("eu-west-1a").size(20).volume_type("gp3".into());
+        volume.tag_specifications(spec(ResourceType::Volume)).send().await.unwrap();
+    }
+    for _ in 0..2 {
+        ec2.allocate_address().tag_specifications(spec(ResourceType::ElasticIp)).send().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: run by scripts/bench_spend.sh"]
+async fn bench_meter_pass_through_the_proxy() {
+    let sessions: usize = env("BENCH_SESSIONS").parse().unwrap();
+    let app = TestApp::spawn_with(TestOptions {
+        aws_endpoint: Some(env("BENCH_ENDPOINT")),
+        ..TestOptions::configured(|s| {
+            s.spend.enabled = true;
+            s.spend.interval_seconds = 5;
+            s.aws.call_timeout_ms = 30_000;
+        })
+    })
+    .await;
+    let ec2 = aws_sdk_ec2::Client::new(&broker_sdk_config(&env("BENCH_MOTO")));
+    let ids: Vec<String> = (0..sessions).map(|i| format!("metered-{i:04}")).collect();
+    let made = ids.iter().map(|id| {
+        let (app, ec2) = (&app, &ec2);
+        async move {
+            app.issue_keys(id).await;
+            ten_resources(ec2, SessionKey::of(&SessionId::parse(id).unwrap()).as_str()).await;
+        }
+    });
+    stream::iter(made).buffer_unordered(8).collect::<Vec<_>>().await;
+
+    // Two passes that began after everything was there: the second's time.
+    let count = |text: &str| metric(text, "sandbox_broker_meter_pass_seconds_count");
+    let start = count(&app.metrics().await);
+    let (mut before, mut after) = (String::new(), String::new());
+    while count(&after) < start + 2.0 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = app.metrics().await;
+        if count(&now) > count(&after) {
+            before = std::mem::replace(&mut after, now);
+        } else if after.is_empty() {
+            after = now;
+        }
+    }
+    let sum = |text: &str| metric(text, "sandbox_broker_meter_pass_seconds_sum");
+    let seconds = sum(&after) - sum(&before);
+    let listings = metric(&after, "sandbox_broker_meter_listings_per_pass");
+    let (_, record) = app.session_record(&ids[sessions - 1]).await;
+    let top = record["spend"]["top"].as_array().map_or(0, Vec::len);
+    assert_eq!(top, 5, "metered with its resources: {record}");
+    println!("BENCH {}", json!({ "sessions": sessions, "pass_seconds": seconds, "listings": listings }));
+}
