@@ -70,7 +70,9 @@ async fn what_a_learner_runs_is_priced_by_the_hour_and_projected_to_the_lease_en
         clock: clock.clone(),
         ..TestOptions::configured(|s| {
             s.spend.enabled = true;
-            s.spend.interval_seconds = 1;
+            // A pass lists every type: back to back they would load the
+            // machine the rest of the suite shares.
+            s.spend.interval_seconds = 3;
             s.profiles.get_mut("s3").unwrap().budget_usd = Some(BUDGET);
             // The dry-run preview searches every type of the registry, which
             // takes moto tens of seconds on a loaded machine.
@@ -184,7 +186,9 @@ async fn a_pool_account_session_is_metered_over_its_whole_account() {
         clock: clock.clone(),
         ..pool_options(&moto.endpoint, |s| {
             s.spend.enabled = true;
-            s.spend.interval_seconds = 1;
+            // A pass lists every type: back to back they would load the
+            // machine the rest of the suite shares.
+            s.spend.interval_seconds = 3;
             s.profiles.get_mut(PROFILE).unwrap().budget_usd = Some(5.0);
         })
     })

@@ -62,7 +62,9 @@ fn budgeted(moto: &Moto, clock: Arc<ManualClock>, on_exhausted: OnExhausted) -> 
         aws_endpoint: Some(moto.endpoint.clone()),
         ..TestOptions::configured(move |s| {
             s.spend.enabled = true;
-            s.spend.interval_seconds = 1;
+            // A pass lists every type: back to back they would load the
+            // machine the rest of the suite shares.
+            s.spend.interval_seconds = 3;
             s.spend.on_exhausted = on_exhausted;
             // Meter passes list every type while EC2 loads its images:
             // other calls meanwhile may wait seconds on a loaded machine.
