@@ -109,6 +109,9 @@ impl Cleanup {
             }
             None => None,
         };
+        // Another replica (or this one's pool pass) resets the account right
+        // now: look again at the next pass, not after a failure's backoff.
+        let reset_elsewhere = matches!(reset, Some(Ok(None)));
         let (mut report, reset_state) = match reset {
             Some(Ok(Some((state, report)))) => (report, Some(state)),
             // Another replica resets the account now: looked at again later.
@@ -139,7 +142,9 @@ impl Cleanup {
         } else {
             SessionState::Cleaned
         };
-        let kept = self.store(&record.session_id, state, attempts, &report).await?;
+        let retry_after =
+            if reset_elsewhere { settings.cleanup.interval_seconds } else { RETRY_AFTER_SECONDS * u64::from(attempts) };
+        let kept = self.store(&record.session_id, state, retry_after, &report).await?;
         if !kept {
             tracing::warn!(session_id = %record.session_id, "cleanup claim expired before the outcome was stored");
         }
@@ -169,14 +174,14 @@ impl Cleanup {
         &self,
         session_id: &str,
         state: SessionState,
-        attempts: u32,
+        retry_after: u64,
         report: &CleanupReport,
     ) -> Result<bool, UpstreamError> {
         let ledger = &self.ctx.upstreams.ledger;
         let mut waits = [Duration::from_millis(250), Duration::from_secs(1), Duration::from_secs(2)].into_iter();
         loop {
             let stored = if state == SessionState::Ended {
-                let retry_at = self.now() + RETRY_AFTER_SECONDS * u64::from(attempts);
+                let retry_at = self.now() + retry_after;
                 ledger.release(session_id, &self.owner, retry_at, report).await
             } else {
                 ledger.finish(session_id, &self.owner, state, report).await
