@@ -29,7 +29,8 @@ impl Sessions {
         if record.state != SessionState::Active {
             return Err(ApiError::refused(id.to_string(), record.state));
         }
-        if record.spend.as_ref().is_some_and(|s| s.budget_usd.is_some_and(|b| s.estimated_usd >= b)) {
+        let warn_percent = self.ctx.settings.spend.warn_percent;
+        if record.spend.as_ref().is_some_and(|s| crate::broker::spend::standing(s, warn_percent).over_budget) {
             return Err(SpendError::BudgetExhausted(id.to_string()).into());
         }
         let profiles = &self.ctx.settings.profiles;
