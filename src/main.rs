@@ -74,6 +74,11 @@ enum Command {
         #[command(subcommand)]
         command: PoolCommand,
     },
+    /// The spend meter's price table.
+    Prices {
+        #[command(subcommand)]
+        command: PricesCommand,
+    },
     /// Mint an HS256 platform token from auth.hs256_secret (local use).
     Token {
         /// Space-separated scopes, e.g. "sessions:issue sessions:revoke".
@@ -100,6 +105,20 @@ enum SessionsCommand {
     Show {
         /// The session id.
         id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum PricesCommand {
+    /// Build the table from AWS's bulk price list offer files (each
+    /// service's `index.json`), for the regions the configuration names.
+    Import {
+        /// Offer files, streamed one after another.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Write the table here instead of to stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -154,6 +173,22 @@ fn main() -> ExitCode {
             }
         }
         Command::Serve => serve(settings),
+        Command::Prices { command: PricesCommand::Import { files, out } } => {
+            let regions = settings.priced_regions();
+            match sandbox_broker::domain::prices::import::run(&files, out.as_deref(), regions) {
+                Ok((table, summary)) => {
+                    if out.is_none() {
+                        print!("{table}");
+                    }
+                    eprintln!("{summary}");
+                    ExitCode::SUCCESS
+                }
+                Err(err) => {
+                    eprintln!("{err}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Bootstrap { dry_run: _, emit: Some(Emit::Cloudformation) } => provision(settings, Run::Emit),
         Command::Bootstrap { dry_run: _, emit: Some(Emit::CloudformationPool) } => provision(settings, Run::EmitPool),
         Command::Bootstrap { dry_run, emit: None } => provision(settings, Run::Bootstrap { dry_run }),

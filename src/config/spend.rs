@@ -57,6 +57,21 @@ impl Default for SpendSettings {
     }
 }
 
+impl Settings {
+    /// The regions a price table must cover: home first (the table's own
+    /// prices), then every region cleanup or a pool reset searches.
+    pub fn priced_regions(&self) -> Vec<String> {
+        let pool = self.pool.regions_or(&self.cleanup.regions_or(&self.aws.region));
+        let mut regions = vec![self.aws.region.to_string()];
+        for region in self.cleanup.regions.iter().chain(&pool).map(ToString::to_string) {
+            if !regions.contains(&region) {
+                regions.push(region);
+            }
+        }
+        regions
+    }
+}
+
 /// A budget a profile or request may set.
 pub fn valid_budget(usd: f64) -> bool {
     usd.is_finite() && usd > 0.0 && usd <= MAX_BUDGET_USD

@@ -9,6 +9,10 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+pub mod import;
+mod offer;
+mod rules;
+
 /// The table shipped with the broker.
 pub const SHIPPED: &str = include_str!("../../config/prices.toml");
 

@@ -37,6 +37,7 @@ mod pool_reset;
 mod pool_table;
 mod pool_template;
 mod pool_upstream;
+mod prices_cli;
 mod process;
 mod production;
 mod profiles;
