@@ -244,3 +244,6 @@ bash scripts/bench_pool.sh
 
 echo "==> the spend meter: one pass over 50, 200 and 500 sessions (scripts/bench_spend.sh)"
 bash scripts/bench_spend.sh
+
+echo "==> the price list import: streamed offer files of 0.3 and 1.4 GB (scripts/bench_prices.sh)"
+bash scripts/bench_prices.sh
