@@ -5,7 +5,9 @@
 # broker call through a proxy adding SPEND_LATENCY_MS (default 20) in front
 # of moto, a debug build of the broker (the ignored test in
 # tests/api/spend_bench.rs, run in-process). Reports the pass time and its
-# listing calls. Results: stdout and target/bench/spend.md. Run by
+# listing calls, then the headline figures with spend.interval_seconds = 5:
+# a learner's RunInstances to an estimate naming the instance, and a budget
+# spent to the session frozen. Results: stdout and target/bench/spend.md. Run by
 # scripts/bench.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,8 +22,8 @@ start_moto_behind_proxy "$LATENCY"
 field() { $PY -c "import json,sys; print(json.loads(sys.argv[1])['$1'])" "$2"; }
 mkdir -p target/bench
 {
-  echo "| active sessions (10 resources each), ${LATENCY} ms per call | seconds per pass | listing calls per pass |"
-  echo "|---|---|---|"
+  echo "| active sessions (10 resources each), ${LATENCY} ms per call | seconds per pass | listing calls per pass | RunInstances to estimate, s | spent budget to frozen, s |"
+  echo "|---|---|---|---|---|"
 } > target/bench/spend.md
 for n in ${SPEND_SESSIONS:-50 200 500}; do
   echo "==> a meter pass over $n sessions"
@@ -30,6 +32,7 @@ for n in ${SPEND_SESSIONS:-50 200 500}; do
     cargo test --locked --quiet --test api -- --ignored --exact spend_bench::bench_meter_pass_through_the_proxy \
     --nocapture > "$work/spend-$n.out" 2>&1 || { cat "$work/spend-$n.out"; exit 1; }
   line=$(grep -o 'BENCH {.*}' "$work/spend-$n.out" | cut -c7-)
-  printf '| %s | %.2f | %s |\n' "$n" "$(field pass_seconds "$line")" "$(field listings "$line")" >> target/bench/spend.md
+  printf '| %s | %.2f | %s | %.1f | %.1f |\n' "$n" "$(field pass_seconds "$line")" "$(field listings "$line")" \
+    "$(field launch_to_estimate_seconds "$line")" "$(field crossing_to_frozen_seconds "$line")" >> target/bench/spend.md
 done
 cat target/bench/spend.md

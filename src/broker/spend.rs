@@ -105,8 +105,9 @@ impl Meter {
             let regions = self.ctx.settings.cleanup.regions_or(&self.ctx.settings.aws.region);
             let listed = self.inventory(self.ctx.upstreams.resources.as_ref(), &home, &regions, false).await;
             pass.listings += listed.1;
+            let mut each = listed.0.found_each(shared.iter().map(|r| r.sandbox_key.as_str()));
             for record in shared {
-                let found = listed.0.found(&Mode::Session { key: record.sandbox_key.clone() });
+                let found = each.remove(&record.sandbox_key).unwrap_or_default();
                 let spend = self.price(&record, &found, now);
                 priced.push((record, spend));
             }
@@ -212,7 +213,11 @@ impl Meter {
         let counting = Counting::new(backend);
         let scan = Scan { regions: regions.iter().map(ToString::to_string).collect(), account: account.to_owned() };
         let options = engine_options(&self.ctx.settings);
-        let listed = inventory(&counting, &scan, whole_account, None, &options).await;
+        // Only the types the table prices: the others are outside the
+        // estimate (DESIGN §10), and listing them would cost the pass a call
+        // per type and region for nothing.
+        let prices = &self.ctx.settings.spend.prices;
+        let listed = inventory(&counting, &scan, whole_account, None, &|kind| prices.prices(kind), &options).await;
         (listed, counting.calls())
     }
 

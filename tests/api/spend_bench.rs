@@ -4,7 +4,7 @@
 //! every broker call through the latency proxy (BENCH_ENDPOINT), the
 //! resources made straight in moto (BENCH_MOTO). Ignored in the suite.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::types::{InstanceType, ResourceType, Tag, TagSpecification};
 use futures_util::stream::{self, StreamExt};
@@ -85,5 +85,52 @@ async fn bench_meter_pass_through_the_proxy() {
     let (_, record) = app.session_record(&ids[sessions - 1]).await;
     let top = record["spend"]["top"].as_array().map_or(0, Vec::len);
     assert_eq!(top, 5, "metered with its resources: {record}");
-    println!("BENCH {}", json!({ "sessions": sessions, "pass_seconds": seconds, "listings": listings }));
+    let (seen, frozen) = headline(&app, &ec2, &ids[0]).await;
+    println!(
+        "BENCH {}",
+        json!({ "sessions": sessions, "pass_seconds": seconds, "listings": listings,
+                "launch_to_estimate_seconds": seen, "crossing_to_frozen_seconds": frozen })
+    );
+}
+
+/// Polls the session's record until `done` says so; the seconds it took.
+async fn until(app: &TestApp, id: &str, done: impl Fn(&serde_json::Value) -> bool) -> f64 {
+    let started = Instant::now();
+    loop {
+        let (_, record) = app.session_record(id).await;
+        if done(&record) {
+            return started.elapsed().as_secs_f64();
+        }
+        assert!(started.elapsed() < Duration::from_secs(600), "{record}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The headline figures: a learner's `RunInstances` to an estimate naming
+/// the instance, and a spent budget to the session frozen.
+async fn headline(app: &TestApp, ec2: &aws_sdk_ec2::Client, id: &str) -> (f64, f64) {
+    let launch = |key: String, size: InstanceType| async move {
+        let tag = TagSpecification::builder()
+            .resource_type(ResourceType::Instance)
+            .tags(Tag::builder().key("sandbox-key").value(key).build())
+            .build();
+        let run = ec2.run_instances().image_id("ami-12c6146b").instance_type(size).min_count(1).max_count(1);
+        let out = run.tag_specifications(tag).send().await.unwrap();
+        out.instances()[0].instance_id().unwrap().to_owned()
+    };
+    let key = |id: &str| SessionKey::of(&SessionId::parse(id).unwrap()).as_str().to_owned();
+    let instance = launch(key(id), InstanceType::M5Large).await;
+    let seen = until(app, id, |r| {
+        let top = r["spend"]["top"].as_array().cloned().unwrap_or_default();
+        top.iter().any(|c| c["arn"].as_str().is_some_and(|arn| arn.ends_with(&instance)))
+    })
+    .await;
+    // 0.0001 USD: an m5.4xlarge (0.768 USD an hour) spends it in 0.47 s.
+    // Keys only: a console link's federation would read all of moto's EC2.
+    let body = json!({ "session_id": "budgeted-0001", "budget_usd": 0.0001 });
+    let issued = app.post_sessions("?format=credential-process", &body).await;
+    assert!(issued.status().is_success(), "{}", issued.text().await.unwrap());
+    launch(key("budgeted-0001"), InstanceType::M54xlarge).await;
+    let frozen = until(app, "budgeted-0001", |r| r["state"] == "frozen").await - 0.0001 / 0.768 * 3_600.0;
+    (seen, frozen)
 }

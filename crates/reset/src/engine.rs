@@ -4,6 +4,7 @@
 
 mod discover;
 mod graph;
+mod marks;
 mod reset;
 mod select;
 

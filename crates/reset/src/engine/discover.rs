@@ -5,7 +5,7 @@
 //! type that its listing no longer shows is gone (AWS and moto keep stale
 //! tagging entries for terminated instances and deleted tables a while).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
@@ -50,7 +50,7 @@ pub async fn discover(backend: &dyn Backend, scan: &Scan, mode: &Mode, options: 
         Mode::Session { key } => (false, Some((SESSION_TAG, key.as_str()))),
         Mode::Account { .. } => (true, None),
     };
-    inventory(backend, scan, whole_account, filter, options).await.found(mode)
+    inventory(backend, scan, whole_account, filter, &|_| true, options).await.found(mode)
 }
 
 /// Everything the listings and the tagging API show in one account, before
@@ -70,28 +70,55 @@ pub struct Inventory {
 impl Inventory {
     /// What `mode` takes from this inventory, as [`discover`] would find it.
     pub fn found(&self, mode: &Mode) -> Found {
-        let mut found = Found { failed: self.failed.clone(), ..Found::default() };
-        let marked = |tags: &[(String, String)]| match mode {
-            Mode::Session { key } => tags.iter().any(|(k, v)| k == SESSION_TAG && v == key),
-            Mode::Account { .. } => true,
-        };
-        found.left = self.unknown.iter().filter(|(_, tags)| marked(tags)).map(|(arn, _)| unknown(arn)).collect();
-        super::select::select(&mut found, &self.listed, mode);
+        match mode {
+            Mode::Session { key } => self.found_each([key.as_str()]).remove(key).unwrap_or_default(),
+            Mode::Account { .. } => {
+                let everything: Vec<&Resource> = self.listed.values().collect();
+                self.selected(&everything, mode, self.unknown.iter().map(|(arn, _)| unknown(arn)).collect())
+            }
+        }
+    }
+
+    /// What each session (by its key) takes from this inventory, exactly as
+    /// `found(&Mode::Session { key })` would, in one walk over it.
+    pub fn found_each<'k>(&self, keys: impl IntoIterator<Item = &'k str>) -> HashMap<String, Found> {
+        let keys: HashSet<&str> = keys.into_iter().collect();
+        let mut unlisted: HashMap<&str, Vec<Outcome>> = HashMap::new();
+        for (arn, tags) in &self.unknown {
+            if let Some((_, key)) = tags.iter().find(|(k, v)| k == SESSION_TAG && keys.contains(v.as_str())) {
+                unlisted.entry(key.as_str()).or_default().push(unknown(arn));
+            }
+        }
+        let considered = super::marks::by_key(&self.listed, &keys);
+        considered
+            .into_iter()
+            .map(|(key, considered)| {
+                let left = unlisted.remove(key.as_str()).unwrap_or_default();
+                let found = self.selected(&considered, &Mode::Session { key: key.clone() }, left);
+                (key, found)
+            })
+            .collect()
+    }
+
+    fn selected(&self, considered: &[&Resource], mode: &Mode, left: Vec<Outcome>) -> Found {
+        let mut found = Found { failed: self.failed.clone(), left, ..Found::default() };
+        super::select::select(&mut found, &self.listed, considered, mode);
         found.left.sort();
         found.failed.sort();
         found
     }
 }
 
-/// Lists every type in `scan`'s regions (global types once) and the
-/// tagging API (only what carries `filter`, when given), at once within
-/// `options.max_parallel`. `whole_account`: listings read what only an
-/// account reset's protection needs.
+/// Lists every type `wanted` names in `scan`'s regions (global types once)
+/// and the tagging API (only what carries `filter`, when given), at once
+/// within `options.max_parallel`. `whole_account`: listings read what only
+/// an account reset's protection needs.
 pub async fn inventory(
     backend: &dyn Backend,
     scan: &Scan,
     whole_account: bool,
     filter: Option<(&str, &str)>,
+    wanted: &(dyn Fn(&str) -> bool + Sync),
     options: &Options,
 ) -> Inventory {
     let places: Vec<Where> = scan
@@ -107,7 +134,7 @@ pub async fn inventory(
             async move { Listing::Tagged(with_retries(options, || backend.tagged(&region, filter)).await) }.boxed(),
         );
     }
-    for &kind in registry::all() {
+    for &kind in registry::all().iter().filter(|k| wanted(k.name)) {
         let here = match kind.scope {
             Scope::Regional => &places[..],
             Scope::Global => &places[..places.len().min(1)],

@@ -126,3 +126,41 @@ async fn an_account_reset_keeps_only_what_is_protected() {
     );
     assert_eq!(found.kept, 2, "the default subnet and the kept ARN");
 }
+
+/// A session's selection as it was before `marks` narrowed it: every
+/// listed resource walked.
+fn walking_everything(inventory: &super::Inventory, key: &str) -> crate::engine::Found {
+    let all: Vec<&Resource> = inventory.listed.values().collect();
+    let marked = |tags: &[(String, String)]| tags.iter().any(|(k, v)| k == "sandbox-key" && v == key);
+    let left = inventory.unknown.iter().filter(|(_, tags)| marked(tags)).map(|(arn, _)| super::unknown(arn)).collect();
+    let mut found = crate::engine::Found { failed: inventory.failed.clone(), left, ..Default::default() };
+    crate::engine::select::select(&mut found, &inventory.listed, &all, &Mode::Session { key: key.into() });
+    found.left.sort();
+    found.failed.sort();
+    found
+}
+
+/// The spend meter selects every session of an account from one listing:
+/// each gets exactly what walking the whole listing for it would give.
+#[tokio::test]
+async fn selecting_many_sessions_at_once_gives_each_what_a_walk_of_everything_would() {
+    fn summary(f: &crate::engine::Found) -> (Vec<String>, Vec<super::Outcome>, Vec<super::Outcome>) {
+        (f.resources.iter().map(|r| r.arn.clone()).collect(), f.left.clone(), f.failed.clone())
+    }
+    let options = Options { retries: 0, ..Options::default() };
+    let listed = crate::engine::inventory(&Listings, &scan(), false, None, &|_| true, &options).await;
+    let keys = [KEY, "zz9999999999", "other"];
+    let mut each = listed.found_each(keys);
+    assert_eq!(each.len(), keys.len());
+    for key in keys {
+        let expected = summary(&walking_everything(&listed, key));
+        assert_eq!(summary(&each.remove(key).unwrap()), expected, "{key}");
+    }
+    let mine = summary(&listed.found(&Mode::Session { key: KEY.into() }));
+    assert_eq!(mine.0.len(), 2, "the queue and the table: {mine:?}");
+    assert_eq!(mine.1.len(), 4, "the certificate, the bucket, the mount target and its file system: {mine:?}");
+    let only_tables =
+        crate::engine::inventory(&Listings, &scan(), false, None, &|k| k == "dynamodb:table", &options).await;
+    let kinds: Vec<&str> = only_tables.listed.values().map(|r| r.kind).collect();
+    assert_eq!(kinds, ["dynamodb:table"], "a listing narrowed to the priced types lists only those");
+}

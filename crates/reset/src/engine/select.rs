@@ -16,16 +16,19 @@ use crate::registry::{self, Attribution, Resource};
 /// resources are left to deleting the stack.
 const STACK_TAG: &str = "aws:cloudformation:stack-id";
 
-pub(super) fn select(found: &mut Found, listed: &BTreeMap<String, Resource>, mode: &Mode) {
+/// `considered`: what a session's selection must look at (every resource
+/// carrying its mark, and their children: `marks::by_key`); an account
+/// reset looks at everything in `listed`.
+pub(super) fn select(found: &mut Found, listed: &BTreeMap<String, Resource>, considered: &[&Resource], mode: &Mode) {
     let in_stack =
         |r: &Resource| r.tags.get(STACK_TAG).is_some_and(|stack| listed.contains_key(stack) && stack != r.arn.as_str());
     let mut chosen: Vec<Resource> = Vec::new();
     let mut left: Vec<(&Resource, String)> = Vec::new();
     match mode {
         Mode::Session { key } => {
-            let own: HashSet<&str> = listed.values().filter(|r| attributed(r, key)).map(|r| r.arn.as_str()).collect();
+            let own: HashSet<&str> = considered.iter().filter(|r| attributed(r, key)).map(|r| r.arn.as_str()).collect();
             let of_own_parent = |r: &Resource| r.parent.as_deref().is_some_and(|p| own.contains(p));
-            for r in listed.values().filter(|r| !in_stack(r)) {
+            for r in considered.iter().copied().filter(|r| !in_stack(r)) {
                 let attribution = registry::find(r.kind).map(|k| k.attribution);
                 if own.contains(r.arn.as_str()) || (attribution == Some(Attribution::Parent) && of_own_parent(r)) {
                     chosen.push(r.clone());
