@@ -119,9 +119,16 @@ pub trait Ledger: Send + Sync {
     /// `until`, unless another owner's claim is live: two replicas never
     /// meter, or act on, one session in the same interval.
     async fn claim_meter(&self, session_id: &str, owner: &str, now: u64, until: u64) -> Result<bool, UpstreamError>;
-    /// Stores the spend meter's latest estimate of the session; `false`
-    /// when no such session is recorded.
-    async fn record_spend(&self, session_id: &str, spend: &spend::Spend) -> Result<bool, UpstreamError>;
+    /// Stores the spend meter's latest estimate of the session and renews
+    /// `owner`'s meter claim until `until` in the same write; `false` when
+    /// no such session is recorded or another owner's claim holds it.
+    async fn record_spend(
+        &self,
+        session_id: &str,
+        spend: &spend::Spend,
+        owner: &str,
+        until: u64,
+    ) -> Result<bool, UpstreamError>;
     /// One session.
     async fn get(&self, session_id: &str) -> Result<Option<SessionRecord>, UpstreamError>;
     /// A page of sessions and the cursor of the next one.

@@ -124,7 +124,7 @@ impl Meter {
         // does not hold up the rest of the pass.
         // Built eagerly (boxed): the pass stays Send.
         let stores: Vec<BoxFuture<'_, _>> =
-            priced.iter().map(|(record, spend)| self.store(record, spend).boxed()).collect();
+            priced.iter().map(|(record, spend)| self.store(record, spend, now).boxed()).collect();
         let stored: Vec<Result<Option<Standing>, ApiError>> =
             stream::iter(stores).buffer_unordered(CLAIMS_IN_FLIGHT).collect().await;
         for standing in stored {
@@ -165,13 +165,20 @@ impl Meter {
     }
 
     /// The sessions this replica's claim holds for this pass: its own from
-    /// the last pass, and those no live claim holds. A claim lasts two
-    /// intervals and is renewed each pass, so another replica takes a
-    /// session over within two intervals of this one stopping.
+    /// the last pass, and those no live claim holds. A new claim lasts two
+    /// intervals; storing an estimate renews it to three intervals past the
+    /// pass's start, so a session this replica still holds for at least one
+    /// more interval needs no claim write (one ledger write a session a
+    /// pass, not two). Another replica takes a session over within three
+    /// intervals of this one stopping.
     async fn claimed(&self, sessions: Vec<SessionRecord>, now: u64) -> Vec<SessionRecord> {
-        let until = now + 2 * self.ctx.settings.spend.interval_seconds;
+        let interval = self.ctx.settings.spend.interval_seconds;
+        let until = now + 2 * interval;
         let ledger = &self.ctx.upstreams.ledger;
         let claims = sessions.into_iter().map(|record| async move {
+            if record.meter.as_ref().is_some_and(|(owner, held)| *owner == self.owner && *held >= now + interval) {
+                return Some(record);
+            }
             match ledger.claim_meter(&record.session_id, &self.owner, now, until).await {
                 Ok(true) => Some(record),
                 Ok(false) => None,
@@ -228,7 +235,7 @@ impl Meter {
 
     /// Acts on a spent budget, stores the estimate and raises the lines it
     /// crossed: where it stands, or `None` when nothing was stored.
-    async fn store(&self, record: &SessionRecord, spend: &Spend) -> Result<Option<Standing>, ApiError> {
+    async fn store(&self, record: &SessionRecord, spend: &Spend, now: u64) -> Result<Option<Standing>, ApiError> {
         let warn_percent = self.ctx.settings.spend.warn_percent;
         let crossed = crossings(record.spend.as_ref(), spend, warn_percent);
         // Acted on before the estimate is stored: an action that fails is
@@ -241,7 +248,8 @@ impl Meter {
             tracing::warn!(error = %err, session_id = %record.session_id, "spent budget not acted on; next pass");
             return Ok(None);
         }
-        if !self.ctx.upstreams.ledger.record_spend(&record.session_id, spend).await? {
+        let until = now + 3 * self.ctx.settings.spend.interval_seconds;
+        if !self.ctx.upstreams.ledger.record_spend(&record.session_id, spend, &self.owner, until).await? {
             return Ok(None);
         }
         for crossing in crossed {

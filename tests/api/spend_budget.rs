@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use aws_sdk_ec2::types::{InstanceStateName, InstanceType, ResourceType, Tag, TagSpecification};
 use reqwest::Method;
-use sandbox_broker::clock::ManualClock;
+use sandbox_broker::clock::{Clock, ManualClock};
 use sandbox_broker::config::OnExhausted;
 use serde_json::{Value, json};
 
@@ -270,5 +270,18 @@ async fn two_replicas_never_act_on_one_session_twice() {
             freezes += text.matches(&format!("\"*:{id}\"")).count();
         }
         assert_eq!(freezes, 1, "{id} frozen by exactly one replica");
+    }
+    // The pass that stored the estimate renewed its claim in the same write,
+    // to three intervals (3 s each) past the pass's start: the next pass
+    // writes no claim.
+    let now = clock.now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+    let dynamodb = aws_sdk_dynamodb::Client::new(&broker_sdk_config(&moto.endpoint));
+    for id in &ids {
+        let key = aws_sdk_dynamodb::types::AttributeValue::S(id.clone());
+        let item = dynamodb.get_item().table_name(&a.ledger_table).key("session_id", key).send().await.unwrap();
+        let item = item.item.unwrap();
+        let owner = item["meter_owner"].as_s().unwrap();
+        assert!(["test", "test-b"].contains(&owner.as_str()), "{owner}");
+        assert_eq!(item["meter_until"].as_n().unwrap(), &(now + 9).to_string(), "{id}: {item:?}");
     }
 }

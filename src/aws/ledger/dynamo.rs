@@ -228,8 +228,14 @@ impl Ledger for DynamoLedger {
         self.claim_for_meter(session_id, owner, now, until).await
     }
 
-    async fn record_spend(&self, session_id: &str, spend: &super::spend::Spend) -> Result<bool, UpstreamError> {
-        self.store_spend(session_id, spend).await
+    async fn record_spend(
+        &self,
+        session_id: &str,
+        spend: &super::spend::Spend,
+        owner: &str,
+        until: u64,
+    ) -> Result<bool, UpstreamError> {
+        self.store_spend(session_id, spend, owner, until).await
     }
 
     async fn get(&self, session_id: &str) -> Result<Option<SessionRecord>, UpstreamError> {

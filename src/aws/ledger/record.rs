@@ -168,6 +168,8 @@ pub struct SessionRecord {
     pub account_id: Option<String>,
     /// The spend meter's latest estimate.
     pub spend: Option<super::spend::Spend>,
+    /// The replica metering it, and until when its claim holds.
+    pub meter: Option<(String, Timestamp)>,
     /// The budget its issue request set, if any (the profile's applies too).
     pub budget_usd: Option<f64>,
 }
@@ -226,12 +228,13 @@ mod tests {
             claim: Some(("replica-a".into(), 4_000)),
             account_id: None,
             spend: None,
+            meter: Some(("replica-a".into(), 4_060)),
             budget_usd: None,
         };
         let view = record.view();
         assert_eq!(view["created_at"], "1970-01-01T00:00:00Z");
         assert_eq!(view["lease_expires_at"], "1970-01-01T01:00:00Z");
         assert_eq!(view["state"], "active");
-        assert!(view.get("claim").is_none() && view.get("due_at").is_none());
+        assert!(view.get("claim").is_none() && view.get("due_at").is_none() && view.get("meter").is_none());
     }
 }

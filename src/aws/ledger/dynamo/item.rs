@@ -54,6 +54,7 @@ pub(super) fn from_item(item: &Attrs) -> Result<SessionRecord, UpstreamError> {
         claim,
         account_id: text(item, "account_id"),
         spend: text(item, "spend").and_then(|t| serde_json::from_str(&t).ok()),
+        meter: text(item, "meter_owner").zip(number(item, "meter_until")),
         budget_usd: item.get("budget_usd").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()),
     })
 }

@@ -82,16 +82,26 @@ impl DynamoLedger {
 
 impl DynamoLedger {
     /// Stores the meter's estimate whole (JSON text, like the cleanup
-    /// report); `false` when the session is not in the ledger.
-    pub(super) async fn store_spend(&self, session_id: &str, spend: &Spend) -> Result<bool, UpstreamError> {
+    /// report) and renews the storing replica's claim: one write a session a
+    /// pass once the claim is held. `false` when the session is not in the
+    /// ledger or another replica's claim has taken it.
+    pub(super) async fn store_spend(
+        &self,
+        session_id: &str,
+        spend: &Spend,
+        owner: &str,
+        until: u64,
+    ) -> Result<bool, UpstreamError> {
         let json = serde_json::to_string(spend).unwrap_or_default();
         let request = self
             .client
             .update_item()
             .key("session_id", s(session_id))
-            .update_expression("SET spend = :spend")
-            .condition_expression("attribute_exists(session_id)")
-            .expression_attribute_values(":spend", s(&json));
+            .update_expression("SET spend = :spend, meter_until = :until")
+            .condition_expression("meter_owner = :owner")
+            .expression_attribute_values(":spend", s(&json))
+            .expression_attribute_values(":owner", s(owner))
+            .expression_attribute_values(":until", n(until));
         Ok(self.conditional_update(request).await?.is_ok())
     }
 }
