@@ -39,6 +39,9 @@ pub struct Sessions {
     denied_backoff: Vec<Duration>,
     /// Pool accounts reserved ahead, and recent sessions' accounts.
     reservations: Arc<reserve::Reservations>,
+    /// Whether a session is frozen, as a console launch last read it
+    /// (`freeze::FROZEN_CACHE`).
+    frozen: moka::future::Cache<String, bool>,
 }
 
 /// New roles can be denied for seconds after creation (IAM is eventually
@@ -63,6 +66,7 @@ impl Sessions {
             reservations: Arc::new(reserve::Reservations::new(replica_id)),
             launches,
             denied_backoff: DENIED_BACKOFF_MS.iter().map(|ms| Duration::from_millis(*ms)).collect(),
+            frozen: moka::future::Cache::builder().max_capacity(100_000).time_to_live(freeze::FROZEN_CACHE).build(),
         })
     }
 

@@ -2,11 +2,13 @@
 //! are refused and its resources kept for inspection while its lease runs
 //! on; unfreezing lets new credentials work again. The ledger's state is
 //! what the broker refuses by (`session_frozen` for new credentials, 410
-//! for launches); AWS refuses by a Deny of the credentials issued before
+//! for launches, read through a short cache); AWS refuses by a Deny of the credentials issued before
 //! the freeze: a `Frozen<time>` statement on each shared profile's role, the
 //! account-wide `aws:TokenIssueTime` Deny in a pool account. Credentials
 //! issued after an unfreeze are newer than either, so unfreezing writes
 //! nothing to IAM.
+
+use std::time::Duration;
 
 use super::Sessions;
 use crate::aws::ledger::{SessionRecord, SessionState};
@@ -21,6 +23,15 @@ use crate::error::ApiError;
 /// after) gets credentials up to an AssumeRole call later, and they must
 /// not survive it. An unfreeze within this window waits it out in AWS.
 const IN_FLIGHT_SECONDS: u64 = 30;
+
+/// How long a launch trusts the frozen state it read from the ledger, so a
+/// console launch costs no ledger read each time. Safe while it is shorter
+/// than `IN_FLIGHT_SECONDS`: a replica that has not seen a freeze yet mints
+/// credentials AWS denies anyway (issued before the Deny's end). A freeze
+/// or unfreeze clears it on the replica that made it; on another, an
+/// unfreeze lets launches through at most this much later.
+pub(super) const FROZEN_CACHE: Duration = Duration::from_secs(10);
+const _: () = assert!(FROZEN_CACHE.as_secs() < IN_FLIGHT_SECONDS);
 
 impl Sessions {
     /// Freezes an active session: the ledger first (nothing more is issued),
@@ -37,6 +48,7 @@ impl Sessions {
                 None => return Err(ApiError::SessionNotFound(id.to_string())),
             },
         };
+        self.frozen.invalidate(id.as_str()).await;
         let until = now + IN_FLIGHT_SECONDS;
         let name = RoleSessionName::for_session(id);
         for profile in record.profiles.iter().filter_map(|p| self.ctx.profile(p).ok()) {
@@ -62,6 +74,7 @@ impl Sessions {
         let ledger = &self.ctx.upstreams.ledger;
         match ledger.set_frozen(id.as_str(), false, now).await? {
             Some(record) => {
+                self.frozen.invalidate(id.as_str()).await;
                 tracing::info!(target: "sandbox_broker::audit", event = "session_unfrozen", session_id = %id,
                     caller = caller.unwrap_or("-"));
                 crate::telemetry::metrics::session_state(SessionState::Active.as_str());
@@ -76,9 +89,13 @@ impl Sessions {
 
     /// Refuses a console launch of a frozen session.
     pub(super) async fn not_frozen(&self, id: &SessionId) -> Result<(), ApiError> {
-        match self.ctx.upstreams.ledger.get(id.as_str()).await? {
-            Some(record) if record.state == SessionState::Frozen => Err(ApiError::SessionRevoked(id.to_string())),
-            _ => Ok(()),
+        let read = async {
+            let record = self.ctx.upstreams.ledger.get(id.as_str()).await?;
+            Ok::<_, ApiError>(record.is_some_and(|r| r.state == SessionState::Frozen))
+        };
+        match self.frozen.try_get_with(id.to_string(), read).await.map_err(|shared| (*shared).clone())? {
+            true => Err(ApiError::SessionRevoked(id.to_string())),
+            false => Ok(()),
         }
     }
 }

@@ -66,7 +66,7 @@ pub(super) fn read<K>(
 ) -> Result<OfferInfo, String> {
     let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 20, reader));
     let mut file = File { keep, price, kept: HashMap::new(), info: OfferInfo::default(), products_seen: false };
-    (&mut file).deserialize(&mut de).map_err(|e| e.to_string())?;
+    Top(&mut file).deserialize(&mut de).map_err(|e| e.to_string())?;
     de.end().map_err(|e| e.to_string())?;
     if !file.products_seen {
         return Err("no `products` section: not an AWS price list offer file".into());
@@ -80,51 +80,6 @@ struct File<K, Keep, Price> {
     kept: HashMap<String, K>,
     info: OfferInfo,
     products_seen: bool,
-}
-
-impl<'de, K, Keep, Price> DeserializeSeed<'de> for &mut File<K, Keep, Price>
-where
-    Keep: FnMut(&Product) -> Option<K>,
-    Price: FnMut(K, Vec<Dimension>),
-{
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
-        de.deserialize_map(self)
-    }
-}
-
-impl<'de, K, Keep, Price> Visitor<'de> for &mut File<K, Keep, Price>
-where
-    Keep: FnMut(&Product) -> Option<K>,
-    Price: FnMut(K, Vec<Dimension>),
-{
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an AWS price list offer file (a JSON object)")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<String>()? {
-            match key.as_str() {
-                "offerCode" => self.info.offer_code = map.next_value()?,
-                "publicationDate" => self.info.publication_date = map.next_value()?,
-                "products" => {
-                    map.next_value_seed(Products(self))?;
-                    self.products_seen = true;
-                }
-                "terms" if !self.products_seen => {
-                    return Err(A::Error::custom("`terms` before `products`: not the layout AWS publishes"));
-                }
-                "terms" => map.next_value_seed(Terms(self))?,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Generates the seed-and-visitor pair of one nested map of the file.
@@ -163,6 +118,26 @@ macro_rules! section {
         }
     };
 }
+
+section!(Top, "an AWS price list offer file (a JSON object)", |file, map| {
+    while let Some(key) = map.next_key::<String>()? {
+        match key.as_str() {
+            "offerCode" => file.info.offer_code = map.next_value()?,
+            "publicationDate" => file.info.publication_date = map.next_value()?,
+            "products" => {
+                map.next_value_seed(Products(&mut *file))?;
+                file.products_seen = true;
+            }
+            "terms" if !file.products_seen => {
+                return Err(A::Error::custom("`terms` before `products`: not the layout AWS publishes"));
+            }
+            "terms" => map.next_value_seed(Terms(&mut *file))?,
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+    }
+});
 
 section!(Products, "`products`: products by SKU", |file, map| {
     while let Some(sku) = map.next_key::<String>()? {
