@@ -201,12 +201,20 @@ async fn a_pool_account_session_is_metered_over_its_whole_account() {
         .await;
     // Its tag matters not: in its own account everything is the learner's.
     let instance = crate::spend_budget::launch_m5(&app, &session, "any-key").await;
+    // An OpenSearch domain of two data nodes: priced by its nodes, which
+    // only DescribeDomains shows.
+    use aws_sdk_opensearch::types::{ClusterConfig, OpenSearchPartitionInstanceType};
+    let search = aws_sdk_opensearch::Client::new(&credentials_of(&app, &session));
+    let nodes =
+        ClusterConfig::builder().instance_type(OpenSearchPartitionInstanceType::T3SmallSearch).instance_count(2);
+    search.create_domain().domain_name("lab-search").cluster_config(nodes.build()).send().await.unwrap();
 
     let start = unix(&clock);
     clock.advance(Duration::from_secs(HOUR));
     let record = metered(&app, "own-1", start + HOUR).await;
     let spend = &record["spend"];
-    let price = prices().price(REGION, "ec2:instance", "m5.large").unwrap();
+    let price = prices().price(REGION, "ec2:instance", "m5.large").unwrap()
+        + 2.0 * prices().price(REGION, "es:domain", "t3.small.search").unwrap();
     let estimated = spend["estimated_usd"].as_f64().unwrap();
     // The instance's root volume is priced too (per GB-month: under a cent).
     assert!((estimated - price).abs() < 0.01, "{estimated} vs {price}: {spend}");

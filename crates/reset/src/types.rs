@@ -2,6 +2,7 @@
 //! [`Registration`] per resource type. Adding a type touches one file here
 //! (and its test); the engine needs nothing else.
 
+mod analytics;
 mod autoscaling;
 mod containers;
 mod data;
@@ -73,8 +74,8 @@ pub(crate) const ALL: &[&Registration] = &[
     &data::FIREHOSE_STREAM,
     &data::GLUE_DATABASE,
     &data::ATHENA_WORKGROUP,
-    &data::REDSHIFT_CLUSTER,
-    &data::OPENSEARCH_DOMAIN,
+    &analytics::REDSHIFT_CLUSTER,
+    &analytics::OPENSEARCH_DOMAIN,
     &storage::EFS_FILE_SYSTEM,
     &storage::EFS_MOUNT_TARGET,
     &storage::ELASTICACHE_CLUSTER,

@@ -1,7 +1,6 @@
-//! Data and analytics: DynamoDB tables, Kinesis and Firehose streams, Glue
-//! databases, Athena work groups, Redshift clusters, OpenSearch domains.
-//! Deletion protection is switched off first where AWS has it (DynamoDB);
-//! the streaming and cluster types finish deleting asynchronously.
+//! Data: DynamoDB tables, Kinesis and Firehose streams, Glue databases,
+//! Athena work groups. Deletion protection is switched off first where AWS
+//! has it (DynamoDB); the streaming types finish deleting asynchronously.
 
 use aws_sdk_kinesis::types::StreamStatus;
 use futures_util::FutureExt;
@@ -9,7 +8,6 @@ use futures_util::FutureExt;
 use super::{deleting, done};
 use crate::registry::{ArnMatch, Attribution, Deleted, Grants, Registration, Resource, Scope, Where};
 use crate::upstream::{UpstreamError, sdk_call};
-use crate::usage::{Unit, Usage};
 
 async fn list_tables(client: &aws_sdk_dynamodb::Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
     let pages = client.list_tables().into_paginator().items().send();
@@ -206,88 +204,4 @@ pub(crate) const ATHENA_WORKGROUP: Registration = Registration {
         ))
     },
     gone: None,
-};
-
-async fn list_redshift(client: &aws_sdk_redshift::Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
-    let pages = client.describe_clusters().into_paginator().items().send();
-    let clusters = sdk_call("redshift", "DescribeClusters", pages.collect::<Result<Vec<_>, _>>()).await?;
-    Ok(clusters
-        .iter()
-        .filter(|c| c.cluster_status() != Some("deleting"))
-        .filter_map(|c| {
-            let id = c.cluster_identifier()?;
-            let tags = c.tags().iter().filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())));
-            Some(
-                Resource::new(REDSHIFT_CLUSTER.name, at, at.regional("redshift", &format!("cluster:{id}")), id)
-                    .named(id)
-                    .tagged(tags)
-                    .billed(
-                        Usage::default()
-                            .line(
-                                c.node_type().unwrap_or("unknown"),
-                                f64::from(c.number_of_nodes().unwrap_or(1)),
-                                Unit::Hour,
-                            )
-                            .since(c.cluster_create_time()),
-                    ),
-            )
-        })
-        .collect())
-}
-
-async fn redshift_gone(client: &aws_sdk_redshift::Client, r: &Resource) -> Result<bool, UpstreamError> {
-    let out =
-        sdk_call("redshift", "DescribeClusters", client.describe_clusters().cluster_identifier(&r.id).send()).await?;
-    Ok(out.clusters().is_empty())
-}
-
-pub(crate) const REDSHIFT_CLUSTER: Registration = Registration {
-    name: "redshift:cluster",
-    scope: Scope::Regional,
-    found_by: "DescribeClusters",
-    reads: &["redshift:DescribeClusters"],
-    attribution: Attribution::TagOrName,
-    arn: ArnMatch::id("redshift", "cluster:"),
-    depends_on: &[],
-    protected: "",
-    grants: Grants::on(&["redshift:DeleteCluster"], &["arn:{p}:redshift:*:{a}:cluster:{name}"]),
-    list: |c, at| list_redshift(&c.redshift, at).boxed(),
-    // No final snapshot: a snapshot would outlive the reset and bill on.
-    delete: |c, r| {
-        let call = c.redshift.delete_cluster().cluster_identifier(&r.id).skip_final_cluster_snapshot(true).send();
-        deleting(sdk_call("redshift", "DeleteCluster", call))
-    },
-    gone: Some(|c, r| redshift_gone(&c.redshift, r).boxed()),
-};
-
-async fn list_domains(client: &aws_sdk_opensearch::Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
-    let out = sdk_call("es", "ListDomainNames", client.list_domain_names().send()).await?;
-    Ok(out
-        .domain_names()
-        .iter()
-        .filter_map(|d| d.domain_name())
-        .map(|name| {
-            Resource::new(OPENSEARCH_DOMAIN.name, at, at.regional("es", &format!("domain/{name}")), name).named(name)
-        })
-        .collect())
-}
-
-async fn domain_gone(client: &aws_sdk_opensearch::Client, r: &Resource) -> Result<bool, UpstreamError> {
-    let out = sdk_call("es", "DescribeDomain", client.describe_domain().domain_name(&r.id).send()).await?;
-    Ok(out.domain_status().is_none_or(|s| s.deleted() == Some(true)))
-}
-
-pub(crate) const OPENSEARCH_DOMAIN: Registration = Registration {
-    name: "es:domain",
-    scope: Scope::Regional,
-    found_by: "ListDomainNames",
-    reads: &["es:ListDomainNames"],
-    attribution: Attribution::TagOrName,
-    arn: ArnMatch::id("es", "domain/"),
-    depends_on: &[],
-    protected: "",
-    grants: Grants::on(&["es:DescribeDomain", "es:DeleteDomain"], &["arn:{p}:es:*:{a}:domain/{name}"]),
-    list: |c, at| list_domains(&c.opensearch, at).boxed(),
-    delete: |c, r| deleting(sdk_call("es", "DeleteDomain", c.opensearch.delete_domain().domain_name(&r.id).send())),
-    gone: Some(|c, r| domain_gone(&c.opensearch, r).boxed()),
 };
