@@ -84,11 +84,18 @@ impl Accounts {
         }
     }
 
-    /// `GET /admin/accounts/{id}`: the record, and its roles' drift from
-    /// the configuration (a dry-run convergence through the access role).
+    /// `GET /admin/accounts/{id}`: the record, the lease's spend as the
+    /// meter last stored it on the session's record (DESIGN §10), and its
+    /// roles' drift from the configuration (a dry-run convergence through
+    /// the access role).
     pub async fn show(&self, raw_id: &str) -> Result<Value, ApiError> {
         let record = self.get(raw_id).await?;
         let mut shown = view(&record);
+        let lease = record.session_id.as_deref().filter(|_| record.state == AccountState::Leased);
+        shown["spend"] = match lease {
+            Some(session) => json!(self.ctx.upstreams.ledger.get(session).await?.and_then(|s| s.spend)),
+            None => Value::Null,
+        };
         shown["drift"] = match self.member(&record.account_id).await {
             Ok(member) => match self.provisioner.provision_account(&member, true).await {
                 Ok(changes) => json!(drift(changes)),

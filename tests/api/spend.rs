@@ -221,4 +221,8 @@ async fn a_pool_account_session_is_metered_over_its_whole_account() {
     assert!(spend["top"][0]["arn"].as_str().unwrap().ends_with(&instance), "{spend}");
     assert_eq!(spend["budget_usd"], 2.5);
     assert_eq!(spend["unpriced"], json!([]), "{spend}");
+    // The account shows its lease's spend.
+    let (status, account) = app.admin(Method::GET, &format!("/admin/accounts/{}", ids[0])).await;
+    assert_eq!(status, 200, "{account}");
+    assert_eq!(account["spend"], *spend, "{account}");
 }
