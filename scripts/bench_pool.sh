@@ -10,14 +10,9 @@
 # Results: stdout and target/bench/pool.md. Run by scripts/bench.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/lib/venv.sh
-ensure_venv
-PY=.venv/bin/python
 LATENCY=${POOL_LATENCY_MS:-20}
-echo "==> building (test binary, debug)"
-cargo test --locked --test api --no-run --quiet 2>/dev/null
 source scripts/lib/bench_moto.sh
-start_moto_behind_proxy "$LATENCY"
+prepare_moto_bench "$LATENCY"
 run() { # test name, output file, extra env…
   local name=$1 out=$2; shift 2
   env BENCH_ENDPOINT="$PROXY" BENCH_MOTO="$MOTO" "$@" \

@@ -13,14 +13,9 @@
 # scripts/bench.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/lib/venv.sh
-ensure_venv
-PY=.venv/bin/python
 LATENCY=${SPEND_LATENCY_MS:-20}
-echo "==> building (test binary, debug)"
-cargo test --locked --test api --no-run --quiet 2>/dev/null
 source scripts/lib/bench_moto.sh
-start_moto_behind_proxy "$LATENCY"
+prepare_moto_bench "$LATENCY"
 field() { $PY -c "import json,sys; print(json.loads(sys.argv[1])['$1'])" "$2"; }
 mkdir -p target/bench
 {

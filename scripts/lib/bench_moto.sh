@@ -3,6 +3,8 @@
 # call, as a region's API is that far away), sets MOTO and PROXY to their
 # URLs and `work` to a scratch directory, points the AWS SDKs at static
 # keys and no shared config, and stops both servers on exit.
+# `prepare_moto_bench MS` is the whole common start of such a benchmark:
+# the venv (PY), the debug test binary, then the servers.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 start_moto_behind_proxy() {
   local latency=$1 moto_port proxy_port
@@ -17,4 +19,13 @@ start_moto_behind_proxy() {
   touch "$work/empty"
   export AWS_ACCESS_KEY_ID=AKIABENCH AWS_SECRET_ACCESS_KEY=bench AWS_REGION=eu-west-1 AWS_DEFAULT_REGION=eu-west-1
   export AWS_CONFIG_FILE="$work/empty" AWS_SHARED_CREDENTIALS_FILE="$work/empty" RUST_LOG=warn
+}
+
+prepare_moto_bench() {
+  source scripts/lib/venv.sh
+  ensure_venv
+  PY=.venv/bin/python
+  echo "==> building (test binary, debug)"
+  cargo test --locked --test api --no-run --quiet 2>/dev/null
+  start_moto_behind_proxy "$1"
 }

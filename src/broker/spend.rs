@@ -239,10 +239,12 @@ impl Meter {
         let warn_percent = self.ctx.settings.spend.warn_percent;
         let crossed = crossings(record.spend.as_ref(), spend, warn_percent);
         // Acted on before the estimate is stored: an action that fails is
-        // crossed (and tried) again on the next pass. Once, so an operator's
-        // unfreeze of a spent session holds.
+        // crossed (and tried) again on the next pass, also when it failed
+        // after the ledger said frozen but before the Deny was written (a
+        // freeze of a frozen session writes its Denies again). Once, so an
+        // operator's unfreeze of a spent session holds.
         if crossed.contains(&Crossing::Exhausted)
-            && record.state == SessionState::Active
+            && matches!(record.state, SessionState::Active | SessionState::Frozen)
             && let Err(err) = self.act(record).await
         {
             tracing::warn!(error = %err, session_id = %record.session_id, "spent budget not acted on; next pass");

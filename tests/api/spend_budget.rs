@@ -259,8 +259,28 @@ async fn two_replicas_never_act_on_one_session_twice() {
     for id in &ids {
         b.wait_for_state(id, &["frozen"], LOADED).await;
     }
+    // The ledger says frozen before the Deny is written, and the estimate
+    // is stored (renewing the claim) after it: wait for that store, then
+    // count the replicas that froze it. The claim, renewed in the same
+    // write to three intervals (3 s each) past the pass's start, keeps the
+    // other replica out while the clock stands still.
+    let now = clock.now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+    let dynamodb = aws_sdk_dynamodb::Client::new(&broker_sdk_config(&moto.endpoint));
     let iam = iam_client(&moto.endpoint);
     for id in &ids {
+        let deadline = std::time::Instant::now() + LOADED;
+        let item = loop {
+            let key = aws_sdk_dynamodb::types::AttributeValue::S(id.clone());
+            let read = dynamodb.get_item().table_name(&a.ledger_table).key("session_id", key).send().await.unwrap();
+            let item = read.item.unwrap();
+            if item.get("meter_until").and_then(|v| v.as_n().ok()) == Some(&(now + 9).to_string()) {
+                break item;
+            }
+            assert!(std::time::Instant::now() < deadline, "{id}: no estimate stored after the freeze: {item:?}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        let owner = item["meter_owner"].as_s().unwrap();
+        assert!(["test", "test-b"].contains(&owner.as_str()), "{owner}");
         let mut freezes = 0;
         for policy in ["sandbox-broker-revocations-test", "sandbox-broker-revocations-test-b"] {
             let Ok(out) = iam.get_role_policy().role_name(a.role("s3")).policy_name(policy).send().await else {
@@ -270,18 +290,5 @@ async fn two_replicas_never_act_on_one_session_twice() {
             freezes += text.matches(&format!("\"*:{id}\"")).count();
         }
         assert_eq!(freezes, 1, "{id} frozen by exactly one replica");
-    }
-    // The pass that stored the estimate renewed its claim in the same write,
-    // to three intervals (3 s each) past the pass's start: the next pass
-    // writes no claim.
-    let now = clock.now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
-    let dynamodb = aws_sdk_dynamodb::Client::new(&broker_sdk_config(&moto.endpoint));
-    for id in &ids {
-        let key = aws_sdk_dynamodb::types::AttributeValue::S(id.clone());
-        let item = dynamodb.get_item().table_name(&a.ledger_table).key("session_id", key).send().await.unwrap();
-        let item = item.item.unwrap();
-        let owner = item["meter_owner"].as_s().unwrap();
-        assert!(["test", "test-b"].contains(&owner.as_str()), "{owner}");
-        assert_eq!(item["meter_until"].as_n().unwrap(), &(now + 9).to_string(), "{id}: {item:?}");
     }
 }
