@@ -13,6 +13,11 @@ pub mod import;
 mod offer;
 mod rules;
 
+/// Hours in a month, as AWS counts one: a GB-month line accrues 1/730 of
+/// its price an hour, and a monthly price (a KMS key, a secret) is held in
+/// the table per hour as 1/730 of it.
+pub const HOURS_PER_MONTH: f64 = 730.0;
+
 /// The table shipped with the broker.
 pub const SHIPPED: &str = include_str!("../../config/prices.toml");
 

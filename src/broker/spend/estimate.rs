@@ -8,10 +8,7 @@ use sandbox_reset::registry::Resource;
 use sandbox_reset::usage::Unit;
 
 use crate::aws::ledger::spend::{Cost, Spend, Unpriced};
-use crate::domain::prices::PriceTable;
-
-/// Hours in a month, as AWS prices a GB-month.
-const HOURS_PER_MONTH: f64 = 730.0;
+use crate::domain::prices::{HOURS_PER_MONTH, PriceTable};
 
 /// The time a session is priced over (Unix seconds).
 #[derive(Debug, Clone, Copy)]

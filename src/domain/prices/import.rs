@@ -13,12 +13,9 @@ use std::fmt::Write as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::PriceTable;
 use super::offer::{self, Dimension};
 use super::rules::{self, Per, Rule};
-
-/// Hours in a month as AWS bills monthly prices per hour.
-const HOURS_PER_MONTH: f64 = 730.0;
+use super::{HOURS_PER_MONTH, PriceTable};
 
 type Key = (String, &'static str, String);
 
@@ -43,7 +40,7 @@ impl Import {
 
     /// Streams one offer file into the import.
     pub fn read(&mut self, name: &str, reader: impl Read) -> Result<(), String> {
-        let regions = self.regions.clone();
+        let regions = &self.regions;
         let keep = |product: &offer::Product| {
             let region = product.attr("regionCode");
             if !regions.iter().any(|r| r == region) {
