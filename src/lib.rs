@@ -38,10 +38,12 @@
 //!   regions and partitions, console destinations, session policies), policy
 //!   templates, guardrails and launch tickets.
 //! - [`clock`]: an injectable clock for expiry logic.
+//! - [`cli`]: the command line's grammar; `main.rs` only dispatches it.
 
 pub mod auth;
 pub mod aws;
 pub mod broker;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod domain;
