@@ -55,13 +55,19 @@ impl Cleanup {
     }
 
     /// Everything `key`'s session created, in every configured region
-    /// (global types once), with the listings that failed.
-    pub async fn discover(&self, key: &str) -> Result<Found, ApiError> {
+    /// (global types once), with the listings that failed; `priced`: read
+    /// what an estimate of it needs too (a preview).
+    pub async fn discover(&self, key: &str, priced: bool) -> Result<Found, ApiError> {
         let settings = &self.ctx.settings;
         let regions = settings.cleanup.regions_or(&settings.aws.region).iter().map(ToString::to_string).collect();
         let scan = Scan { regions, account: self.ctx.identity().await?.account };
         let mode = Mode::Session { key: key.to_owned() };
-        Ok(engine::discover(self.ctx.upstreams.resources.as_ref(), &scan, &mode, &self.options()).await)
+        let (backend, options) = (self.ctx.upstreams.resources.as_ref(), &self.options());
+        Ok(if priced {
+            engine::discover_priced(backend, &scan, &mode, options).await
+        } else {
+            engine::discover(backend, &scan, &mode, options).await
+        })
     }
 
     /// Deletes what was found (unless `dry_run`) and reports it.

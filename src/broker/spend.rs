@@ -21,7 +21,7 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use futures_util::stream::{self, StreamExt};
 use sandbox_reset::clients::Backend;
-use sandbox_reset::engine::{Found, Inventory, Mode, Scan, inventory};
+use sandbox_reset::engine::{Found, Inventory, Mode, Reads, Scan, inventory};
 
 pub use budget::{Crossing, Standing, crossings, standing};
 use counting::Counting;
@@ -224,7 +224,8 @@ impl Meter {
         // estimate (DESIGN §10), and listing them would cost the pass a call
         // per type and region for nothing.
         let prices = &self.ctx.settings.spend.prices;
-        let listed = inventory(&counting, &scan, whole_account, None, &|kind| prices.prices(kind), &options).await;
+        let reads = Reads { whole_account, metering: true };
+        let listed = inventory(&counting, &scan, reads, None, &|kind| prices.prices(kind), &options).await;
         (listed, counting.calls())
     }
 

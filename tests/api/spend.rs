@@ -6,6 +6,10 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ProvisionedThroughput, ScalarAttributeType,
+};
 use aws_sdk_ec2::types::{InstanceType, ResourceType, Tag, TagSpecification};
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
@@ -61,6 +65,31 @@ async fn metric(app: &TestApp, needle: &str) -> String {
 fn unix(clock: &ManualClock) -> u64 {
     use sandbox_broker::clock::Clock;
     clock.now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs()
+}
+
+fn attribute(name: &str) -> AttributeDefinition {
+    AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().unwrap()
+}
+
+fn hash_key(name: &str) -> KeySchemaElement {
+    KeySchemaElement::builder().attribute_name(name).key_type(KeyType::Hash).build().unwrap()
+}
+
+/// A table of 40 read and 20 write units with an index of 10 and 10.
+async fn provisioned_table(dynamodb: &aws_sdk_dynamodb::Client, name: &str) {
+    let units = |read, write| {
+        ProvisionedThroughput::builder().read_capacity_units(read).write_capacity_units(write).build().unwrap()
+    };
+    let index = GlobalSecondaryIndex::builder()
+        .index_name("by-customer")
+        .key_schema(hash_key("customer"))
+        .projection(Projection::builder().projection_type(ProjectionType::All).build())
+        .provisioned_throughput(units(10, 10))
+        .build()
+        .unwrap();
+    let create = dynamodb.create_table().table_name(name).provisioned_throughput(units(40, 20));
+    let create = create.attribute_definitions(attribute("id")).attribute_definitions(attribute("customer"));
+    create.key_schema(hash_key("id")).global_secondary_indexes(index).send().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -125,6 +154,13 @@ async fn what_a_learner_runs_is_priced_by_the_hour_and_projected_to_the_lease_en
     let tag = aws_sdk_elasticloadbalancingv2::types::Tag::builder().key("sandbox-key").value(&key).build();
     let balancer =
         elb.create_load_balancer().name(format!("{key}-lb")).set_subnets(Some(subnets)).tags(tag).send().await.unwrap();
+    // Provisioned capacity bills by the hour (the table's and its index's
+    // units); an on-demand table bills by request, outside the estimate.
+    let dynamodb = aws_sdk_dynamodb::Client::new(&credentials_of(&app, &session));
+    provisioned_table(&dynamodb, &format!("{key}-orders")).await;
+    let on_demand =
+        dynamodb.create_table().table_name(format!("{key}-events")).billing_mode(BillingMode::PayPerRequest);
+    on_demand.attribute_definitions(attribute("id")).key_schema(hash_key("id")).send().await.unwrap();
 
     // Three hours on: everything has run three hours, the t2.nano has no price.
     let start = unix(&clock);
@@ -136,7 +172,9 @@ async fn what_a_learner_runs_is_priced_by_the_hour_and_projected_to_the_lease_en
         + table.price(REGION, "ec2:instance", "m5.large").unwrap()
         + table.price(REGION, "ec2:natgateway", "*").unwrap()
         + table.price(REGION, "ec2:elastic-ip", "*").unwrap()
-        + table.price(REGION, "elasticloadbalancing:loadbalancer", "application").unwrap();
+        + table.price(REGION, "elasticloadbalancing:loadbalancer", "application").unwrap()
+        + 50.0 * table.price(REGION, "dynamodb:table", "rcu").unwrap()
+        + 30.0 * table.price(REGION, "dynamodb:table", "wcu").unwrap();
     let estimated = spend["estimated_usd"].as_f64().unwrap();
     assert!((estimated - 3.0 * hourly).abs() < 0.01, "{estimated} vs {}: {spend}", 3.0 * hourly);
     let projected = spend["projected_usd"].as_f64().unwrap();
@@ -146,6 +184,7 @@ async fn what_a_learner_runs_is_priced_by_the_hour_and_projected_to_the_lease_en
     assert_eq!(spend["unpriced"].as_array().unwrap().len(), 1, "{spend}");
     let top = spend["top"].to_string();
     assert!(top.contains(&instances[1]) && top.contains(nat.nat_gateway().unwrap().nat_gateway_id().unwrap()));
+    assert!(!spend.to_string().contains(&format!("{key}-events")), "on demand: priced at nothing: {spend}");
     assert_eq!(spend["budget_usd"], BUDGET);
     let lb = balancer.load_balancers()[0].load_balancer_arn().unwrap();
     assert_eq!(spend["top"].as_array().unwrap().len(), 5, "the five priced resources: {spend}");
@@ -157,7 +196,7 @@ async fn what_a_learner_runs_is_priced_by_the_hour_and_projected_to_the_lease_en
     let deleted = preview["cleanup"]["deleted"].to_string();
     assert!(instances.iter().all(|i| deleted.contains(i.as_str())) && deleted.contains(lb), "{preview}");
     let estimate = &preview["cleanup"]["estimate"];
-    assert_eq!(estimate["top"].as_array().unwrap().len(), 5, "every priced resource: {estimate}");
+    assert_eq!(estimate["top"].as_array().unwrap().len(), 6, "every priced resource: {estimate}");
     assert!((estimate["estimated_usd"].as_f64().unwrap() - estimated).abs() < 0.01, "{estimate}");
     let (_, after) = app.session_record("metered-1").await;
     assert_eq!((after["state"].as_str(), after["cleanup"].is_null()), (Some("active"), true), "{after}");

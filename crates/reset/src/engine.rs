@@ -8,7 +8,7 @@ mod marks;
 mod reset;
 mod select;
 
-pub use discover::{Inventory, MANAGED_BY, SESSION_TAG, discover, inventory};
+pub use discover::{Inventory, MANAGED_BY, Reads, SESSION_TAG, discover, discover_priced, inventory};
 pub use graph::remove;
 pub use reset::{ResetOutcome, ResetPlan, reset_account};
 

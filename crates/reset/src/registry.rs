@@ -79,6 +79,10 @@ pub struct Where {
     /// only protection needs (an IAM entity's tags, one call each), which
     /// session cleanup, run for every session, skips.
     pub whole_account: bool,
+    /// Whether the spend meter lists: listings then read what only its
+    /// estimate needs (a DynamoDB table's capacity, a DescribeTable each),
+    /// which cleanup and reset skip.
+    pub metering: bool,
 }
 
 impl Where {

@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use sandbox_reset::engine::{Found, Mode, ResetPlan, Scan, discover, remove, reset_account};
+use sandbox_reset::engine::{Found, Mode, ResetPlan, Scan, discover_priced, remove, reset_account};
 
 use super::lease_end::revoke_all;
 use super::{Accounts, parse_account_id};
@@ -215,7 +215,7 @@ impl Accounts {
         let (scan, keep) = self.scope(&record.account_id).await?;
         let options = engine_options(&self.ctx.settings);
         let backend = member.resources.as_ref();
-        let found = discover(backend, &scan, &Mode::Account { keep }, &options).await;
+        let found = discover_priced(backend, &scan, &Mode::Account { keep }, &options).await;
         let report = report_of(remove(backend, found.clone(), &options, true).await, true);
         Ok((found, report))
     }

@@ -120,7 +120,7 @@ impl Cleanup {
             None if !wanted => (CleanupReport::default(), None),
             None => {
                 let work = async {
-                    match self.discover(&record.sandbox_key).await {
+                    match self.discover(&record.sandbox_key, false).await {
                         Ok(found) => self.remove(found, false).await,
                         Err(err) => discovery_failed(err, self.now()),
                     }
@@ -249,7 +249,7 @@ impl Cleanup {
             }
             Some(account) => self.accounts.preview_found(account).await?,
             None => {
-                let found = self.discover(&record.sandbox_key).await?;
+                let found = self.discover(&record.sandbox_key, true).await?;
                 let report = self.remove(found.clone(), true).await;
                 (found, report)
             }

@@ -61,6 +61,9 @@ pub fn estimate<'a>(
             Some((so_far, by_end))
         });
         match priced {
+            // Nothing billed by the hour (an on-demand DynamoDB table bills
+            // by request): priced, at nothing worth a place in `top`.
+            Some((_, by_end)) if by_end <= 0.0 => {}
             Some((so_far, by_end)) => {
                 spend.estimated_usd += so_far;
                 spend.projected_usd += by_end;
@@ -106,6 +109,7 @@ mod tests {
             account: "123456789012".into(),
             partition: "aws",
             whole_account: false,
+            metering: true,
         };
         let mut r = Resource::new(kind, &at, format!("arn:aws:ec2:us-east-1:123456789012:{id}"), id);
         r.usage = usage;

@@ -65,7 +65,8 @@ async fn ending_one_learner_takes_that_lab_and_nothing_of_the_other() {
     assert!(reset.kept > 0, "the default VPC family is protected");
     assert!(listed(&a).await.is_empty(), "an account reset leaves nothing unprotected");
     let vpcs = registry::find("ec2:vpc").unwrap();
-    let at = Where { region: REGION.into(), account: a.id.clone(), partition: "aws", whole_account: true };
+    let at =
+        Where { region: REGION.into(), account: a.id.clone(), partition: "aws", whole_account: true, metering: false };
     let defaults = a.backend().list(vpcs, &at).await.unwrap();
     assert!(defaults.iter().any(|v| v.protected.is_some()), "the default VPC stays: {defaults:?}");
 }

@@ -46,11 +46,23 @@ enum Listing {
 
 /// Finds what `mode` covers in `scan`'s regions.
 pub async fn discover(backend: &dyn Backend, scan: &Scan, mode: &Mode, options: &Options) -> Found {
+    find(backend, scan, mode, false, options).await
+}
+
+/// As [`discover`], the listings also reading what the spend meter's
+/// estimate needs: for a cleanup preview that shows what each resource
+/// has cost.
+pub async fn discover_priced(backend: &dyn Backend, scan: &Scan, mode: &Mode, options: &Options) -> Found {
+    find(backend, scan, mode, true, options).await
+}
+
+async fn find(backend: &dyn Backend, scan: &Scan, mode: &Mode, metering: bool, options: &Options) -> Found {
     let (whole_account, filter) = match mode {
         Mode::Session { key } => (false, Some((SESSION_TAG, key.as_str()))),
         Mode::Account { .. } => (true, None),
     };
-    inventory(backend, scan, whole_account, filter, &|_| true, options).await.found(mode)
+    let reads = Reads { whole_account, metering };
+    inventory(backend, scan, reads, filter, &|_| true, options).await.found(mode)
 }
 
 /// Everything the listings and the tagging API show in one account, before
@@ -109,14 +121,22 @@ impl Inventory {
     }
 }
 
+/// What listings read beyond what every run needs (see [`Where`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Reads {
+    /// What only an account reset's protection needs.
+    pub whole_account: bool,
+    /// What only the spend meter's estimate needs.
+    pub metering: bool,
+}
+
 /// Lists every type `wanted` names in `scan`'s regions (global types once)
 /// and the tagging API (only what carries `filter`, when given), at once
-/// within `options.max_parallel`. `whole_account`: listings read what only
-/// an account reset's protection needs.
+/// within `options.max_parallel`, reading what `reads` asks.
 pub async fn inventory(
     backend: &dyn Backend,
     scan: &Scan,
-    whole_account: bool,
+    reads: Reads,
     filter: Option<(&str, &str)>,
     wanted: &(dyn Fn(&str) -> bool + Sync),
     options: &Options,
@@ -124,7 +144,13 @@ pub async fn inventory(
     let places: Vec<Where> = scan
         .regions
         .iter()
-        .map(|r| Where { region: r.clone(), account: scan.account.clone(), partition: partition(r), whole_account })
+        .map(|r| Where {
+            region: r.clone(),
+            account: scan.account.clone(),
+            partition: partition(r),
+            whole_account: reads.whole_account,
+            metering: reads.metering,
+        })
         .collect();
     // Built eagerly: each call owns what it needs, so the run is Send.
     let mut calls: Vec<BoxFuture<'_, Listing>> = Vec::new();

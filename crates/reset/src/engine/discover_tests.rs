@@ -17,7 +17,13 @@ const MT: &str = "arn:aws:elasticfilesystem:eu-west-1:123456789012:mount-target/
 struct Listings;
 
 fn at() -> Where {
-    Where { region: "eu-west-1".into(), account: "123456789012".into(), partition: "aws", whole_account: false }
+    Where {
+        region: "eu-west-1".into(),
+        account: "123456789012".into(),
+        partition: "aws",
+        whole_account: false,
+        metering: false,
+    }
 }
 
 #[async_trait]
@@ -148,7 +154,7 @@ async fn selecting_many_sessions_at_once_gives_each_what_a_walk_of_everything_wo
         (f.resources.iter().map(|r| r.arn.clone()).collect(), f.left.clone(), f.failed.clone())
     }
     let options = Options { retries: 0, ..Options::default() };
-    let listed = crate::engine::inventory(&Listings, &scan(), false, None, &|_| true, &options).await;
+    let listed = crate::engine::inventory(&Listings, &scan(), Default::default(), None, &|_| true, &options).await;
     let keys = [KEY, "zz9999999999", "other"];
     let mut each = listed.found_each(keys);
     assert_eq!(each.len(), keys.len());
@@ -160,7 +166,8 @@ async fn selecting_many_sessions_at_once_gives_each_what_a_walk_of_everything_wo
     assert_eq!(mine.0.len(), 2, "the queue and the table: {mine:?}");
     assert_eq!(mine.1.len(), 4, "the certificate, the bucket, the mount target and its file system: {mine:?}");
     let only_tables =
-        crate::engine::inventory(&Listings, &scan(), false, None, &|k| k == "dynamodb:table", &options).await;
+        crate::engine::inventory(&Listings, &scan(), Default::default(), None, &|k| k == "dynamodb:table", &options)
+            .await;
     let kinds: Vec<&str> = only_tables.listed.values().map(|r| r.kind).collect();
     assert_eq!(kinds, ["dynamodb:table"], "a listing narrowed to the priced types lists only those");
 }

@@ -88,6 +88,7 @@ pub async fn reset_account(backend: &dyn Backend, plan: &ResetPlan, options: &Op
                 account: plan.account.clone(),
                 partition: super::discover::partition(region),
                 whole_account: true,
+                metering: false,
             };
             match backend.restore_baseline(&at).await {
                 Ok(created) => outcome.restored.extend(created),

@@ -2,23 +2,56 @@
 //! Athena work groups. Deletion protection is switched off first where AWS
 //! has it (DynamoDB); the streaming types finish deleting asynchronously.
 
+use aws_sdk_dynamodb::types::BillingMode;
 use aws_sdk_kinesis::types::StreamStatus;
 use futures_util::FutureExt;
+use futures_util::stream::{self, StreamExt, TryStreamExt};
 
 use super::{deleting, done};
 use crate::registry::{ArnMatch, Attribution, Deleted, Grants, Registration, Resource, Scope, Where};
-use crate::upstream::{UpstreamError, sdk_call};
+use crate::upstream::{UpstreamError, absent_as_none, sdk_call};
+use crate::usage::{Unit, Usage};
 
 async fn list_tables(client: &aws_sdk_dynamodb::Client, at: &Where) -> Result<Vec<Resource>, UpstreamError> {
     let pages = client.list_tables().into_paginator().items().send();
     let names = sdk_call("dynamodb", "ListTables", pages.collect::<Result<Vec<_>, _>>()).await?;
-    // A table's ARN follows from its name: no DescribeTable per table.
-    Ok(names
-        .iter()
-        .map(|name| {
-            Resource::new(DYNAMODB_TABLE.name, at, at.regional("dynamodb", &format!("table/{name}")), name).named(name)
-        })
-        .collect())
+    if !at.metering {
+        return Ok(names.iter().map(|name| table(at, name)).collect());
+    }
+    // The meter reads each table's capacity: a DescribeTable each.
+    let each = names.into_iter().map(|name| async move {
+        Ok::<_, UpstreamError>(table_usage(client, &name).await?.map(|usage| table(at, &name).billed(usage)))
+    });
+    let described: Vec<Option<Resource>> = stream::iter(each).buffered(8).try_collect().await?;
+    Ok(described.into_iter().flatten().collect())
+}
+
+/// A table's ARN follows from its name: cleanup needs no DescribeTable.
+fn table(at: &Where, name: &str) -> Resource {
+    Resource::new(DYNAMODB_TABLE.name, at, at.regional("dynamodb", &format!("table/{name}")), name).named(name)
+}
+
+/// What a table bills by the hour: its provisioned read and write
+/// capacity units and its global secondary indexes' (an on-demand table
+/// bills by request, outside the estimate: no lines). `None`: the table
+/// was deleted since it was listed.
+async fn table_usage(client: &aws_sdk_dynamodb::Client, name: &str) -> Result<Option<Usage>, UpstreamError> {
+    let call = client.describe_table().table_name(name).send();
+    let Some(table) = absent_as_none(sdk_call("dynamodb", "DescribeTable", call).await)?.and_then(|t| t.table) else {
+        return Ok(None);
+    };
+    let mut usage = Usage::default().since(table.creation_date_time());
+    let on_demand = table.billing_mode_summary().and_then(|b| b.billing_mode()) == Some(&BillingMode::PayPerRequest);
+    if !on_demand {
+        let indexes = table.global_secondary_indexes().iter().filter_map(|i| i.provisioned_throughput());
+        let (mut read, mut write) = (0, 0);
+        for units in table.provisioned_throughput().into_iter().chain(indexes) {
+            read += units.read_capacity_units().unwrap_or(0);
+            write += units.write_capacity_units().unwrap_or(0);
+        }
+        usage = usage.line("rcu", read as f64, Unit::Hour).line("wcu", write as f64, Unit::Hour);
+    }
+    Ok(Some(usage))
 }
 
 /// DeleteTable refuses a table with deletion protection (ValidationException).
@@ -37,7 +70,7 @@ pub(crate) const DYNAMODB_TABLE: Registration = Registration {
     name: "dynamodb:table",
     scope: Scope::Regional,
     found_by: "ListTables",
-    reads: &["dynamodb:ListTables"],
+    reads: &["dynamodb:ListTables", "dynamodb:DescribeTable"],
     attribution: Attribution::TagOrName,
     arn: ArnMatch::id("dynamodb", "table/"),
     depends_on: &[],
