@@ -18,6 +18,10 @@ use crate::registry::lab::script_as;
 
 const SECOND_REGION: &str = "us-east-1";
 
+fn bench_env(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
 fn endpoint() -> String {
     std::env::var("BENCH_ENDPOINT").expect("BENCH_ENDPOINT")
 }
@@ -30,7 +34,7 @@ async fn bench_app(more: impl FnOnce(&mut sandbox_broker::config::Settings) + Se
                 .map(|r| sandbox_broker::domain::Region::parse(r).unwrap())
                 .collect();
             s.aws.call_timeout_ms = 30_000;
-            s.cleanup.max_parallel = std::env::var("BENCH_PARALLEL").ok().and_then(|p| p.parse().ok()).unwrap_or(32);
+            s.cleanup.max_parallel = bench_env("BENCH_PARALLEL", 32);
             more(s);
         })
     })
@@ -74,6 +78,25 @@ async fn bench_end_of_session_to_available_through_the_proxy() {
             let lab = script_as(&app.aws_endpoint, region, creds, "tests/support/vpc_lab.py", &["--key", key]);
             built += lab["arns"].as_array().unwrap().len();
         }
+        // The bucket footprint of the cleanup benchmark, straight into moto
+        // (set-up, not timed): BENCH_BUCKETS buckets of BENCH_VERSIONS versions.
+        let (buckets, versions) = (bench_env("BENCH_BUCKETS", 0), bench_env("BENCH_VERSIONS", 500));
+        if buckets > 0 {
+            let moto = std::env::var("BENCH_MOTO").expect("BENCH_MOTO");
+            let key = "cc0000000003";
+            let args = [
+                "--key",
+                key,
+                "--only",
+                "bucket",
+                "--buckets",
+                &buckets.to_string(),
+                "--versions",
+                &versions.to_string(),
+            ];
+            let made = script_as(&moto, "eu-west-1", creds, "scripts/lib/footprint.py", &args);
+            built += made[key]["expected"].as_array().unwrap().len();
+        }
     }
     let (seconds, record) = end_to_available(&app, "bench-learner", &ids[0]).await;
     let deleted = record["reset"]["deleted"].as_array().map_or(0, Vec::len);
@@ -105,7 +128,7 @@ async fn timed_issue(app: &TestApp, body: &Value) -> (f64, Value) {
 #[ignore = "a benchmark: run by scripts/bench_pool.sh"]
 async fn bench_issue_latency_account_against_shared_profile() {
     let moto = std::env::var("BENCH_MOTO").expect("BENCH_MOTO");
-    let rounds: usize = std::env::var("BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(40);
+    let rounds = bench_env("BENCH_ROUNDS", 40);
     // The worker's passes count the pool by state; moto answers each count
     // by walking every item, which would load the emulator, not the lease.
     let app = bench_app(|s| s.cleanup.interval_seconds = 3_600).await;
