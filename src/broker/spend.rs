@@ -12,6 +12,7 @@
 mod budget;
 mod counting;
 mod estimate;
+mod schedule;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -74,10 +75,11 @@ impl Meter {
     pub async fn run(self: Arc<Self>) {
         let interval = Duration::from_secs(self.ctx.settings.spend.interval_seconds.max(1));
         loop {
+            let started = Instant::now();
             if let Err(err) = self.pass().await {
                 tracing::warn!(error = %err, "meter pass failed; retrying next interval");
             }
-            tokio::time::sleep(interval).await;
+            tokio::time::sleep(schedule::next_pass_in(interval, started.elapsed())).await;
         }
     }
 
