@@ -4,7 +4,8 @@
 # URLs and `work` to a scratch directory, points the AWS SDKs at static
 # keys and no shared config, and stops both servers on exit.
 # `prepare_moto_bench MS` is the whole common start of such a benchmark:
-# the venv (PY), the debug test binary, then the servers.
+# the venv (PY), the test binary (debug, or with BENCH_RELEASE=1 release:
+# PROFILE holds the cargo flag), then the servers.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 start_moto_behind_proxy() {
   local latency=$1 moto_port proxy_port
@@ -25,7 +26,9 @@ prepare_moto_bench() {
   source scripts/lib/venv.sh
   ensure_venv
   PY=.venv/bin/python
-  echo "==> building (test binary, debug)"
-  cargo test --locked --test api --no-run --quiet 2>/dev/null
+  # BENCH_RELEASE=1: the test binary optimised, as the broker ships.
+  PROFILE=(); [[ ${BENCH_RELEASE:-0} == 1 ]] && PROFILE=(--release)
+  echo "==> building (test binary, ${PROFILE[*]:-debug})"
+  cargo test --locked "${PROFILE[@]}" --test api --no-run --quiet 2>/dev/null
   start_moto_behind_proxy "$1"
 }

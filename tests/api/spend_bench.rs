@@ -67,10 +67,40 @@ async fn bench_meter_pass_through_the_proxy() {
     stream::iter(made).buffer_unordered(8).collect::<Vec<_>>().await;
 
     // Two passes that began after everything was there: the second's time.
+    let (seconds, after) = nth_pass(&app, 2).await;
+    let listings = metric(&after, "sandbox_broker_meter_listings_per_pass");
+    let (_, record) = app.session_record(&ids[sessions - 1]).await;
+    let top = record["spend"]["top"].as_array().map_or(0, Vec::len);
+    assert_eq!(top, 5, "metered with its resources: {record}");
+    // The same pass with the listings answered as AWS would (the latency
+    // alone, moto's own rendering taken out): the proxy keeps each
+    // listing's answer and replays it. The pass running when replay began
+    // and the next one record; the one after is timed, and every listing
+    // it made must have been replayed.
+    replay("on").await;
+    nth_pass(&app, 2).await;
+    let kept = replay("").await;
+    let (replayed, _) = nth_pass(&app, 1).await;
+    let served = replay("off").await;
+    assert_eq!(served["misses"], kept["misses"], "nothing new was listed: {kept} then {served}");
+    let hits = served["hits"].as_f64().unwrap() - kept["hits"].as_f64().unwrap();
+    assert!(hits >= listings, "the timed pass's listings were replayed: {hits} of {listings}");
+    let (seen, frozen) = headline(&app, &ec2, &ids[0]).await;
+    println!(
+        "BENCH {}",
+        json!({ "sessions": sessions, "pass_seconds": seconds, "listings": listings,
+                "replayed_pass_seconds": replayed,
+                "launch_to_estimate_seconds": seen, "crossing_to_frozen_seconds": frozen })
+    );
+}
+
+/// The time of the `n`th meter pass to finish from now, and the metrics
+/// text read just after it.
+async fn nth_pass(app: &TestApp, n: u32) -> (f64, String) {
     let count = |text: &str| metric(text, "sandbox_broker_meter_pass_seconds_count");
     let start = count(&app.metrics().await);
     let (mut before, mut after) = (String::new(), String::new());
-    while count(&after) < start + 2.0 {
+    while count(&after) < start + f64::from(n) {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let now = app.metrics().await;
         if count(&now) > count(&after) {
@@ -80,17 +110,15 @@ async fn bench_meter_pass_through_the_proxy() {
         }
     }
     let sum = |text: &str| metric(text, "sandbox_broker_meter_pass_seconds_sum");
-    let seconds = sum(&after) - sum(&before);
-    let listings = metric(&after, "sandbox_broker_meter_listings_per_pass");
-    let (_, record) = app.session_record(&ids[sessions - 1]).await;
-    let top = record["spend"]["top"].as_array().map_or(0, Vec::len);
-    assert_eq!(top, 5, "metered with its resources: {record}");
-    let (seen, frozen) = headline(&app, &ec2, &ids[0]).await;
-    println!(
-        "BENCH {}",
-        json!({ "sessions": sessions, "pass_seconds": seconds, "listings": listings,
-                "launch_to_estimate_seconds": seen, "crossing_to_frozen_seconds": frozen })
-    );
+    (sum(&after) - sum(&before), after)
+}
+
+/// The proxy's replay counts, after turning it `on` or `off` (or neither).
+async fn replay(what: &str) -> serde_json::Value {
+    let url = format!("{}/__replay", env("BENCH_ENDPOINT"));
+    let proxy = reqwest::Client::new();
+    let sent = if what.is_empty() { proxy.get(url) } else { proxy.post(format!("{url}/{what}")) };
+    sent.send().await.unwrap().json().await.unwrap()
 }
 
 /// Polls the session's record until `done` says so; the seconds it took.
