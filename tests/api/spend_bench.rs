@@ -134,8 +134,8 @@ async fn until(app: &TestApp, id: &str, done: impl Fn(&serde_json::Value) -> boo
     }
 }
 
-/// The headline figures: a learner's `RunInstances` to an estimate naming
-/// the instance, and a spent budget to the session frozen.
+/// The headline figures: a learner's `RunInstances` to an estimate that
+/// includes the instance, and a spent budget to the session frozen.
 async fn headline(app: &TestApp, ec2: &aws_sdk_ec2::Client, id: &str) -> (f64, f64) {
     let launch = |key: String, size: InstanceType| async move {
         let tag = TagSpecification::builder()
@@ -147,12 +147,13 @@ async fn headline(app: &TestApp, ec2: &aws_sdk_ec2::Client, id: &str) -> (f64, f
         out.instances()[0].instance_id().unwrap().to_owned()
     };
     let key = |id: &str| SessionKey::of(&SessionId::parse(id).unwrap()).as_str().to_owned();
-    let instance = launch(key(id), InstanceType::M5Large).await;
-    let seen = until(app, id, |r| {
-        let top = r["spend"]["top"].as_array().cloned().unwrap_or_default();
-        top.iter().any(|c| c["arn"].as_str().is_some_and(|arn| arn.ends_with(&instance)))
-    })
-    .await;
+    // In the estimate once the projection jumps by the m5.large's hours to
+    // the lease end (a running resource's projection stays put): `top`
+    // would name it only once it out-spent the session's older resources.
+    let projected = |r: &serde_json::Value| r["spend"]["projected_usd"].as_f64().unwrap_or(0.0);
+    let before = projected(&app.session_record(id).await.1);
+    launch(key(id), InstanceType::M5Large).await;
+    let seen = until(app, id, |r| projected(r) > before + 0.01).await;
     // 0.0001 USD: an m5.4xlarge (0.768 USD an hour) spends it in 0.47 s.
     // Keys only: a console link's federation would read all of moto's EC2.
     let body = json!({ "session_id": "budgeted-0001", "budget_usd": 0.0001 });
